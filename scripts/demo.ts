@@ -1,0 +1,183 @@
+/**
+ * `deno task demo`: one real grid in a temp dir. Creates a CA, starts the
+ * broker (its own process, broker permissions), submits three sample jobs
+ * as user `jdoe`, runs one agent (agent permissions; wrappers in a
+ * container when the host has one) until the queue is empty, and prints
+ * what happened. Exits 0 only if every job ended as expected.
+ *
+ * Environment: `USE_CONTAINERS` (default auto), `SPLITPILOT_KEEP=1` keeps
+ * the temp dir.
+ *
+ * @module
+ */
+import { BrokerClient, readTokenDir } from "../src/client/broker_client.ts";
+import { parseRuntimeName } from "../src/container/select.ts";
+import {
+  agentCommand,
+  repoRoot,
+  startBrokerProcess,
+} from "../src/launch/role_process.ts";
+import { writeTokenDir } from "../src/launch/token_files.ts";
+import { createCa, TokenIssuer } from "../src/token/mod.ts";
+
+/** A sample job and the state it must end in. */
+interface Sample {
+  file: string;
+  expect: string;
+  exitCode: number;
+}
+
+const SAMPLES: Sample[] = [
+  { file: "hello.jdl", expect: "DONE", exitCode: 0 },
+  { file: "analyse.jdl", expect: "DONE", exitCode: 0 },
+  { file: "fail.jdl", expect: "ERROR_E", exitCode: 3 },
+];
+
+/** Runs the demo; returns the exit code. */
+export async function demo(): Promise<number> {
+  const t0 = performance.now();
+  const root = repoRoot();
+  const tmp = await Deno.makeTempDir({ prefix: "splitpilot-demo-" });
+  const state = `${tmp}/state`;
+  const containers = parseRuntimeName(Deno.env.get("USE_CONTAINERS") ?? "auto");
+  console.log(`splitpilot demo in ${tmp}`);
+  await Deno.mkdir(`${state}/ca`, { recursive: true, mode: 0o700 });
+  const ca = await createCa();
+  await Deno.writeTextFile(`${state}/ca/ca.pem`, ca.certPem);
+  await Deno.writeTextFile(`${state}/ca/ca.key`, ca.keyPem, { mode: 0o600 });
+  const issuer = await TokenIssuer.fromPem(ca);
+  await writeTokenDir(
+    `${tmp}/agent-token`,
+    await issuer.issue({
+      role: "JOB_AGENT",
+      subject: "demo-site",
+      ttlSeconds: 7200,
+    }),
+    ca.certPem,
+  );
+  await writeTokenDir(
+    `${tmp}/user-token`,
+    await issuer.issue({ role: "USER", subject: "jdoe", ttlSeconds: 7200 }),
+    ca.certPem,
+  );
+  const broker = await startBrokerProcess({ stateDir: state });
+  console.log(`broker: ${broker.url} (pid ${broker.child.pid})`);
+  const user = new BrokerClient(
+    broker.url,
+    await readTokenDir(`${tmp}/user-token`),
+  );
+  let ok = false;
+  try {
+    for (const f of ["analyse.sh", "input.txt"]) {
+      await user.upload(
+        `/jdoe/demo/${f}`,
+        await Deno.readFile(`${root}/jobs/${f}`),
+      );
+    }
+    const submitted: { id: string; sample: Sample }[] = [];
+    for (const sample of SAMPLES) {
+      const jdl = await Deno.readTextFile(`${root}/jobs/${sample.file}`);
+      const r = await user.request("POST", "/api/v1/jobs", { body: jdl });
+      const { jobId } = await r.json();
+      submitted.push({ id: jobId, sample });
+      console.log(`submitted ${sample.file} as job ${jobId}`);
+    }
+    const { cmd, args } = agentCommand({
+      broker: broker.url,
+      tokenDir: `${tmp}/agent-token`,
+      workRoot: `${tmp}/work`,
+      containers,
+      extraArgs: ["--max-empty", "1", "--heartbeat", "5"],
+    });
+    const agentChild = new Deno.Command(cmd, {
+      args,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    // Tee the agent's log to the terminal (when SPLITPILOT_VERBOSE=1) while keeping it.
+    const verbose = Deno.env.get("SPLITPILOT_VERBOSE") === "1";
+    const logParts: string[] = [];
+    const logDone = (async () => {
+      for await (
+        const chunk of agentChild.stderr.pipeThrough(new TextDecoderStream())
+      ) {
+        logParts.push(chunk);
+        if (verbose) Deno.stderr.writeSync(new TextEncoder().encode(chunk));
+      }
+    })();
+    const agent = await agentChild.status;
+    await logDone;
+    const agentLog = logParts.join("");
+    const runtime = /container runtime: (\S+)/.exec(agentLog)?.[1] ?? "?";
+    if (!agent.success) {
+      console.error(agentLog);
+      console.error(`error: the agent exited with code ${agent.code}`);
+      return 1;
+    }
+    const rows: string[][] = [];
+    ok = true;
+    for (const s of submitted) {
+      const job = await user.json<{ state: string; exitCode: number | null }>(
+        "GET",
+        `/api/v1/jobs/${s.id}`,
+      );
+      const files = await user.json<{ files: { lfn: string; size: number }[] }>(
+        "GET",
+        `/api/v1/files?prefix=${encodeURIComponent(`/jdoe/jobs/${s.id}/`)}`,
+      );
+      const good = job!.state === s.sample.expect &&
+        job!.exitCode === s.sample.exitCode;
+      ok &&= good;
+      rows.push([
+        s.id,
+        s.sample.file,
+        job!.state,
+        String(job!.exitCode ?? "-"),
+        files!.files.map((f) => `${f.lfn.split("/").pop()} (${f.size} B)`).join(
+          ", ",
+        ) || "-",
+        good
+          ? "as expected"
+          : `EXPECTED ${s.sample.expect}/${s.sample.exitCode}`,
+      ]);
+    }
+    printTable(["job", "jdl", "state", "exit", "outputs", "check"], rows);
+    console.log(
+      `\ncontainer runtime used by the agent: ${runtime}${
+        runtime === "bwrap" ? " (wrapper ran inside bubblewrap)" : ""
+      }`,
+    );
+    const summary = /\[agent\] probe .*/g;
+    for (const m of agentLog.match(summary) ?? []) console.log(m);
+    const first = submitted[0].id;
+    const out = await user.download(`/jdoe/jobs/${first}/result.txt`);
+    console.log(`job ${first} result.txt: ${(await out.text()).trim()}`);
+    console.log(`demo took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    if (!ok) {
+      console.error("error: some jobs did not end in their expected state");
+    }
+  } finally {
+    user.close();
+    await broker.stop();
+    if (Deno.env.get("SPLITPILOT_KEEP") !== "1") {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  }
+  return ok ? 0 : 1;
+}
+
+function printTable(head: string[], rows: string[][]) {
+  const w = head.map((h, i) =>
+    Math.max(h.length, ...rows.map((r) => r[i].length))
+  );
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i])).join("  ");
+  console.log(line(head));
+  console.log(w.map((n) => "-".repeat(n)).join("  "));
+  for (const r of rows) console.log(line(r));
+}
+
+if (import.meta.main) {
+  Deno.exit(await demo());
+}

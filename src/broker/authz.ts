@@ -1,0 +1,247 @@
+/**
+ * The one authorization table: role × endpoint × object rule.
+ *
+ * Every request goes through {@link authorize} (role) and
+ * {@link checkObject} (object) in the handler, and nowhere else decides who
+ * may do what. The README prints this table with {@link formatAuthzTable}.
+ *
+ * @module
+ */
+import type { Role, TokenIdentity } from "../token/mod.ts";
+import { forbidden } from "./errors.ts";
+import { isUserPath, jobOutputDir } from "./lfn.ts";
+import type { JobRecord } from "./store.ts";
+
+/** What a role may act on at an endpoint. */
+export type ObjectRule =
+  | "any" // no object, or every object
+  | "own_job" // USER: jobs they submitted (admin: all)
+  | "self_job" // JOB: the job named in its token only
+  | "matched_job" // JOB_AGENT: jobs this agent certificate matched
+  | "own_path" // USER: files under /<user>/ (admin: all)
+  | "job_output" // JOB: files under /<owner>/jobs/<jobId>/
+  | "job_io"; // JOB: its declared inputs, or its own outputs
+
+/** One endpoint. */
+export interface Route {
+  /** Endpoint name (handler dispatch key). */
+  name: string;
+  /** HTTP method. */
+  method: "GET" | "POST" | "PUT";
+  /** Path pattern; `:id` is a job ID, `*` the rest (an LFN). */
+  path: string;
+  /** Roles allowed, each with the rule for the object. */
+  allow: Partial<Record<Role, ObjectRule>>;
+}
+
+/** The table. Anything not listed is refused. */
+export const AUTHZ_TABLE: readonly Route[] = [
+  {
+    name: "health",
+    method: "GET",
+    path: "/api/v1/health",
+    allow: { USER: "any", JOB_AGENT: "any", JOB: "any" },
+  },
+  {
+    name: "submit",
+    method: "POST",
+    path: "/api/v1/jobs",
+    allow: { USER: "any" },
+  },
+  {
+    name: "list",
+    method: "GET",
+    path: "/api/v1/jobs",
+    allow: { USER: "own_job" },
+  },
+  {
+    name: "job",
+    method: "GET",
+    path: "/api/v1/jobs/:id",
+    allow: { USER: "own_job", JOB: "self_job", JOB_AGENT: "matched_job" },
+  },
+  {
+    name: "trace",
+    method: "GET",
+    path: "/api/v1/jobs/:id/trace",
+    allow: { USER: "own_job" },
+  },
+  {
+    name: "kill",
+    method: "POST",
+    path: "/api/v1/jobs/:id/kill",
+    allow: { USER: "own_job" },
+  },
+  {
+    name: "resubmit",
+    method: "POST",
+    path: "/api/v1/jobs/:id/resubmit",
+    allow: { USER: "own_job" },
+  },
+  {
+    name: "match",
+    method: "POST",
+    path: "/api/v1/match",
+    allow: { JOB_AGENT: "any" },
+  },
+  {
+    name: "status",
+    method: "POST",
+    path: "/api/v1/jobs/:id/status",
+    allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
+  },
+  {
+    name: "heartbeat",
+    method: "POST",
+    path: "/api/v1/jobs/:id/heartbeat",
+    allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
+  },
+  {
+    name: "file_list",
+    method: "GET",
+    path: "/api/v1/files",
+    allow: { USER: "own_path" },
+  },
+  {
+    name: "file_get",
+    method: "GET",
+    path: "/api/v1/files/*",
+    allow: { USER: "own_path", JOB: "job_io" },
+  },
+  {
+    name: "file_put",
+    method: "PUT",
+    path: "/api/v1/files/*",
+    allow: { USER: "own_path", JOB: "job_output" },
+  },
+];
+
+/** A route matched against a request, with its parameters. */
+export interface RouteMatch {
+  /** The table row. */
+  route: Route;
+  /** Job ID from `:id`. */
+  id?: string;
+  /** LFN from `*` (decoded, with a leading `/`). */
+  lfn?: string;
+}
+
+const compiled = AUTHZ_TABLE.map((route) => ({
+  route,
+  re: new RegExp(
+    "^" +
+      route.path.replace(":id", "(\\d{1,18})").replace("/*", "(/.*)") +
+      "$",
+  ),
+}));
+
+/**
+ * Finds the route for a request. Returns `"method"` when the path exists
+ * with another method, `undefined` when it does not exist at all.
+ */
+export function findRoute(
+  method: string,
+  path: string,
+): RouteMatch | "method" | undefined {
+  let pathMatched = false;
+  for (const { route, re } of compiled) {
+    const m = re.exec(path);
+    if (!m) continue;
+    pathMatched = true;
+    if (route.method !== method) continue;
+    if (route.path.includes(":id")) return { route, id: m[1] };
+    if (route.path.includes("*")) {
+      return { route, lfn: decodeURIComponent(m[1]) };
+    }
+    return { route };
+  }
+  return pathMatched ? "method" : undefined;
+}
+
+/** Role check: returns the object rule, or throws 403 `wrong_role`. */
+export function authorize(route: Route, who: TokenIdentity): ObjectRule {
+  const rule = route.allow[who.role];
+  if (!rule) {
+    throw forbidden(
+      "wrong_role",
+      `role ${who.role} may not call ${route.method} ${route.path}; allowed: ${
+        Object.keys(route.allow).join(", ")
+      }`,
+    );
+  }
+  return rule;
+}
+
+/** The object a request acts on, as far as the rules need it. */
+export interface ObjectContext {
+  /** The job, for job endpoints. */
+  job?: JobRecord;
+  /** The LFN, for file endpoints. */
+  lfn?: string;
+  /** For `job_io`: the LFNs the token's job declared as inputs. */
+  inputs?: readonly string[];
+  /** For `job_io`/`job_output`: the owner of the token's job. */
+  jobOwner?: string;
+}
+
+/** Object check for `rule`; throws 403 `wrong_object` when refused. */
+export function checkObject(
+  rule: ObjectRule,
+  who: TokenIdentity,
+  obj: ObjectContext,
+): void {
+  if (allowed(rule, who, obj)) return;
+  const what = obj.job ? `job ${obj.job.id}` : obj.lfn ?? "this object";
+  throw forbidden(
+    "wrong_object",
+    `${who.role} ${who.subject}${
+      who.jobId ? ` (job ${who.jobId})` : ""
+    } may not act on ${what}`,
+  );
+}
+
+function allowed(
+  rule: ObjectRule,
+  who: TokenIdentity,
+  obj: ObjectContext,
+): boolean {
+  switch (rule) {
+    case "any":
+      return true;
+    case "own_job":
+      return who.admin || obj.job === undefined ||
+        obj.job.owner === who.subject;
+    case "self_job":
+      return obj.job !== undefined && obj.job.id === who.jobId;
+    case "matched_job":
+      return obj.job !== undefined && obj.job.agent === who.fingerprint;
+    case "own_path":
+      return obj.lfn === undefined || who.admin ||
+        isUserPath(obj.lfn, who.subject);
+    case "job_output":
+      return obj.lfn !== undefined && who.jobId !== undefined &&
+        obj.jobOwner !== undefined &&
+        obj.lfn.startsWith(jobOutputDir(obj.jobOwner, who.jobId));
+    case "job_io":
+      return obj.lfn !== undefined &&
+        ((obj.inputs ?? []).includes(obj.lfn) ||
+          allowed("job_output", who, obj));
+  }
+}
+
+/** The table as markdown (for the README and `splitpilot authz`). */
+export function formatAuthzTable(): string {
+  const roles: Role[] = ["USER", "JOB_AGENT", "JOB"];
+  const lines = [
+    `| endpoint | ${roles.join(" | ")} |`,
+    `|---|${roles.map(() => "---").join("|")}|`,
+  ];
+  for (const r of AUTHZ_TABLE) {
+    lines.push(
+      `| \`${r.method} ${r.path}\` | ${
+        roles.map((role) => r.allow[role] ?? "—").join(" | ")
+      } |`,
+    );
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,112 @@
+/**
+ * Wires a broker together: CA from the state dir, SQLite queue, blob store,
+ * the handler and the mutual-TLS server.
+ *
+ * State dir layout: `ca/ca.pem`, `ca/ca.key` (from `splitpilot ca init`),
+ * `jobs.db` (+ WAL), `files/` (blobs).
+ *
+ * @module
+ */
+import { TokenIssuer, TokenVerifier } from "../token/mod.ts";
+import { BlobStore } from "./blob_store.ts";
+import {
+  type BrokerOptions,
+  createBrokerHandler,
+  type Handler,
+} from "./handler.ts";
+import { type HttpsServer, serveHttps } from "./https_server.ts";
+import type { JobStore } from "./store.ts";
+import { SqliteJobStore } from "./store_sqlite.ts";
+
+/** Options of {@link startBroker}. */
+export interface StartBrokerOptions extends BrokerOptions {
+  /** State directory (must hold `ca/ca.pem` and `ca/ca.key`). */
+  stateDir: string;
+  /** Listen address. @default "127.0.0.1" */
+  hostname?: string;
+  /** Listen port; 0 picks one. @default 0 */
+  port?: number;
+  /** Extra names for the server certificate. @default [] */
+  hosts?: string[];
+}
+
+/** A running broker. */
+export interface RunningBroker {
+  /** Base URL. */
+  url: string;
+  /** Bound port. */
+  port: number;
+  /** The queue (for tests and the sweeper). */
+  store: JobStore;
+  /** The handler (for in-process tests). */
+  handler: Handler;
+  /** CA certificate PEM. */
+  caPem: string;
+  /** Stops the server and closes the database. */
+  close(): Promise<void>;
+}
+
+/** Reads the CA written by `ca init`. */
+export async function readCa(
+  stateDir: string,
+): Promise<{ certPem: string; keyPem: string }> {
+  try {
+    return {
+      certPem: await Deno.readTextFile(`${stateDir}/ca/ca.pem`),
+      keyPem: await Deno.readTextFile(`${stateDir}/ca/ca.key`),
+    };
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `no CA in ${stateDir}/ca (expected ca.pem and ca.key; run: splitpilot ca init --state ${stateDir})`,
+      );
+    }
+    throw e;
+  }
+}
+
+/** Starts a broker on `opts.stateDir`. */
+export async function startBroker(
+  opts: StartBrokerOptions,
+): Promise<RunningBroker> {
+  const ca = await readCa(opts.stateDir);
+  const issuer = await TokenIssuer.fromPem(ca);
+  const verifier = new TokenVerifier(ca.certPem);
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const host = await issuer.issue({
+    role: "HOST",
+    subject: hostname,
+    hosts: [hostname, ...(opts.hosts ?? [])],
+    ttlSeconds: 30 * 24 * 3600,
+  });
+  const store = new SqliteJobStore(`${opts.stateDir}/jobs.db`);
+  const blobs = new BlobStore(`${opts.stateDir}/files`);
+  const handler = createBrokerHandler(
+    { store, blobs, issuer, verifier },
+    opts,
+  );
+  let server: HttpsServer;
+  try {
+    server = await serveHttps(handler, {
+      hostname,
+      port: opts.port ?? 0,
+      certPem: host.certPem,
+      keyPem: host.keyPem,
+      caPem: ca.certPem,
+    });
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+  return {
+    url: server.url,
+    port: server.port,
+    store,
+    handler,
+    caPem: ca.certPem,
+    close: async () => {
+      await server.close();
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,634 @@
+/**
+ * The broker core: a pure `(Request, Peer) → Response` handler.
+ *
+ * No sockets here: the HTTPS adapter ({@link ./https_server.ts}) passes the
+ * verified peer certificate in `peer`, and tests may call the handler
+ * directly. Every request is authenticated (certificate chains to our CA,
+ * within its validity window, job tokens alive for their job) and
+ * authorized through the one table in {@link ./authz.ts}.
+ *
+ * @module
+ */
+import {
+  formatJdl,
+  JdlError,
+  type JobDescription,
+  matchKeys,
+  parseJdl,
+  requirementsHold,
+  type SiteMap,
+} from "../jdl/mod.ts";
+import type {
+  TokenIdentity,
+  TokenIssuer,
+  TokenVerifier,
+} from "../token/mod.ts";
+import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
+import type { BlobStore } from "./blob_store.ts";
+import {
+  badRequest,
+  conflict,
+  errorResponse,
+  HttpError,
+  json,
+  notFound,
+  unauthenticated,
+} from "./errors.ts";
+import { jobOutputDir, validateLfn } from "./lfn.ts";
+import {
+  ACTIVE_STATES,
+  canTransition,
+  FINAL_STATES,
+  isJobState,
+  type JobState,
+  RESUBMITTABLE,
+} from "./states.ts";
+import type { JobRecord, JobStore, Usage } from "./store.ts";
+
+/** What the transport knows about the client. */
+export interface Peer {
+  /** DER of the client certificate, if it presented one. */
+  certDer?: Uint8Array;
+}
+
+/** A request handler. */
+export type Handler = (req: Request, peer: Peer) => Promise<Response>;
+
+/** Options of {@link createBrokerHandler}. */
+export interface BrokerOptions {
+  /** Extra lifetime of a job token beyond the job TTL, s. @default 600 */
+  jobTokenMarginSeconds?: number;
+  /** Automatic resubmissions before a failure is final. @default 10 */
+  maxResubmissions?: number;
+  /** Largest JDL accepted, bytes. @default 262144 */
+  maxJdlBytes?: number;
+  /** Largest file upload, bytes. @default 4 GiB */
+  maxUploadBytes?: number;
+  /** Called with unexpected errors (500s). @default console.error */
+  onError?: (e: unknown, req: Request) => void;
+}
+
+/** What the handler works on. */
+export interface BrokerDeps {
+  /** The task queue. */
+  store: JobStore;
+  /** File contents. */
+  blobs: BlobStore;
+  /** Issues job tokens at match time. */
+  issuer: TokenIssuer;
+  /** Verifies client certificates. */
+  verifier: TokenVerifier;
+}
+
+const MAX_JSON_BYTES = 64 * 1024;
+
+/** Builds the broker handler. */
+export function createBrokerHandler(
+  deps: BrokerDeps,
+  opts: BrokerOptions = {},
+): Handler {
+  const core = new BrokerCore(deps, opts);
+  return async (req, peer) => {
+    try {
+      return await core.handle(req, peer);
+    } catch (e) {
+      if (!(e instanceof HttpError)) {
+        (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
+      }
+      return errorResponse(e);
+    }
+  };
+}
+
+async function readLimited(req: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? "0");
+  if (declared > max) {
+    throw new HttpError(413, "too_large", `body exceeds ${max} bytes`);
+  }
+  if (!req.body) return new Uint8Array();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const c of req.body) {
+    size += c.byteLength;
+    if (size > max) {
+      throw new HttpError(413, "too_large", `body exceeds ${max} bytes`);
+    }
+    chunks.push(c);
+  }
+  const out = new Uint8Array(size);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.byteLength;
+  }
+  return out;
+}
+
+async function readJson(req: Request): Promise<Record<string, unknown>> {
+  const bytes = await readLimited(req, MAX_JSON_BYTES);
+  if (bytes.byteLength === 0) return {};
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw badRequest(
+      "bad_json",
+      `request body is not valid JSON: ${(e as Error).message}`,
+    );
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw badRequest("bad_json", "expected a JSON object as request body");
+  }
+  return v as Record<string, unknown>;
+}
+
+function num(
+  body: Record<string, unknown>,
+  key: string,
+  fallback?: number,
+): number | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < 0) {
+    throw badRequest("bad_field", `"${key}" must be a non-negative number`);
+  }
+  return v;
+}
+
+function str(body: Record<string, unknown>, key: string): string | undefined {
+  const v = body[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "string" || v.length > 4096) {
+    throw badRequest(
+      "bad_field",
+      `"${key}" must be a string of at most 4096 characters`,
+    );
+  }
+  return v;
+}
+
+function strList(body: Record<string, unknown>, key: string): string[] {
+  const v = body[key];
+  if (v === undefined || v === null) return [];
+  if (
+    !Array.isArray(v) || v.length > 10000 ||
+    !v.every((x) => typeof x === "string")
+  ) {
+    throw badRequest("bad_field", `"${key}" must be a list of strings`);
+  }
+  return v as string[];
+}
+
+function parseUsage(v: unknown): Usage | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "object" || Array.isArray(v)) {
+    throw badRequest("bad_field", `"usage" must be an object`);
+  }
+  const u = v as Record<string, unknown>;
+  return {
+    cpuSeconds: num(u, "cpuSeconds", 0)!,
+    rssBytes: num(u, "rssBytes", 0)!,
+    maxRssBytes: num(u, "maxRssBytes"),
+    wallSeconds: num(u, "wallSeconds", 0)!,
+    diskBytes: num(u, "diskBytes", 0)!,
+  };
+}
+
+/** Public view of a job. */
+export function jobView(job: JobRecord): Record<string, unknown> {
+  return {
+    id: job.id,
+    owner: job.owner,
+    state: job.state,
+    priority: job.priority,
+    cpuCores: job.cpuCores,
+    ttl: job.ttl,
+    createdAt: new Date(job.createdAt).toISOString(),
+    updatedAt: new Date(job.updatedAt).toISOString(),
+    resubmissions: job.resubmissions,
+    exitCode: job.exitCode ?? null,
+    killReason: job.killReason ?? null,
+    agent: job.agentSubject ?? null,
+    usage: job.usage ?? null,
+  };
+}
+
+class BrokerCore {
+  #deps: BrokerDeps;
+  #margin: number;
+  #maxResub: number;
+  #maxJdl: number;
+  #maxUpload: number;
+  #parsed = new Map<string, JobDescription>();
+
+  constructor(deps: BrokerDeps, opts: BrokerOptions) {
+    this.#deps = deps;
+    this.#margin = opts.jobTokenMarginSeconds ?? 600;
+    this.#maxResub = opts.maxResubmissions ?? 10;
+    this.#maxJdl = opts.maxJdlBytes ?? 256 * 1024;
+    this.#maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3;
+  }
+
+  /** Parsed JDL of a job, cached (JDLs never change after submission). */
+  #jdl(job: JobRecord): JobDescription {
+    let jd = this.#parsed.get(job.id);
+    if (!jd) {
+      jd = parseJdl(job.jdl);
+      if (this.#parsed.size > 10000) this.#parsed.clear();
+      this.#parsed.set(job.id, jd);
+    }
+    return jd;
+  }
+
+  async #identify(peer: Peer): Promise<TokenIdentity> {
+    if (!peer.certDer) {
+      throw unauthenticated(
+        "no_certificate",
+        "a client certificate (token) is required",
+      );
+    }
+    try {
+      return await this.#deps.verifier.verify(peer.certDer);
+    } catch (e) {
+      const reason = (e as { reason?: string }).reason ?? "invalid";
+      throw unauthenticated(
+        reason,
+        `certificate refused: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  /** A job token is dead once its job left the active states. */
+  async #checkJobToken(who: TokenIdentity): Promise<JobRecord> {
+    const job = who.jobId ? await this.#deps.store.get(who.jobId) : undefined;
+    if (
+      !job || !ACTIVE_STATES.has(job.state) || job.tokenSerial !== who.serial
+    ) {
+      throw unauthenticated(
+        "revoked",
+        `job token for job ${who.jobId} is no longer valid${
+          job ? ` (job is ${job.state})` : ""
+        }`,
+      );
+    }
+    return job;
+  }
+
+  async handle(req: Request, peer: Peer): Promise<Response> {
+    const url = new URL(req.url);
+    const found = findRoute(req.method, url.pathname);
+    if (found === undefined) {
+      throw notFound(`no endpoint ${url.pathname}`);
+    }
+    if (found === "method") {
+      throw new HttpError(
+        405,
+        "method_not_allowed",
+        `${req.method} not allowed on ${url.pathname}`,
+      );
+    }
+    const who = await this.#identify(peer);
+    const rule = authorize(found.route, who);
+    const tokenJob = who.role === "JOB"
+      ? await this.#checkJobToken(who)
+      : undefined;
+    let job: JobRecord | undefined;
+    if (found.id !== undefined) {
+      job = await this.#deps.store.get(found.id);
+      if (!job) throw notFound(`no job ${found.id}`);
+    }
+    let lfn: string | undefined;
+    if (found.lfn !== undefined) lfn = validateLfn(found.lfn);
+    checkObject(rule, who, {
+      job,
+      lfn,
+      inputs: tokenJob ? this.#inputs(tokenJob) : undefined,
+      jobOwner: tokenJob?.owner,
+    });
+    return await this.#dispatch(found, req, url, who, job, lfn, tokenJob);
+  }
+
+  #inputs(job: JobRecord): string[] {
+    const jd = this.#jdl(job);
+    return [...jd.inputFile, ...jd.inputData];
+  }
+
+  #dispatch(
+    m: RouteMatch,
+    req: Request,
+    url: URL,
+    who: TokenIdentity,
+    job: JobRecord | undefined,
+    lfn: string | undefined,
+    tokenJob: JobRecord | undefined,
+  ): Promise<Response> {
+    switch (m.route.name) {
+      case "health":
+        return Promise.resolve(
+          json({ ok: true, role: who.role, subject: who.subject }),
+        );
+      case "submit":
+        return this.#submit(req, who);
+      case "list":
+        return this.#list(url, who);
+      case "job":
+        return Promise.resolve(json(jobView(job!)));
+      case "trace":
+        return this.#trace(job!);
+      case "kill":
+        return this.#kill(job!, who);
+      case "resubmit":
+        return this.#resubmit(job!, who);
+      case "match":
+        return this.#match(req, who);
+      case "status":
+        return this.#status(req, job!, who);
+      case "heartbeat":
+        return this.#heartbeat(req, job!);
+      case "file_list":
+        return this.#fileList(url, who);
+      case "file_get":
+        return this.#fileGet(lfn!);
+      case "file_put":
+        return this.#filePut(req, lfn!, who, tokenJob);
+    }
+    throw notFound(`no endpoint ${m.route.name}`);
+  }
+
+  async #submit(req: Request, who: TokenIdentity): Promise<Response> {
+    const bytes = await readLimited(req, this.#maxJdl);
+    let text: string;
+    try {
+      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    } catch {
+      throw badRequest("bad_jdl", "JDL is not valid UTF-8 text");
+    }
+    let jd: JobDescription;
+    try {
+      jd = parseJdl(text);
+    } catch (e) {
+      if (e instanceof JdlError) throw badRequest("bad_jdl", e.message);
+      throw e;
+    }
+    const keys = matchKeys(jd);
+    const id = await this.#deps.store.submit({
+      owner: who.subject,
+      jdl: formatJdl(jd),
+      priority: jd.priority,
+      cpuCores: keys.cpuCores,
+      ttl: keys.ttl,
+      memory: keys.memory,
+      disk: keys.disk,
+    }, `USER:${who.subject}`);
+    return json({ jobId: id, state: "WAITING" }, 201);
+  }
+
+  async #list(url: URL, who: TokenIdentity): Promise<Response> {
+    const stateParam = url.searchParams.get("state");
+    const states = stateParam
+      ? stateParam.split(",").map((s) => s.trim().toUpperCase())
+      : undefined;
+    for (const s of states ?? []) {
+      if (!isJobState(s)) {
+        throw badRequest("bad_state", `unknown job state "${s}"`);
+      }
+    }
+    const userParam = url.searchParams.get("user") ?? undefined;
+    let owner = who.subject;
+    if (who.admin) owner = userParam ?? "";
+    else if (userParam && userParam !== who.subject) {
+      checkObject("own_job", who, {
+        job: { owner: userParam } as JobRecord,
+      });
+    }
+    const limit = Math.min(
+      Number(url.searchParams.get("limit") ?? 1000),
+      10000,
+    );
+    const jobs = await this.#deps.store.list({
+      owner: owner || undefined,
+      states: states as JobState[] | undefined,
+      limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
+    });
+    return json({ jobs: jobs.map(jobView) });
+  }
+
+  async #trace(job: JobRecord): Promise<Response> {
+    const trace = await this.#deps.store.trace(job.id);
+    return json({
+      job: jobView(job),
+      trace: trace.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
+    });
+  }
+
+  async #kill(job: JobRecord, who: TokenIdentity): Promise<Response> {
+    if (FINAL_STATES.has(job.state)) {
+      throw conflict("final", `job ${job.id} is already ${job.state}`);
+    }
+    const ok = await this.#deps.store.transition(job.id, job.state, "KILLED", {
+      actor: `USER:${who.subject}`,
+      reason: "killed by user (kill reason 30)",
+    }, { killReason: 30 });
+    if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
+    return json({ jobId: job.id, state: "KILLED" });
+  }
+
+  async #resubmit(job: JobRecord, who: TokenIdentity): Promise<Response> {
+    if (!FINAL_STATES.has(job.state) || !canTransition(job.state, "WAITING")) {
+      throw conflict(
+        "not_resubmittable",
+        `job ${job.id} is ${job.state}; only failed, expired or zombie jobs can be resubmitted`,
+      );
+    }
+    const ok = await this.#deps.store.transition(job.id, job.state, "WAITING", {
+      actor: `USER:${who.subject}`,
+      reason: `resubmitted by user from ${job.state}`,
+    });
+    if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
+    return json({ jobId: job.id, state: "WAITING" });
+  }
+
+  async #match(req: Request, who: TokenIdentity): Promise<Response> {
+    const body = await readJson(req);
+    const site: SiteMap = {
+      ce: str(body, "ce"),
+      site: str(body, "site"),
+      ttl: num(body, "ttl", 0),
+      cpuCores: num(body, "cpuCores", 1),
+      memory: num(body, "memory", 0),
+      disk: num(body, "disk", 0),
+      packages: strList(body, "packages"),
+      containers: strList(body, "containers"),
+    };
+    const job = await this.#deps.store.claim(
+      {
+        cpuCores: site.cpuCores!,
+        ttl: site.ttl!,
+        memory: site.memory!,
+        disk: site.disk!,
+      },
+      { fingerprint: who.fingerprint, subject: who.subject },
+      (candidate) => {
+        try {
+          return requirementsHold(this.#jdl(candidate), site);
+        } catch {
+          return false;
+        }
+      },
+    );
+    if (!job) return new Response(null, { status: 204 });
+    try {
+      const token = await this.#deps.issuer.issue({
+        role: "JOB",
+        subject: job.owner,
+        owner: job.owner,
+        jobId: job.id,
+        ttlSeconds: job.ttl + this.#margin,
+      });
+      await this.#deps.store.setTokenSerial(job.id, token.serial);
+      return json({
+        jobId: job.id,
+        jdl: job.jdl,
+        user: job.owner,
+        ttl: job.ttl,
+        resubmission: job.resubmissions,
+        token: {
+          certPem: token.certPem,
+          keyPem: token.keyPem,
+          caPem: this.#deps.issuer.caCertPem,
+        },
+      });
+    } catch (e) {
+      await this.#deps.store.transition(job.id, "ASSIGNED", "WAITING", {
+        actor: "broker",
+        reason: `job token could not be issued: ${(e as Error).message}`,
+      });
+      throw e;
+    }
+  }
+
+  async #status(
+    req: Request,
+    job: JobRecord,
+    who: TokenIdentity,
+  ): Promise<Response> {
+    const body = await readJson(req);
+    const to = body.state;
+    if (!isJobState(to)) {
+      throw badRequest(
+        "bad_state",
+        `"state" must be a job state (WAITING, STARTED, RUNNING, SAVING, DONE, ERROR_*, ...), got ${
+          JSON.stringify(to)
+        }`,
+      );
+    }
+    const message = str(body, "message") ?? "";
+    const exitCode = num(body, "exitCode");
+    const killReason = num(body, "killReason");
+    const usage = parseUsage(body.usage);
+    const actor = `${who.role}:${who.subject}`;
+    if (job.state === to) return json({ jobId: job.id, state: to });
+    if (!canTransition(job.state, to) || to === "KILLED") {
+      throw conflict(
+        "illegal_transition",
+        `job ${job.id} cannot go from ${job.state} to ${to}`,
+      );
+    }
+    const ok = await this.#deps.store.transition(job.id, job.state, to, {
+      actor,
+      reason: message || `reported ${to}`,
+    }, { exitCode, killReason, usage });
+    if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
+    let state: JobState = to;
+    if (RESUBMITTABLE.has(to) || to === "WAITING") {
+      state = await this.#maybeResubmit(job, to);
+    }
+    return json({ jobId: job.id, state });
+  }
+
+  /** Puts a failed job back in the queue while it has attempts left. */
+  async #maybeResubmit(job: JobRecord, from: JobState): Promise<JobState> {
+    if (from === "WAITING") return "WAITING";
+    if (job.resubmissions >= this.#maxResub) return from;
+    const ok = await this.#deps.store.transition(job.id, from, "WAITING", {
+      actor: "broker",
+      reason: `automatic resubmission ${
+        job.resubmissions + 1
+      }/${this.#maxResub} after ${from}`,
+    });
+    return ok ? "WAITING" : from;
+  }
+
+  async #heartbeat(req: Request, job: JobRecord): Promise<Response> {
+    const body = await readJson(req);
+    const usage = parseUsage(body.usage);
+    if (job.state === "KILLED") {
+      return json({
+        jobId: job.id,
+        state: job.state,
+        kill: { reason: job.killReason ?? 30, message: "killed by user" },
+      });
+    }
+    if (!ACTIVE_STATES.has(job.state)) {
+      throw conflict("final", `job ${job.id} is ${job.state}`);
+    }
+    await this.#deps.store.heartbeat(job.id, usage);
+    return json({ jobId: job.id, state: job.state });
+  }
+
+  async #fileList(url: URL, who: TokenIdentity): Promise<Response> {
+    const prefix = url.searchParams.get("prefix") ?? `/${who.subject}/`;
+    if (!prefix.startsWith("/")) {
+      throw badRequest("bad_lfn", "prefix must start with /");
+    }
+    checkObject("own_path", who, { lfn: prefix });
+    const files = await this.#deps.store.listFiles(prefix);
+    return json({ files });
+  }
+
+  async #fileGet(lfn: string): Promise<Response> {
+    const file = await this.#deps.store.getFile(lfn);
+    if (!file) throw notFound(`no file ${lfn}`);
+    const body = await this.#deps.blobs.open(file.sha256);
+    return new Response(body, {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.size),
+        "x-sha256": file.sha256,
+      },
+    });
+  }
+
+  async #filePut(
+    req: Request,
+    lfn: string,
+    who: TokenIdentity,
+    tokenJob: JobRecord | undefined,
+  ): Promise<Response> {
+    if (!req.body) throw badRequest("no_body", "upload needs a body");
+    const expect = req.headers.get("x-sha256") ?? undefined;
+    if (expect !== undefined && !/^[0-9a-f]{64}$/.test(expect)) {
+      throw badRequest(
+        "bad_checksum",
+        "x-sha256 must be 64 lowercase hex digits",
+      );
+    }
+    const stored = await this.#deps.blobs.write(req.body, {
+      maxBytes: this.#maxUpload,
+      expectSha256: expect,
+    });
+    const owner = tokenJob ? tokenJob.owner : who.subject;
+    await this.#deps.store.putFile({
+      lfn,
+      owner,
+      jobId: tokenJob?.id,
+      size: stored.size,
+      sha256: stored.sha256,
+      createdAt: Date.now(),
+    });
+    return json({ lfn, size: stored.size, sha256: stored.sha256 }, 201);
+  }
+}
+
+/** Where a job's outputs are registered (re-exported for clients). */
+export { jobOutputDir };

@@ -1,0 +1,129 @@
+/**
+ * Mutual-TLS HTTPS transport for a {@link Handler}.
+ *
+ * `Deno.serve` cannot request client certificates, so this adapter uses
+ * `node:https` (which can, under Deno): the TLS layer refuses clients
+ * without a certificate of our CA, and each request becomes a web
+ * `Request` plus the raw DER of the verified peer certificate. The broker
+ * core then re-checks the certificate itself (role, job, revocation).
+ *
+ * @module
+ */
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { Readable } from "node:stream";
+import type { Handler } from "./handler.ts";
+
+/** Options of {@link serveHttps}. */
+export interface HttpsOptions {
+  /** Address to listen on. @default "127.0.0.1" */
+  hostname?: string;
+  /** Port; 0 picks a free one. @default 0 */
+  port?: number;
+  /** Server certificate (HOST token) PEM. */
+  certPem: string;
+  /** Server key, PKCS#8 PEM. */
+  keyPem: string;
+  /** CA certificate PEM: clients must present a certificate it signed. */
+  caPem: string;
+}
+
+/** A running server. */
+export interface HttpsServer {
+  /** The port actually bound. */
+  port: number;
+  /** The base URL, e.g. `https://127.0.0.1:8443`. */
+  url: string;
+  /** Stops accepting, closes connections, resolves when closed. */
+  close(): Promise<void>;
+}
+
+function toRequest(req: IncomingMessage, base: string): Request {
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (v === undefined) continue;
+    if (Array.isArray(v)) { for (const x of v) headers.append(k, x); }
+    else headers.set(k, v);
+  }
+  const method = req.method ?? "GET";
+  const hasBody = method !== "GET" && method !== "HEAD";
+  return new Request(new URL(req.url ?? "/", base), {
+    method,
+    headers,
+    body: hasBody
+      ? Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>
+      : undefined,
+    // @ts-ignore: needed for streaming request bodies
+    duplex: "half",
+  });
+}
+
+async function writeResponse(res: ServerResponse, response: Response) {
+  const headers: Record<string, string> = {};
+  response.headers.forEach((v, k) => (headers[k] = v));
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  for await (const chunk of response.body) {
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve, reject) => {
+        res.once("drain", resolve);
+        res.once("close", () => reject(new Error("client went away")));
+      });
+    }
+  }
+  res.end();
+}
+
+/** Serves `handler` over HTTPS with mandatory client certificates. */
+export async function serveHttps(
+  handler: Handler,
+  opts: HttpsOptions,
+): Promise<HttpsServer> {
+  const hostname = opts.hostname ?? "127.0.0.1";
+  const server: Server = createServer({
+    key: opts.keyPem,
+    cert: opts.certPem,
+    ca: [opts.caPem],
+    requestCert: true,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2",
+  }, (req, res) => {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.getPeerCertificate?.();
+    const certDer = peer && peer.raw ? new Uint8Array(peer.raw) : undefined;
+    const base = `https://${hostname}`;
+    let request: Request;
+    try {
+      request = toRequest(req, base);
+    } catch {
+      res.writeHead(400, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({ error: "malformed request", reason: "bad_request" }),
+      );
+      return;
+    }
+    handler(request, { certDer })
+      .then((response) => writeResponse(res, response))
+      .catch(() => res.destroy());
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, hostname, () => resolve());
+  });
+  const addr = server.address();
+  const port = typeof addr === "object" && addr ? addr.port : 0;
+  return {
+    port,
+    url: `https://${hostname}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections?.();
+      }),
+  };
+}

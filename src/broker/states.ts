@@ -1,0 +1,110 @@
+/**
+ * JAliEn job states and the transitions the broker allows (DESIGN §4).
+ *
+ * @module
+ */
+
+/** Every job state. */
+export const JOB_STATES = [
+  "WAITING",
+  "ASSIGNED",
+  "STARTED",
+  "RUNNING",
+  "SAVING",
+  "DONE",
+  "DONE_WARN",
+  "ERROR_A",
+  "ERROR_IB",
+  "ERROR_E",
+  "ERROR_V",
+  "ERROR_VN",
+  "ERROR_VT",
+  "ERROR_S",
+  "ERROR_SV",
+  "KILLED",
+  "EXPIRED",
+  "ZOMBIE",
+] as const;
+
+/** A job state. */
+export type JobState = typeof JOB_STATES[number];
+
+/** States a job never leaves by itself (resubmission is a new attempt). */
+export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
+  "DONE",
+  "DONE_WARN",
+  "ERROR_A",
+  "ERROR_IB",
+  "ERROR_E",
+  "ERROR_V",
+  "ERROR_VN",
+  "ERROR_VT",
+  "ERROR_S",
+  "ERROR_SV",
+  "KILLED",
+  "EXPIRED",
+  "ZOMBIE",
+]);
+
+/** States in which a job token is alive. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>([
+  "ASSIGNED",
+  "STARTED",
+  "RUNNING",
+  "SAVING",
+]);
+
+/** Failures after which the broker puts the job back to WAITING. */
+export const RESUBMITTABLE: ReadonlySet<JobState> = new Set<JobState>([
+  "ERROR_IB",
+  "ZOMBIE",
+]);
+
+const ACTIVE_EXITS: JobState[] = ["KILLED", "ZOMBIE", "WAITING"];
+
+/** Allowed `from → to` moves; WAITING as a target means resubmission. */
+export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
+  WAITING: ["ASSIGNED", "KILLED", "EXPIRED"],
+  ASSIGNED: ["STARTED", "ERROR_A", ...ACTIVE_EXITS],
+  STARTED: ["RUNNING", "ERROR_IB", "ERROR_A", "ERROR_E", ...ACTIVE_EXITS],
+  RUNNING: [
+    "SAVING",
+    "ERROR_E",
+    "ERROR_V",
+    "ERROR_VN",
+    "ERROR_VT",
+    ...ACTIVE_EXITS,
+  ],
+  SAVING: [
+    "DONE",
+    "DONE_WARN",
+    "ERROR_S",
+    "ERROR_SV",
+    "ERROR_E",
+    ...ACTIVE_EXITS,
+  ],
+  DONE: [],
+  DONE_WARN: [],
+  ERROR_A: ["WAITING"],
+  ERROR_IB: ["WAITING"],
+  ERROR_E: ["WAITING"],
+  ERROR_V: ["WAITING"],
+  ERROR_VN: ["WAITING"],
+  ERROR_VT: ["WAITING"],
+  ERROR_S: ["WAITING"],
+  ERROR_SV: ["WAITING"],
+  KILLED: [],
+  EXPIRED: ["WAITING"],
+  ZOMBIE: ["WAITING"],
+};
+
+/** Whether `value` names a job state. */
+export function isJobState(value: unknown): value is JobState {
+  return typeof value === "string" &&
+    (JOB_STATES as readonly string[]).includes(value);
+}
+
+/** Whether the broker allows `from → to`. */
+export function canTransition(from: JobState, to: JobState): boolean {
+  return TRANSITIONS[from].includes(to);
+}

@@ -1,0 +1,159 @@
+/**
+ * HTTPS client of the broker API, authenticated by a token certificate.
+ *
+ * Used by the agent (JOB_AGENT token), the wrapper (JOB token) and the CLI
+ * (USER token). It needs the token only as PEM strings, so the wrapper's
+ * start path never loads an X.509 library.
+ *
+ * @module
+ */
+
+/** A token as PEM strings. */
+export interface TokenPem {
+  /** Certificate PEM. */
+  certPem: string;
+  /** Private key, PKCS#8 PEM. */
+  keyPem: string;
+  /** CA certificate PEM (trust anchor for the broker's certificate). */
+  caPem: string;
+}
+
+/** A non-2xx answer of the broker, or a failure to reach it. */
+export class BrokerError extends Error {
+  /** HTTP status; 0 when the broker could not be reached. */
+  readonly status: number;
+  /** The broker's machine-readable reason, or `unreachable`. */
+  readonly reason: string;
+  /** Creates the error. */
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.name = "BrokerError";
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/** Options of {@link BrokerClient}. */
+export interface BrokerClientOptions {
+  /** Attempts for idempotent calls when the broker is unreachable. @default 3 */
+  retries?: number;
+  /** First retry delay, ms (doubles). @default 200 */
+  retryDelayMs?: number;
+}
+
+/** Reads `cert.pem`, `key.pem`, `ca.pem` from a token directory. */
+export async function readTokenDir(dir: string): Promise<TokenPem> {
+  const [certPem, keyPem, caPem] = await Promise.all(
+    ["cert.pem", "key.pem", "ca.pem"].map((f) =>
+      Deno.readTextFile(`${dir}/${f}`)
+    ),
+  );
+  return { certPem, keyPem, caPem };
+}
+
+/** The broker API client. */
+export class BrokerClient {
+  /** Base URL, e.g. `https://127.0.0.1:8443`. */
+  readonly url: string;
+  #client: Deno.HttpClient;
+  #retries: number;
+  #delay: number;
+
+  /** Creates a client for `url` presenting `token`. */
+  constructor(url: string, token: TokenPem, opts: BrokerClientOptions = {}) {
+    this.url = url.replace(/\/+$/, "");
+    this.#client = Deno.createHttpClient({
+      caCerts: [token.caPem],
+      cert: token.certPem,
+      key: token.keyPem,
+    });
+    this.#retries = opts.retries ?? 3;
+    this.#delay = opts.retryDelayMs ?? 200;
+  }
+
+  /** Sends a request; throws {@link BrokerError} unless the status is 2xx. */
+  async request(
+    method: string,
+    path: string,
+    init: { body?: BodyInit; headers?: HeadersInit; retry?: boolean } = {},
+  ): Promise<Response> {
+    const attempts = init.retry === false ? 1 : this.#retries;
+    let lastError: unknown;
+    for (let i = 0; i < attempts; i++) {
+      let res: Response;
+      try {
+        res = await fetch(this.url + path, {
+          method,
+          body: init.body,
+          headers: init.headers,
+          client: this.#client,
+        });
+      } catch (e) {
+        lastError = e;
+        if (i + 1 < attempts) {
+          await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));
+        }
+        continue;
+      }
+      if (res.ok) return res;
+      let reason = "http_error";
+      let message = `${method} ${path}: HTTP ${res.status}`;
+      try {
+        const body = await res.json();
+        reason = body.reason ?? reason;
+        message = body.error ?? message;
+      } catch { /* not JSON */ }
+      throw new BrokerError(res.status, reason, message);
+    }
+    throw new BrokerError(
+      0,
+      "unreachable",
+      `broker ${this.url} unreachable: ${(lastError as Error)?.message}`,
+    );
+  }
+
+  /** Sends JSON (if `body` is given) and parses a JSON answer. */
+  async json<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T | undefined> {
+    const res = await this.request(method, path, {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined
+        ? undefined
+        : { "content-type": "application/json" },
+    });
+    if (res.status === 204) return undefined;
+    return await res.json() as T;
+  }
+
+  /** Uploads a stream to `lfn`; `sha256` makes the broker verify it. */
+  async upload(
+    lfn: string,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+    sha256?: string,
+  ): Promise<{ lfn: string; size: number; sha256: string }> {
+    const res = await this.request("PUT", `/api/v1/files${encodeLfn(lfn)}`, {
+      body: body as BodyInit,
+      headers: sha256 ? { "x-sha256": sha256 } : undefined,
+      retry: body instanceof Uint8Array,
+    });
+    return await res.json();
+  }
+
+  /** Starts a download; the caller consumes `res.body`. */
+  download(lfn: string): Promise<Response> {
+    return this.request("GET", `/api/v1/files${encodeLfn(lfn)}`);
+  }
+
+  /** Releases the connection pool. */
+  close(): void {
+    this.#client.close();
+  }
+}
+
+/** Percent-encodes each LFN segment, keeping the slashes. */
+export function encodeLfn(lfn: string): string {
+  return lfn.split("/").map(encodeURIComponent).join("/");
+}

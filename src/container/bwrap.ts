@@ -1,0 +1,76 @@
+/**
+ * The bubblewrap runtime: unprivileged user, pid, ipc, uts, cgroup (and,
+ * with `network: "none"`, net) namespaces; only the sandbox is writable.
+ *
+ * Host-rootfs mode binds the system directories read-only and nothing
+ * else, so home directories, the agent's work root and token, and other
+ * jobs' sandboxes are simply absent. Image mode uses a directory rootfs.
+ *
+ * @module
+ */
+import {
+  type Capabilities,
+  type ContainerDriver,
+  type LaunchSpec,
+  SANDBOX_PATH,
+} from "./driver.ts";
+
+/** Host directories visible (read-only) in host-rootfs mode. */
+export const HOST_SYSTEM_DIRS: readonly string[] = [
+  "/usr",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/etc",
+];
+
+/** Options of {@link BwrapDriver}. */
+export interface BwrapOptions {
+  /** The bwrap program. @default "/usr/bin/bwrap" */
+  binary?: string;
+}
+
+/** Launches through `bwrap`. */
+export class BwrapDriver implements ContainerDriver {
+  /** @inheritdoc */
+  readonly name = "bwrap" as const;
+  /** @inheritdoc */
+  readonly binary: string;
+  /** @inheritdoc */
+  readonly capabilities: Capabilities = {
+    pidNamespace: true,
+    networkNone: true,
+    rootless: true,
+    relocates: true,
+  };
+
+  /** Creates the driver. */
+  constructor(opts: BwrapOptions = {}) {
+    this.binary = opts.binary ?? "/usr/bin/bwrap";
+  }
+
+  /** The bwrap argv for `spec`. */
+  command(spec: LaunchSpec): string[] {
+    const argv = [
+      this.binary,
+      "--unshare-all",
+      ...(spec.network === "host" ? ["--share-net"] : []),
+      "--die-with-parent",
+      "--new-session",
+    ];
+    if (spec.image) {
+      argv.push("--ro-bind", spec.image, "/");
+    } else {
+      for (const dir of HOST_SYSTEM_DIRS) argv.push("--ro-bind-try", dir, dir);
+    }
+    argv.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+    argv.push("--bind", spec.sandbox, SANDBOX_PATH);
+    for (const b of spec.binds) argv.push("--ro-bind", b.source, b.target);
+    argv.push("--chdir", SANDBOX_PATH, "--clearenv");
+    for (const [k, v] of Object.entries(spec.env)) argv.push("--setenv", k, v);
+    argv.push("--", ...spec.argv);
+    return argv;
+  }
+}

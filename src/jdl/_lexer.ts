@@ -1,0 +1,225 @@
+import { errorAt, show } from "./_position.ts";
+
+/** A token; `start` is its offset in the source. */
+export interface Token {
+  type: "ident" | "string" | "number" | "punct" | "eof";
+  /** Identifier or punctuation text, or the decoded string. */
+  text: string;
+  /** The numeric value of a number token. */
+  num: number;
+  start: number;
+}
+
+const PUNCT1 = new Set([
+  "=",
+  ";",
+  ",",
+  "{",
+  "}",
+  "(",
+  ")",
+  ".",
+  "!",
+  "<",
+  ">",
+  "+",
+  "-",
+  "*",
+  "/",
+]);
+
+function isIdentStart(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95;
+}
+
+function isIdentPart(c: number): boolean {
+  return isIdentStart(c) || (c >= 48 && c <= 57);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+
+/** Describes the character at `i` for an error message. */
+export function describeChar(text: string, i: number): string {
+  const cp = text.codePointAt(i) ?? 0;
+  if (cp > 0x20 && cp < 0x7f) {
+    return `character ${show(String.fromCodePoint(cp))}`;
+  }
+  return `character U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
+}
+
+/** Describes a token for the `found Y` part of an error message. */
+export function describeToken(t: Token): string {
+  switch (t.type) {
+    case "eof":
+      return "end of input";
+    case "ident":
+      return `identifier ${show(t.text)}`;
+    case "string":
+      return `string ${show(t.text)}`;
+    case "number":
+      return `number ${t.num}`;
+    case "punct":
+      return `"${t.text}"`;
+  }
+}
+
+/**
+ * Splits JDL text into tokens, dropping whitespace and `#`, `//`, `/* *\/`
+ * comments.
+ */
+export function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const n = text.length;
+  // Editors on some systems start files with a byte-order mark.
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  const push = (
+    type: Token["type"],
+    tokenText: string,
+    start: number,
+    num = 0,
+  ) => tokens.push({ type, text: tokenText, num, start });
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    // Whitespace, including \r and form feeds.
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      i++;
+      continue;
+    }
+    if (c === 35 || (c === 47 && text.charCodeAt(i + 1) === 47)) { // # or //
+      const nl = text.indexOf("\n", i);
+      i = nl === -1 ? n : nl + 1;
+      continue;
+    }
+    if (c === 47 && text.charCodeAt(i + 1) === 42) { // /*
+      const close = text.indexOf("*/", i + 2);
+      if (close === -1) {
+        throw errorAt(
+          text,
+          i,
+          'expected "*/" closing this comment, found end of input',
+        );
+      }
+      i = close + 2;
+      continue;
+    }
+    const start = i;
+    if (isIdentStart(c)) {
+      i++;
+      while (i < n && isIdentPart(text.charCodeAt(i))) i++;
+      push("ident", text.slice(start, i), start);
+      continue;
+    }
+    if (isDigit(c)) {
+      i = scanNumber(text, i);
+      const num = Number(text.slice(start, i));
+      if (!Number.isFinite(num)) {
+        throw errorAt(
+          text,
+          start,
+          `expected a finite number, found ${show(text.slice(start, i))}`,
+        );
+      }
+      push("number", text.slice(start, i), start, num);
+      continue;
+    }
+    if (c === 34) { // "
+      const [value, end] = scanString(text, i);
+      push("string", value, start);
+      i = end;
+      continue;
+    }
+    const two = text.slice(i, i + 2);
+    if (
+      two === "&&" || two === "||" || two === "==" || two === "!=" ||
+      two === "<=" || two === ">="
+    ) {
+      push("punct", two, start);
+      i += 2;
+      continue;
+    }
+    const one = text[i];
+    if (PUNCT1.has(one)) {
+      push("punct", one, start);
+      i++;
+      continue;
+    }
+    if (one === "&" || one === "|") {
+      throw errorAt(text, i, `expected "${one}${one}", found "${one}"`);
+    }
+    throw errorAt(
+      text,
+      i,
+      `expected a JDL token, found ${describeChar(text, i)}`,
+    );
+  }
+  push("eof", "", n);
+  return tokens;
+}
+
+function scanNumber(text: string, i: number): number {
+  const n = text.length;
+  while (i < n && isDigit(text.charCodeAt(i))) i++;
+  if (text[i] === "." && isDigit(text.charCodeAt(i + 1))) {
+    i++;
+    while (i < n && isDigit(text.charCodeAt(i))) i++;
+  }
+  const e = text[i];
+  if (e === "e" || e === "E") {
+    let j = i + 1;
+    if (text[j] === "+" || text[j] === "-") j++;
+    if (isDigit(text.charCodeAt(j))) {
+      while (j < n && isDigit(text.charCodeAt(j))) j++;
+      i = j;
+    }
+  }
+  return i;
+}
+
+/** Decodes the string literal opening at `i`; returns it and the offset after it. */
+function scanString(text: string, i: number): [string, number] {
+  const open = i;
+  const n = text.length;
+  let out = "";
+  let run = ++i;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === 34) return [out + text.slice(run, i), i + 1];
+    if (c === 10 || c === 13) break;
+    if (c === 92) { // backslash
+      out += text.slice(run, i);
+      const next = text[i + 1];
+      switch (next) {
+        case '"':
+        case "\\":
+          out += next;
+          break;
+        case "n":
+          out += "\n";
+          break;
+        case "r":
+          out += "\r";
+          break;
+        case "t":
+          out += "\t";
+          break;
+        default:
+          // Unknown escapes stay as written (regular expressions need "\d").
+          run = i;
+          i++;
+          continue;
+      }
+      i += 2;
+      run = i;
+      continue;
+    }
+    i++;
+  }
+  const found = i < n ? "end of line" : "end of input";
+  throw errorAt(
+    text,
+    open,
+    `expected '"' closing this string, found ${found}`,
+  );
+}

@@ -1,0 +1,260 @@
+/**
+ * Parsing and validation of ALICE-style JDL text.
+ *
+ * @module
+ */
+import type { Expr, JdlAttribute, Value } from "./ast.ts";
+import type { JobDescription } from "./job_description.ts";
+import { JdlError } from "./error.ts";
+import { evaluateIn } from "./_evaluator.ts";
+import { type ParsedText, parseText } from "./_parser.ts";
+import { errorAt, show } from "./_position.ts";
+import { shellWords } from "./_shell_words.ts";
+import { parseDuration, parseSize } from "./_units.ts";
+import {
+  logicalFileName,
+  NameProblem,
+  outputArchive,
+  outputEntry,
+} from "./_names.ts";
+
+/** Default `TTL` in seconds. */
+export const DEFAULT_TTL = 3600;
+
+/**
+ * Parses and validates a JDL.
+ *
+ * Statements are `Key = value;` (the last `;` may be left out); keys are
+ * matched ignoring case and may not repeat. Values are expressions; those
+ * of known keys are evaluated without a site (so `TTL = 2 * 3600` works)
+ * and checked. Unknown keys are kept in `attributes`.
+ *
+ * @throws {JdlError} for any bad input, with its line and column.
+ *
+ * @example
+ * ```ts
+ * import { parseJdl } from "./mod.ts";
+ * const jd = parseJdl(`
+ *   Executable = "/bin/sh";
+ *   Arguments = "-c 'echo hi'";
+ *   TTL = 7200;
+ * `);
+ * jd.arguments; // ["-c", "echo hi"]
+ * ```
+ */
+export function parseJdl(text: string): JobDescription {
+  if (typeof text !== "string") {
+    throw new JdlError(1, 1, `expected JDL text, found ${typeof text}`);
+  }
+  return new Fields(text, parseText(text)).build();
+}
+
+class Fields {
+  readonly text: string;
+  readonly parsed: ParsedText;
+  readonly attributes: JdlAttribute[];
+
+  constructor(text: string, parsed: ParsedText) {
+    this.text = text;
+    this.parsed = parsed;
+    this.attributes = parsed.attributes;
+  }
+
+  build(): JobDescription {
+    const byKey = new Map<string, number>();
+    this.attributes.forEach((a, i) => byKey.set(a.key.toLowerCase(), i));
+    const index = (k: string) => byKey.get(k);
+
+    const inputFile = this.files(index("inputfile"), "InputFile");
+    const jd: JobDescription = {
+      executable: this.executable(index("executable"), inputFile),
+      arguments: this.arguments(index("arguments")),
+      inputFile,
+      inputData: this.files(index("inputdata"), "InputData"),
+      outputFile: this.entries(index("outputfile"), outputEntry),
+      outputArchive: this.entries(index("outputarchive"), outputArchive),
+      ttl: this.integer(index("ttl"), DEFAULT_TTL, 1),
+      cpuCores: this.integer(index("cpucores"), 1, 1),
+      packages: this.strings(index("packages")),
+      jdlVariables: this.strings(index("jdlvariables")),
+      priority: this.integer(index("priority"), 0, -Number.MAX_SAFE_INTEGER),
+      attributes: this.attributes,
+    };
+    const memorySize = this.size(index("memorysize"));
+    if (memorySize !== undefined) jd.memorySize = memorySize;
+    const workDir = this.size(index("workdirectorysize"));
+    if (workDir !== undefined) jd.workDirectorySize = workDir;
+    const validation = this.string(index("validationcommand"));
+    if (validation !== undefined) jd.validationCommand = validation;
+    const container = this.string(index("container"));
+    if (container !== undefined) jd.container = container;
+    const price = this.price(index("price"));
+    if (price !== undefined) jd.price = price;
+    const wait = this.duration(index("maxwaitingtime"));
+    if (wait !== undefined) jd.maxWaitingTime = wait;
+    const user = this.string(index("user"));
+    if (user !== undefined) jd.user = user;
+    const req = index("requirements");
+    if (req !== undefined) jd.requirements = this.attributes[req].value;
+    return jd;
+  }
+
+  /** Evaluates a statement's value the way typed fields see it: no site. */
+  value(i: number): Value {
+    return evaluateIn(this.attributes[i].value, {
+      other: {},
+      attributes: this.attributes,
+    });
+  }
+
+  fail(at: Expr | number, detail: string): never {
+    const offset = typeof at === "number"
+      ? at
+      : this.parsed.offsets.get(at) ?? 0;
+    throw errorAt(this.text, offset, detail);
+  }
+
+  expectedFor(i: number, kind: string, v: Value, at?: Expr): never {
+    const key = this.attributes[i].key;
+    this.fail(
+      at ?? this.attributes[i].value,
+      `expected ${kind} for ${key}, found ${describe(v)}`,
+    );
+  }
+
+  string(i: number | undefined): string | undefined {
+    if (i === undefined) return undefined;
+    const v = this.value(i);
+    if (typeof v !== "string") this.expectedFor(i, "a string", v);
+    return v;
+  }
+
+  /** A string or a list of strings, as a list. */
+  strings(i: number | undefined): string[] {
+    if (i === undefined) return [];
+    const v = this.value(i);
+    if (typeof v === "string") return [v];
+    if (!Array.isArray(v)) this.expectedFor(i, "a list of strings", v);
+    const expr = this.attributes[i].value;
+    return v.map((item, n) => {
+      if (typeof item !== "string") {
+        const at = expr.kind === "list" ? expr.items[n] : expr;
+        this.expectedFor(i, "a list of strings", item, at);
+      }
+      return item;
+    });
+  }
+
+  executable(i: number | undefined, inputFile: string[]): string {
+    if (i === undefined) {
+      this.fail(0, 'expected an "Executable" key, found none');
+    }
+    const exe = this.string(i)!;
+    const expr = this.attributes[i].value;
+    if (exe === "" || exe.includes("\0")) {
+      this.fail(expr, `expected a program for Executable, found ${show(exe)}`);
+    }
+    if (exe.startsWith("/")) return exe;
+    if (!inputFile.some((f) => f.slice(f.lastIndexOf("/") + 1) === exe)) {
+      this.fail(
+        expr,
+        `expected an absolute path or the name of an InputFile for Executable, found ${
+          show(exe)
+        }`,
+      );
+    }
+    return exe;
+  }
+
+  arguments(i: number | undefined): string[] {
+    if (i === undefined) return [];
+    const v = this.value(i);
+    if (Array.isArray(v)) return this.strings(i);
+    if (typeof v !== "string") {
+      this.expectedFor(i, "a string", v);
+    }
+    const words = shellWords(v);
+    if (!Array.isArray(words)) {
+      this.fail(
+        this.attributes[i].value,
+        `expected shell words in Arguments, found an ${words.problem}`,
+      );
+    }
+    return words;
+  }
+
+  files(i: number | undefined, key: string): string[] {
+    return this.entries(i, (entry) => logicalFileName(entry, key));
+  }
+
+  /** Parses each string of a list, reporting problems at the item. */
+  entries<T>(i: number | undefined, parse: (entry: string) => T): T[] {
+    if (i === undefined) return [];
+    const list = this.strings(i);
+    const expr = this.attributes[i].value;
+    return list.map((entry, n) => {
+      try {
+        return parse(entry);
+      } catch (e) {
+        if (!(e instanceof NameProblem)) throw e;
+        this.fail(expr.kind === "list" ? expr.items[n] : expr, e.message);
+      }
+    });
+  }
+
+  integer(i: number | undefined, fallback: number, min: number): number {
+    if (i === undefined) return fallback;
+    const v = this.value(i);
+    const n = typeof v === "string" && /^\s*[+-]?\d+\s*$/.test(v)
+      ? Number(v)
+      : v;
+    if (typeof n !== "number" || !Number.isSafeInteger(n) || n < min) {
+      const what = min > 0 ? "a positive whole number" : "a whole number";
+      this.expectedFor(i, what, v);
+    }
+    return n;
+  }
+
+  size(i: number | undefined): number | undefined {
+    if (i === undefined) return undefined;
+    let v = this.value(i);
+    if (Array.isArray(v) && v.length === 1) v = v[0];
+    const n = parseSize(v);
+    if (n === undefined) {
+      this.expectedFor(
+        i,
+        'a size (MB, or a string such as "8GB")',
+        this.value(i),
+      );
+    }
+    return n;
+  }
+
+  price(i: number | undefined): number | undefined {
+    if (i === undefined) return undefined;
+    const v = this.value(i);
+    if (typeof v !== "number" || v < 0) {
+      this.expectedFor(i, "a number of at least 0", v);
+    }
+    return v;
+  }
+
+  duration(i: number | undefined): number | undefined {
+    if (i === undefined) return undefined;
+    const v = this.value(i);
+    const n = parseDuration(v);
+    if (n === undefined) {
+      this.expectedFor(i, 'a duration (seconds, or a string such as "2h")', v);
+    }
+    return n;
+  }
+}
+
+/** Describes an evaluated value for an error message. */
+function describe(v: Value): string {
+  if (v === undefined) return "undefined (a missing key or a bad expression)";
+  if (typeof v === "string") return `string ${show(v)}`;
+  if (typeof v === "number") return `number ${v}`;
+  if (typeof v === "boolean") return `boolean ${v}`;
+  return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
+}

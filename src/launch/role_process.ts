@@ -1,0 +1,184 @@
+/**
+ * Starts splitpilot's role processes (broker, agent) as separate Deno
+ * processes with exactly their row of the permission table. Used by the
+ * demo, the tests and the site startup script generator.
+ *
+ * @module
+ */
+import {
+  agentPermissions,
+  brokerPermissions,
+  toDenoFlags,
+} from "../permissions/table.ts";
+import { DEFAULT_BINARIES } from "../container/select.ts";
+import type { RuntimeName } from "../container/driver.ts";
+import { KILL_PROGRAM } from "../wrapper/executable.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The repository root this module lives in. */
+export function repoRoot(): string {
+  return ROOT;
+}
+
+/** Finds a free loopback port (bind port 0, read it, release it). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A command line: program and arguments. */
+export interface CommandLine {
+  /** Program. */
+  cmd: string;
+  /** Arguments. */
+  args: string[];
+}
+
+/** The broker's command line. */
+export function brokerCommand(
+  opts: { stateDir: string; listen: string; extraArgs?: string[] },
+): CommandLine {
+  const flags = toDenoFlags(brokerPermissions(opts));
+  return {
+    cmd: Deno.execPath(),
+    args: [
+      "run",
+      "--no-prompt",
+      ...flags,
+      `${ROOT}/scripts/splitpilot.ts`,
+      "broker",
+      "serve",
+      "--state",
+      opts.stateDir,
+      "--listen",
+      opts.listen,
+      ...(opts.extraArgs ?? []),
+    ],
+  };
+}
+
+/** Launchers the agent may run for a `USE_CONTAINERS` value. */
+export function agentLaunchers(
+  containers: RuntimeName | "auto",
+  binaries: Partial<Record<RuntimeName, string>> = {},
+): string[] {
+  const names: RuntimeName[] = containers === "auto"
+    ? ["bwrap", "none"]
+    : [containers];
+  const out = names.map((n) =>
+    n === "none" ? Deno.execPath() : binaries[n] ?? DEFAULT_BINARIES[n]
+  );
+  return [...out, KILL_PROGRAM];
+}
+
+/** Inputs of {@link agentCommand}. */
+export interface AgentCommandOptions {
+  /** Broker URL. */
+  broker: string;
+  /** Agent token dir. */
+  tokenDir: string;
+  /** Work root. */
+  workRoot: string;
+  /** Runtime. @default "auto" */
+  containers?: RuntimeName | "auto";
+  /** More agent flags. @default [] */
+  extraArgs?: string[];
+}
+
+/** The agent's command line, permissions from the table. */
+export function agentCommand(opts: AgentCommandOptions): CommandLine {
+  const u = new URL(opts.broker);
+  const containers = opts.containers ?? "auto";
+  const flags = toDenoFlags(agentPermissions({
+    broker: `${u.hostname}:${u.port}`,
+    tokenDir: opts.tokenDir,
+    workRoot: opts.workRoot,
+    wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
+    deno: Deno.execPath(),
+    launchers: agentLaunchers(containers),
+  }));
+  return {
+    cmd: Deno.execPath(),
+    args: [
+      "run",
+      "--no-prompt",
+      ...flags,
+      `${ROOT}/agent.ts`,
+      "--broker",
+      opts.broker,
+      "--token",
+      opts.tokenDir,
+      "--work",
+      opts.workRoot,
+      "--containers",
+      containers,
+      ...(opts.extraArgs ?? []),
+    ],
+  };
+}
+
+/** A broker running as a child process. */
+export interface BrokerProcess {
+  /** Base URL. */
+  url: string;
+  /** The child. */
+  child: Deno.ChildProcess;
+  /** SIGTERM and wait. */
+  stop(): Promise<void>;
+}
+
+/** Starts the broker process and waits until it listens. */
+export async function startBrokerProcess(
+  opts: { stateDir: string; port?: number; extraArgs?: string[] },
+): Promise<BrokerProcess> {
+  const port = opts.port ?? freePort();
+  const { cmd, args } = brokerCommand({
+    stateDir: opts.stateDir,
+    listen: `127.0.0.1:${port}`,
+    extraArgs: opts.extraArgs,
+  });
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let seen = "";
+  const errText = new Response(child.stderr).text();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30000);
+  try {
+    while (!seen.includes("listening on")) {
+      const { done, value } = await reader.read();
+      if (done) {
+        await child.status;
+        throw new Error(
+          `broker exited before listening: ${(await errText).trim()}`,
+        );
+      }
+      seen += value;
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done) { /* drain */ }
+  })().catch(() => {});
+  const url = /listening on (\S+)/.exec(seen)![1];
+  return {
+    url,
+    child,
+    stop: async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      await child.status;
+      await errText;
+    },
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * The one role → Deno permissions table (DESIGN §2).
+ *
+ * Every place that starts a splitpilot process takes its flags from here:
+ * the agent when it spawns a wrapper, the demo and tests when they spawn a
+ * broker or an agent, the build when it bakes flags into an artefact, and the
+ * audit that replays `DENO_AUDIT_PERMISSIONS` logs against the table. Keeping
+ * it in one place is what makes "permissions mirror token roles" checkable.
+ *
+ * | process | net | read | write | run | env |
+ * |---|---|---|---|---|---|
+ * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir, /proc | work root | container launcher (or deno for `none`) | named vars |
+ * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
+ * | broker | its listen address | state dir | state dir | none | named vars |
+ *
+ * @module
+ */
+
+/** A process role; each maps to exactly one token role (see the table). */
+export type ProcessRole = "agent" | "wrapper" | "broker";
+
+/** Permissions granted to a process, one list per Deno permission kind. */
+export interface PermissionSet {
+  /** `host:port` entries for `--allow-net`. */
+  net: string[];
+  /** Paths for `--allow-read`. */
+  read: string[];
+  /** Paths for `--allow-write`. */
+  write: string[];
+  /** Programs (absolute paths) for `--allow-run`. */
+  run: string[];
+  /** Variable names (a trailing `*` is a prefix match) for `--allow-env`. */
+  env: string[];
+}
+
+/** Environment variables the agent may read. */
+export const AGENT_ENV: readonly string[] = [
+  "HOME",
+  "PATH",
+  "TMPDIR",
+  "USE_CONTAINERS",
+  "SPLITPILOT_*",
+  "SLURM_JOB_ID",
+  "NO_COLOR",
+];
+
+/** Environment variables the wrapper may read. */
+export const WRAPPER_ENV: readonly string[] = [
+  "HOME",
+  "PATH",
+  "TMPDIR",
+  "SPLITPILOT_*",
+  "NO_COLOR",
+];
+
+/** Environment variables the broker may read. */
+export const BROKER_ENV: readonly string[] = ["SPLITPILOT_*", "NO_COLOR"];
+
+/** What the agent's permissions depend on. */
+export interface AgentContext {
+  /** Broker `host:port`. */
+  broker: string;
+  /** Agent token directory (cert.pem, key.pem, ca.pem). */
+  tokenDir: string;
+  /** Work root: job sandboxes are created below it. */
+  workRoot: string;
+  /** The wrapper program (source dir or built artefact) the agent starts. */
+  wrapperProgram: string[];
+  /** The deno executable used to run the wrapper. */
+  deno: string;
+  /** The container launcher, e.g. `/usr/bin/bwrap`; empty for `none`. */
+  launchers: string[];
+  /** Software directory (images, setup script), if any. */
+  softwareDir?: string;
+  /** Extra read-only config files. @default [] */
+  configFiles?: string[];
+}
+
+/** What the wrapper's permissions depend on. */
+export interface WrapperContext {
+  /** Broker `host:port`. */
+  broker: string;
+  /** The job sandbox as the wrapper sees it (e.g. `/workdir`). */
+  sandbox: string;
+  /** Programs the wrapper may start: the payload and validation command. */
+  payload: string[];
+  /** The wrapper's own program files (read for `Deno.mainModule` only). @default [] */
+  program?: string[];
+}
+
+/** What the broker's permissions depend on. */
+export interface BrokerContext {
+  /** Listen `host:port`. */
+  listen: string;
+  /** State directory (CA, database, file store). */
+  stateDir: string;
+}
+
+/** The agent row of the table. */
+export function agentPermissions(ctx: AgentContext): PermissionSet {
+  return {
+    net: [ctx.broker],
+    read: unique([
+      ctx.tokenDir,
+      ctx.workRoot,
+      ...ctx.wrapperProgram,
+      ctx.deno,
+      ...(ctx.softwareDir ? [ctx.softwareDir] : []),
+      ...(ctx.configFiles ?? []),
+      "/proc",
+    ]),
+    write: [ctx.workRoot],
+    run: unique(ctx.launchers.length > 0 ? ctx.launchers : [ctx.deno]),
+    env: [...AGENT_ENV],
+  };
+}
+
+/** The wrapper row of the table. */
+export function wrapperPermissions(ctx: WrapperContext): PermissionSet {
+  return {
+    net: [ctx.broker],
+    read: unique([ctx.sandbox, ...(ctx.program ?? [])]),
+    write: [ctx.sandbox],
+    run: unique(ctx.payload),
+    env: [...WRAPPER_ENV],
+  };
+}
+
+/** The broker row of the table. */
+export function brokerPermissions(ctx: BrokerContext): PermissionSet {
+  return {
+    net: [ctx.listen],
+    read: [ctx.stateDir],
+    write: [ctx.stateDir],
+    run: [],
+    env: [...BROKER_ENV],
+  };
+}
+
+/**
+ * Turns a permission set into `deno run` flags. An empty list yields no
+ * flag at all (deny), never a bare `--allow-x` (which would mean "all").
+ */
+export function toDenoFlags(set: PermissionSet): string[] {
+  const flags: string[] = [];
+  const add = (name: string, values: string[]) => {
+    for (const v of values) {
+      if (v.includes(",")) {
+        throw new TypeError(
+          `permission entry "${v}" for --allow-${name} contains a comma; expected a plain path or host:port`,
+        );
+      }
+    }
+    if (values.length > 0) flags.push(`--allow-${name}=${values.join(",")}`);
+  };
+  add("net", set.net);
+  add("read", set.read);
+  add("write", set.write);
+  add("run", set.run);
+  add("env", set.env);
+  return flags;
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values.filter((v) => v.length > 0))];
+}

@@ -1,0 +1,138 @@
+/**
+ * The JobWrapper's job lifecycle: stage inputs, run the payload, validate,
+ * upload outputs, report — holding only the job token.
+ *
+ * The wrapper talks to two parties: the broker (HTTPS, job token) for job
+ * state and files, and the agent (frames on stdout) for status, logs and
+ * its final word. Its stdout carries frames only; its own log goes to
+ * stderr and into the sandbox's `wrapper.log`.
+ *
+ * @module
+ */
+import { BrokerClient, BrokerError } from "../client/broker_client.ts";
+import type { JobDescription } from "../jdl/mod.ts";
+import {
+  type EndMessage,
+  FrameType,
+  type FrameWriter,
+  type StartMessage,
+} from "../pipe/mod.ts";
+import { stageInputs } from "./stage_inputs.ts";
+import { runPayload } from "./run_payload.ts";
+import { collectOutputs, uploadOutputs } from "./upload_outputs.ts";
+
+/** What a wrapper run needs besides the `start` message. */
+export interface JobContext {
+  /** The start message from the agent. */
+  start: StartMessage;
+  /** The parsed JDL. */
+  jdl: JobDescription;
+  /** The sandbox, as the wrapper sees it. */
+  workdir: string;
+  /** Frames to the agent. */
+  out: FrameWriter;
+  /** Aborted when the agent sends `cancel` (reason in `signal.reason`). */
+  signal: AbortSignal;
+  /** Logs one wrapper line (stderr + log frame). */
+  log: (line: string) => void;
+}
+
+/** The stage the wrapper is in; the agent maps deaths to errors by it. */
+export type Stage = "STARTED" | "RUNNING" | "SAVING";
+
+/** Runs the job and returns the final state for the `end` frame. */
+export async function runJob(ctx: JobContext): Promise<EndMessage> {
+  const { start, jdl, out } = ctx;
+  const broker = new BrokerClient(start.broker, start.token);
+  const report = async (
+    state: string,
+    message?: string,
+    extra: Record<string, unknown> = {},
+  ) => {
+    await out.send(FrameType.Status, { state, message, ...extra }).catch(
+      () => {},
+    );
+    try {
+      await broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, {
+        state,
+        message,
+        ...extra,
+      });
+    } catch (e) {
+      ctx.log(
+        `could not report ${state} to the broker: ${(e as Error).message}`,
+      );
+      if (e instanceof BrokerError && e.status === 401) throw e;
+    }
+  };
+  try {
+    await report("STARTED", "wrapper started");
+    try {
+      await stageInputs(broker, jdl, ctx.workdir, ctx.log);
+    } catch (e) {
+      const msg = `input staging failed: ${(e as Error).message}`;
+      await report("ERROR_IB", msg);
+      return { state: "ERROR_IB", exitCode: 1, message: msg };
+    }
+    await report("RUNNING", "payload started");
+    const result = await runPayload(ctx);
+    if (result.killReason !== undefined) {
+      // Cancelled by the agent: it reports the kill, we only stop cleanly.
+      return {
+        state: "ERROR_E",
+        exitCode: result.exitCode,
+        killReason: result.killReason,
+        message: result.message,
+      };
+    }
+    const outputs = await collectOutputs(jdl, ctx.workdir);
+    if (result.exitCode !== 0) {
+      const msg = `payload exited with code ${result.exitCode}`;
+      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await report("ERROR_E", msg, { exitCode: result.exitCode });
+      return { state: "ERROR_E", exitCode: result.exitCode, message: msg };
+    }
+    if (result.validation && result.validation !== "ok") {
+      const state = result.validation;
+      const msg = result.message ?? "validation failed";
+      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await report(state, msg, { exitCode: result.exitCode });
+      return { state, exitCode: result.exitCode, message: msg };
+    }
+    await report("SAVING", "uploading outputs", { exitCode: 0 });
+    if (outputs.missing.length > 0) {
+      const msg = `required output missing: ${outputs.missing.join(", ")}`;
+      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await report("ERROR_S", msg, { exitCode: 0 });
+      return { state: "ERROR_S", exitCode: 0, message: msg };
+    }
+    try {
+      await uploadOutputs(
+        broker,
+        start,
+        [...outputs.files, ...outputs.logs],
+        ctx.log,
+      );
+    } catch (e) {
+      const msg = `output upload failed: ${(e as Error).message}`;
+      await report("ERROR_SV", msg, { exitCode: 0 });
+      return { state: "ERROR_SV", exitCode: 0, message: msg };
+    }
+    await report("DONE", "job done", { exitCode: 0 });
+    return { state: "DONE", exitCode: 0 };
+  } finally {
+    broker.close();
+  }
+}
+
+async function uploadLogsBestEffort(
+  ctx: JobContext,
+  broker: BrokerClient,
+  logs: { path: string; name: string }[],
+) {
+  try {
+    await uploadOutputs(broker, ctx.start, logs, ctx.log);
+  } catch (e) {
+    ctx.log(`could not upload logs of the failed job: ${(e as Error).message}`);
+  }
+}

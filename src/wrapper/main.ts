@@ -1,0 +1,113 @@
+/**
+ * The wrapper process: hello → wait for `start` → run the job → `end`.
+ *
+ * stdout carries frames only; every log line goes to stderr (and, as
+ * `log` frames, to the agent). When stdin closes the agent is gone: the
+ * wrapper keeps going with the current job and reports to the broker on
+ * its own.
+ *
+ * @module
+ */
+import { parseArgs } from "../std/cli.ts";
+import { parseJdl } from "../jdl/mod.ts";
+import {
+  type CancelMessage,
+  decodeJson,
+  type EndMessage,
+  FrameType,
+  FrameWriter,
+  PROTOCOL_VERSION,
+  readFrames,
+  readFrameWithTimeout,
+  type StartMessage,
+} from "../pipe/mod.ts";
+import { runJob } from "./job_runner.ts";
+
+/** The wrapper's name and version in `hello`. */
+export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
+
+/** Runs the wrapper; returns the process exit code. */
+export async function wrapperMain(args: string[]): Promise<number> {
+  const flags = parseArgs(args, {
+    string: ["workdir", "start-timeout"],
+    boolean: ["self-test"],
+  });
+  const out = new FrameWriter(Deno.stdout.writable);
+  const log = (line: string) => {
+    console.error(`[wrapper ${new Date().toISOString()}] ${line}`);
+    out.send(FrameType.Log, { stream: "wrapper", lines: [line] }).catch(
+      () => {},
+    );
+  };
+  await out.send(FrameType.Hello, {
+    version: PROTOCOL_VERSION,
+    pid: Deno.pid,
+    program: WRAPPER_PROGRAM,
+  });
+  if (flags["self-test"]) {
+    // The container probe: we started, can write frames and see /workdir.
+    const workdir = flags.workdir ?? ".";
+    const ok = (await Deno.stat(workdir).catch(() => undefined))?.isDirectory;
+    await out.send(
+      FrameType.End,
+      {
+        state: ok ? "DONE" : "ERROR_A",
+        exitCode: ok ? 0 : 1,
+        message: ok ? "self-test ok" : `workdir ${workdir} not visible`,
+      } satisfies EndMessage,
+    );
+    await out.close();
+    return ok ? 0 : 1;
+  }
+  const workdir = flags.workdir;
+  if (!workdir) {
+    log("error: --workdir DIR is required");
+    return 2;
+  }
+  const frames = readFrames(Deno.stdin.readable);
+  const timeout = Number(flags["start-timeout"] ?? 30000);
+  const first = await readFrameWithTimeout(frames, timeout, "start").catch(
+    (e) => {
+      log(`error: ${(e as Error).message}`);
+      return undefined;
+    },
+  );
+  if (!first || first.type !== FrameType.Start) {
+    log(`error: expected a start frame first, got ${first?.type ?? "nothing"}`);
+    await out.close().catch(() => {});
+    return 2;
+  }
+  const start = decodeJson<StartMessage>(first);
+  const abort = new AbortController();
+  // Keep reading: cancel frames, or EOF when the agent goes away.
+  (async () => {
+    try {
+      for (let f = await frames.next(); !f.done; f = await frames.next()) {
+        if (f.value.type === FrameType.Cancel) {
+          abort.abort(decodeJson<CancelMessage>(f.value));
+        }
+      }
+      log("stdin closed: agent gone, finishing the job on our own");
+    } catch (e) {
+      log(`protocol error on stdin: ${(e as Error).message}`);
+    }
+  })();
+  let end: EndMessage;
+  try {
+    const jdl = parseJdl(start.jdl);
+    end = await runJob({
+      start,
+      jdl,
+      workdir,
+      out,
+      signal: abort.signal,
+      log,
+    });
+  } catch (e) {
+    log(`error: ${(e as Error).message}`);
+    end = { state: "ERROR_E", exitCode: 1, message: (e as Error).message };
+  }
+  await out.send(FrameType.End, end).catch(() => {});
+  await out.close().catch(() => {});
+  return 0;
+}
