@@ -49,6 +49,10 @@ import type { JobRecord, JobStore, Usage } from "./store.ts";
 export interface Peer {
   /** DER of the client certificate, if it presented one. */
   certDer?: Uint8Array;
+  /** The TLS layer's verdict (chain to our CA); `undefined` without TLS. */
+  tlsAuthorized?: boolean;
+  /** The TLS layer's reason when it did not authorize. */
+  tlsError?: string;
 }
 
 /** A request handler. */
@@ -247,8 +251,9 @@ class BrokerCore {
         "a client certificate (token) is required",
       );
     }
+    let who: TokenIdentity;
     try {
-      return await this.#deps.verifier.verify(peer.certDer);
+      who = await this.#deps.verifier.verify(peer.certDer);
     } catch (e) {
       const reason = (e as { reason?: string }).reason ?? "invalid";
       throw unauthenticated(
@@ -256,6 +261,16 @@ class BrokerCore {
         `certificate refused: ${(e as Error).message}`,
       );
     }
+    // Second, independent gate: the TLS layer's own chain check.
+    if (peer.tlsAuthorized === false) {
+      throw unauthenticated(
+        "tls_unauthorized",
+        `certificate refused by TLS: ${
+          peer.tlsError ?? "not signed by our CA"
+        }`,
+      );
+    }
+    return who;
   }
 
   /** A job token is dead once its job left the active states. */

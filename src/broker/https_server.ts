@@ -2,9 +2,9 @@
  * Mutual-TLS HTTPS transport for a {@link Handler}.
  *
  * `Deno.serve` cannot request client certificates, so this adapter uses
- * `node:https` (which can, under Deno): the TLS layer refuses clients
- * without a certificate of our CA, and each request becomes a web
- * `Request` plus the raw DER of the verified peer certificate. The broker
+ * `node:https` (which can, under Deno): each request becomes a web
+ * `Request` plus the raw DER of the peer certificate and the TLS layer's
+ * verdict on it. The broker
  * core then re-checks the certificate itself (role, job, revocation).
  *
  * @module
@@ -89,12 +89,20 @@ export async function serveHttps(
     cert: opts.certPem,
     ca: [opts.caPem],
     requestCert: true,
-    rejectUnauthorized: true,
+    // The handshake accepts any client certificate so that a refused one
+    // gets a JSON 401 naming the reason instead of a bare TLS alert; the
+    // broker core verifies the chain, validity and role itself, and
+    // also sees the TLS layer's own verdict in `peer.tlsAuthorized`.
+    rejectUnauthorized: false,
     minVersion: "TLSv1.2",
   }, (req, res) => {
     const socket = req.socket as TLSSocket;
     const peer = socket.getPeerCertificate?.();
     const certDer = peer && peer.raw ? new Uint8Array(peer.raw) : undefined;
+    const tlsAuthorized = socket.authorized === true;
+    const tlsError = socket.authorizationError
+      ? String(socket.authorizationError)
+      : undefined;
     const base = `https://${hostname}`;
     let request: Request;
     try {
@@ -106,7 +114,7 @@ export async function serveHttps(
       );
       return;
     }
-    handler(request, { certDer })
+    handler(request, { certDer, tlsAuthorized, tlsError })
       .then((response) => writeResponse(res, response))
       .catch(() => res.destroy());
   });
