@@ -40,6 +40,15 @@ async function runSamples(containers: "bwrap" | "none") {
       `/jdoe/jobs/${ids["hello.jdl"]}/result.txt`,
     )).text();
     assertStringIncludes(result, `hello from job ${ids["hello.jdl"]}`);
+    // OutputArchive: stdout/stderr of the hello job went into a real zip.
+    const zip = await (await grid.user.download(
+      `/jdoe/jobs/${ids["hello.jdl"]}/log_archive.zip`,
+    )).bytes();
+    await Deno.writeFile(`${grid.dir}/log_archive.zip`, zip);
+    const unzip = await new Deno.Command("unzip", {
+      args: ["-p", `${grid.dir}/log_archive.zip`, "stdout"],
+    }).output();
+    assertEquals(new TextDecoder().decode(unzip.stdout), "wrote result.txt\n");
     const stderr =
       await (await grid.user.download(`/jdoe/jobs/${ids["fail.jdl"]}/stderr`))
         .text();

@@ -19,7 +19,12 @@ import {
 } from "../pipe/mod.ts";
 import { stageInputs } from "./stage_inputs.ts";
 import { runPayload } from "./run_payload.ts";
-import { collectOutputs, uploadOutputs } from "./upload_outputs.ts";
+import {
+  buildArchives,
+  collectOutputs,
+  type OutputItem,
+  uploadOutputs,
+} from "./upload_outputs.ts";
 
 /** What a wrapper run needs besides the `start` message. */
 export interface JobContext {
@@ -86,31 +91,47 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       };
     }
     const outputs = await collectOutputs(jdl, ctx.workdir);
+    // Logs (and the archives, which usually hold them) go up even for a
+    // failed job: that is what the user needs to debug it.
+    const logsOf = async () => [
+      ...outputs.logs,
+      ...(await buildArchives(outputs.archives, ctx.workdir, ctx.log).catch(
+        (e) => {
+          ctx.log(`could not build archives: ${(e as Error).message}`);
+          return [] as OutputItem[];
+        },
+      )),
+    ];
     if (result.exitCode !== 0) {
       const msg = `payload exited with code ${result.exitCode}`;
-      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await uploadLogsBestEffort(ctx, broker, await logsOf());
       await report("ERROR_E", msg, { exitCode: result.exitCode });
       return { state: "ERROR_E", exitCode: result.exitCode, message: msg };
     }
     if (result.validation && result.validation !== "ok") {
       const state = result.validation;
       const msg = result.message ?? "validation failed";
-      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await uploadLogsBestEffort(ctx, broker, await logsOf());
       await report(state, msg, { exitCode: result.exitCode });
       return { state, exitCode: result.exitCode, message: msg };
     }
     await report("SAVING", "uploading outputs", { exitCode: 0 });
     if (outputs.missing.length > 0) {
       const msg = `required output missing: ${outputs.missing.join(", ")}`;
-      await uploadLogsBestEffort(ctx, broker, outputs.logs);
+      await uploadLogsBestEffort(ctx, broker, await logsOf());
       await report("ERROR_S", msg, { exitCode: 0 });
       return { state: "ERROR_S", exitCode: 0, message: msg };
     }
     try {
+      const archives = await buildArchives(
+        outputs.archives,
+        ctx.workdir,
+        ctx.log,
+      );
       await uploadOutputs(
         broker,
         start,
-        [...outputs.files, ...outputs.logs],
+        [...outputs.files, ...outputs.logs, ...archives],
         ctx.log,
       );
     } catch (e) {

@@ -11,6 +11,7 @@ import { createHash } from "node:crypto";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import type { StartMessage } from "../pipe/mod.ts";
+import { writeZip } from "./zip_writer.ts";
 
 /** A file to upload. */
 export interface OutputItem {
@@ -20,12 +21,22 @@ export interface OutputItem {
   name: string;
 }
 
+/** An `OutputArchive` to build: archive name and its member files. */
+export interface ArchivePlan {
+  /** Archive file name, e.g. `log_archive.zip`. */
+  name: string;
+  /** Files that go into it. */
+  members: OutputItem[];
+}
+
 /** What {@link collectOutputs} found. */
 export interface CollectedOutputs {
-  /** Declared outputs present. */
+  /** Declared `OutputFile`s present. */
   files: OutputItem[];
-  /** stdout/stderr of the payload, when present. */
+  /** stdout/stderr of the payload, when present and not archived. */
   logs: OutputItem[];
+  /** Archives to build (members present; empty archives are skipped). */
+  archives: ArchivePlan[];
   /** Declared outputs (non-glob) that are absent. */
   missing: string[];
 }
@@ -52,33 +63,61 @@ export async function collectOutputs(
 ): Promise<CollectedOutputs> {
   const names: string[] = [];
   for await (const e of Deno.readDir(workdir)) if (e.isFile) names.push(e.name);
-  const files = new Map<string, OutputItem>();
-  const missing: string[] = [];
-  const patterns = [
-    ...jdl.outputFile.map((o) => o.name),
-    ...jdl.outputArchive.flatMap((a) => a.patterns),
-  ];
-  for (const pattern of patterns) {
+  const matching = async (pattern: string): Promise<string[]> => {
     if (/[*?]/.test(pattern)) {
       const re = globToRegExp(pattern);
-      for (const n of names) {
-        if (re.test(n) && n !== "stdout" && n !== "stderr") {
-          files.set(n, { path: `${workdir}/${n}`, name: n });
-        }
+      return names.filter((n) => re.test(n)).sort();
+    }
+    return (await regularFile(`${workdir}/${pattern}`)) ? [pattern] : [];
+  };
+  const item = (n: string) => ({ path: `${workdir}/${n}`, name: n });
+  const files = new Map<string, OutputItem>();
+  const missing: string[] = [];
+  for (const o of jdl.outputFile) {
+    const found = await matching(o.name);
+    if (found.length === 0 && !/[*?]/.test(o.name)) missing.push(o.name);
+    for (const n of found) files.set(n, item(n));
+  }
+  const archived = new Set<string>();
+  const archives: ArchivePlan[] = [];
+  for (const a of jdl.outputArchive) {
+    const members = new Map<string, OutputItem>();
+    for (const p of a.patterns) {
+      for (const n of await matching(p)) {
+        if (n !== a.archive) members.set(n, item(n));
       }
-    } else if (await regularFile(`${workdir}/${pattern}`)) {
-      files.set(pattern, { path: `${workdir}/${pattern}`, name: pattern });
-    } else if (pattern !== "stdout" && pattern !== "stderr") {
-      if (jdl.outputFile.some((o) => o.name === pattern)) missing.push(pattern);
+    }
+    for (const n of members.keys()) archived.add(n);
+    if (members.size > 0) {
+      archives.push({ name: a.archive, members: [...members.values()] });
     }
   }
   const logs: OutputItem[] = [];
   for (const n of ["stdout", "stderr"]) {
-    if (await regularFile(`${workdir}/${n}`)) {
-      logs.push({ path: `${workdir}/${n}`, name: n });
+    if (
+      !archived.has(n) && !files.has(n) && await regularFile(`${workdir}/${n}`)
+    ) {
+      logs.push(item(n));
     }
   }
-  return { files: [...files.values()], logs, missing };
+  return { files: [...files.values()], logs, archives, missing };
+}
+
+/** Builds the planned archives in the sandbox; returns them as outputs. */
+export async function buildArchives(
+  plans: ArchivePlan[],
+  workdir: string,
+  log: (line: string) => void,
+): Promise<OutputItem[]> {
+  const out: OutputItem[] = [];
+  for (const plan of plans) {
+    const path = `${workdir}/${plan.name}`;
+    await Deno.remove(path).catch(() => {});
+    const r = await writeZip(path, plan.members);
+    log(`archived ${r.entries} file(s) into ${plan.name} (${r.bytes} bytes)`);
+    out.push({ path, name: plan.name });
+  }
+  return out;
 }
 
 async function sha256File(path: string): Promise<string> {
