@@ -158,13 +158,24 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
         () => child.kill("SIGKILL"),
         o.timeoutMs ?? 120_000,
       );
-      const out = await child.output();
+      const stdout = new Response(child.stdout).text();
+      const stderr = new Response(child.stderr).text();
+      const status = await child.status;
       clearTimeout(timer);
-      const dec = new TextDecoder();
+      // A leftover grandchild could hold the pipes open: don't wait forever.
+      const drained = (p: Promise<string>) => {
+        let t: ReturnType<typeof setTimeout> | undefined;
+        return Promise.race([
+          p,
+          new Promise<string>((r) =>
+            t = setTimeout(() => r("<pipe held open>"), 5000)
+          ),
+        ]).finally(() => clearTimeout(t));
+      };
       return {
-        code: out.code,
-        log: dec.decode(out.stderr),
-        stdout: dec.decode(out.stdout),
+        code: status.code,
+        log: await drained(stderr),
+        stdout: await drained(stdout),
       };
     },
     close: async () => {
