@@ -8,7 +8,7 @@
  * @module
  */
 import type { Role, TokenIdentity } from "../token/mod.ts";
-import { forbidden } from "./errors.ts";
+import { badRequest, forbidden } from "./errors.ts";
 import { isUserPath, jobOutputDir } from "./lfn.ts";
 import type { JobRecord } from "./store.ts";
 
@@ -20,7 +20,7 @@ export type ObjectRule =
   | "matched_job" // JOB_AGENT: jobs this agent certificate matched
   | "own_path" // USER: files under /<user>/ (admin: all)
   | "job_output" // JOB: files under /<owner>/jobs/<jobId>/
-  | "job_io"; // JOB: its declared inputs, or its own outputs
+  | "job_io"; // JOB: its declared inputs under /<owner>/, or its outputs
 
 /** One endpoint. */
 export interface Route {
@@ -150,12 +150,22 @@ export function findRoute(
     pathMatched = true;
     if (route.method !== method) continue;
     if (route.path.includes(":id")) return { route, id: m[1] };
-    if (route.path.includes("*")) {
-      return { route, lfn: decodeURIComponent(m[1]) };
-    }
+    if (route.path.includes("*")) return { route, lfn: decodeLfn(m[1]) };
     return { route };
   }
   return pathMatched ? "method" : undefined;
+}
+
+/** Percent-decodes an LFN from the path; bad escapes are a 400, not a 500. */
+function decodeLfn(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw badRequest(
+      "bad_lfn",
+      `bad file name "${raw.slice(0, 200)}": not valid percent-encoded UTF-8`,
+    );
+  }
 }
 
 /** Role check: returns the object rule, or throws 403 `wrong_role`. */
@@ -223,15 +233,37 @@ function allowed(
         obj.jobOwner !== undefined &&
         obj.lfn.startsWith(jobOutputDir(obj.jobOwner, who.jobId));
     case "job_io":
+      // A declared input counts only inside the owner's own tree: a JDL
+      // naming someone else's file must not let the job read what its
+      // owner could not.
       return obj.lfn !== undefined &&
-        ((obj.inputs ?? []).includes(obj.lfn) ||
+        (((obj.inputs ?? []).includes(obj.lfn) &&
+          obj.jobOwner !== undefined && isUserPath(obj.lfn, obj.jobOwner)) ||
           allowed("job_output", who, obj));
   }
 }
 
-/** The table as markdown (for the README and `splitpilot authz`). */
+/** What each object rule means, in words (printed under the table). */
+export const RULE_TEXT: Readonly<Record<ObjectRule, string>> = {
+  any: "no object, or every object",
+  own_job:
+    "USER: only jobs they submitted; an admin USER (DN title=admin): every job",
+  self_job:
+    "JOB: only the job named in its token, and only while that job is active and the token is the one issued at match time",
+  matched_job:
+    "JOB_AGENT: only jobs matched with this very agent certificate (SHA-256 fingerprint)",
+  own_path: "USER: only files under /<user>/; an admin USER: every file",
+  job_output: "JOB: only files under /<owner>/jobs/<jobId>/",
+  job_io:
+    "JOB: its declared inputs that lie under /<owner>/, and its own outputs",
+};
+
+/**
+ * The table as markdown (for the README and `splitpilot authz`), followed
+ * by what each rule means. `—` is refused with 403 `wrong_role`.
+ */
 export function formatAuthzTable(): string {
-  const roles: Role[] = ["USER", "JOB_AGENT", "JOB"];
+  const roles: Role[] = ["USER", "JOB_AGENT", "JOB", "HOST"];
   const lines = [
     `| endpoint | ${roles.join(" | ")} |`,
     `|---|${roles.map(() => "---").join("|")}|`,
@@ -243,5 +275,13 @@ export function formatAuthzTable(): string {
       } |`,
     );
   }
+  const used = new Set(AUTHZ_TABLE.flatMap((r) => Object.values(r.allow)));
+  lines.push("");
+  for (const [rule, text] of Object.entries(RULE_TEXT)) {
+    if (used.has(rule as ObjectRule)) lines.push(`- \`${rule}\`: ${text}`);
+  }
+  lines.push(
+    "- `—`: refused (403 `wrong_role`); a missing or invalid certificate is 401 before any rule applies",
+  );
   return lines.join("\n");
 }

@@ -80,7 +80,8 @@ Deno.test("issue: serial, validity window and fingerprint", async () => {
     subject: "a",
     ttlSeconds: 7200,
   });
-  assertMatch(a.serial, /^[1-9a-f][0-9a-f]{31}$/);
+  // 16 bytes, the first non-zero: 32 hex digits, but "0" may lead (0x01-0x0f).
+  assertMatch(a.serial, /^(?!00)[0-9a-f]{32}$/);
   assertNotEquals(a.serial, b.serial);
   // notBefore = now − 60 s, notAfter = now + ttl, whole seconds.
   assertLessOrEqual(a.notBefore.getTime(), before - 59_000);
