@@ -1,7 +1,8 @@
 /**
  * The `splitpilot` command line: `deno task splitpilot <command> …`.
  *
- * Commands: `ca init`, `token issue|show`, `broker serve`, `authz`.
+ * Commands: `ca init`, `token issue|show`, `broker serve`, `audit`, `site`,
+ * `authz`.
  * Exit codes: 0 ok, 1 failure, 2 bad usage or input.
  *
  * @module
@@ -15,6 +16,14 @@ const COMMANDS: Record<
   ca: () => import("../src/cli/ca_cmd.ts"),
   token: () => import("../src/cli/token_cmd.ts"),
   broker: () => import("../src/cli/broker_cmd.ts"),
+  audit: () => import("../src/cli/audit_cmd.ts"),
+  site: () => import("../src/cli/site_cmd.ts"),
+  submit: () => import("../src/cli/submit_cmd.ts"),
+  ps: () => import("../src/cli/ps_cmd.ts"),
+  trace: () => import("../src/cli/trace_cmd.ts"),
+  kill: () => import("../src/cli/kill_cmd.ts"),
+  resubmit: () => import("../src/cli/resubmit_cmd.ts"),
+  get: () => import("../src/cli/get_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -22,7 +31,17 @@ commands:
   ca init --state DIR                 create the token CA (key 0600, never overwritten)
   token issue|show ...                issue or inspect token certificates
   broker serve --state DIR --listen H:P   run the broker
-  authz                               print the authorization table`;
+  audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
+  site publish|script ...             publish built artefacts; write a batch startup script
+  submit FILE|-                       submit a JDL; prints the job ID (USER token)
+  ps [--state S] [--user U]           list jobs with their accounting
+  trace ID                            a job's accounting and state history
+  kill ID | resubmit ID               kill a job; put a failed one back in the queue
+  get ID [--out DIR]                  download a job's outputs (sha-256 checked)
+  authz                               print the authorization table
+user commands take --broker URL --token DIR (or $SPLITPILOT_BROKER,
+$SPLITPILOT_TOKEN) and --json; exit codes: 0 ok, 1 failure, 2 bad usage or
+input, 3 not found or not allowed, 4 refused in the job's state`;
 
 /** Dispatches to a command; returns the exit code. */
 export async function splitpilotMain(args: string[]): Promise<number> {

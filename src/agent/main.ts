@@ -7,15 +7,67 @@
 import { parseArgs } from "../std/cli.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
+import { KillReason } from "../pipe/messages.ts";
 import { runAgent } from "./agent.ts";
+import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
+import type { StopRequest } from "./run_wrapper.ts";
+
+const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
+
+function samplerKind(
+  v: string | undefined,
+): typeof SAMPLERS[number] | undefined {
+  if (v === undefined) return undefined;
+  if (!(SAMPLERS as readonly string[]).includes(v)) {
+    throw new TypeError(
+      `--sampler ${v}: expected one of ${SAMPLERS.join(", ")}`,
+    );
+  }
+  return v as typeof SAMPLERS[number];
+}
 
 /** Usage text. */
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
   [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--max-empty N] [--wait]
-  [--containers auto|none|bwrap|podman|apptainer|singularity|docker] [--runtime-binary PATH]
+  [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
+  [--kill-grace SECONDS] [--preempt-grace SECONDS] [--low-cpu-window SECONDS]
+  [--margin SECONDS]
+  [--containers auto|none|bwrap|podman|apptainer|singularity|docker]
+  [--runtime-binary PATH | --runtime-binary NAME=PATH]...
+  [--software-dir DIR] [--image NAME] [--max-start-failures N]
+  [--wrapper DIR] [--wrapper-audit PATH]
+--wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
+  read-only into the container; default: deno run of this checkout's wrapper.ts
+--wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
+  (e.g. /dev/stderr, which this agent inherits)
 environment: USE_CONTAINERS (same as --containers)`;
+
+/** Parses `--runtime-binary` values: `PATH` (the chosen runtime) or `NAME=PATH`. */
+export function runtimeBinaries(
+  values: string[],
+  containers: RuntimeName | "auto",
+): Partial<Record<RuntimeName, string>> | undefined {
+  const out: Partial<Record<RuntimeName, string>> = {};
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    const name = eq > 0 ? parseRuntimeName(v.slice(0, eq)) : containers;
+    const path = eq > 0 ? v.slice(eq + 1) : v;
+    if (name === "auto" || !path.startsWith("/")) {
+      throw new TypeError(
+        `--runtime-binary ${v}: expected NAME=/ABSOLUTE/PATH (or /ABSOLUTE/PATH with a named --containers)`,
+      );
+    }
+    out[name] = path;
+  }
+  return values.length > 0 ? out : undefined;
+}
+
+/** An absolute path: relative ones are taken from the working directory. */
+function absolute(path: string): string {
+  return path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+}
 
 function int(
   name: string,
@@ -30,9 +82,20 @@ function int(
   return n;
 }
 
+function brokerHostPort(url: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new TypeError(`--broker ${url}: expected https://HOST:PORT`);
+  }
+  return `${u.hostname}:${u.port || "443"}`;
+}
+
 /** Runs the agent CLI; returns the exit code. */
 export async function agentMain(args: string[]): Promise<number> {
   let opts;
+  let preemptGrace = 10;
   try {
     const f = parseArgs(args, {
       string: [
@@ -47,10 +110,22 @@ export async function agentMain(args: string[]): Promise<number> {
         "disk",
         "heartbeat",
         "max-empty",
+        "sample",
+        "sampler",
+        "ttl-grace",
+        "kill-grace",
+        "preempt-grace",
+        "low-cpu-window",
+        "margin",
         "containers",
         "runtime-binary",
+        "software-dir",
+        "image",
+        "max-start-failures",
+        "wrapper",
+        "wrapper-audit",
       ],
-      collect: ["package"],
+      collect: ["package", "runtime-binary"],
       boolean: ["wait", "help"],
     });
     if (f.help) {
@@ -63,50 +138,77 @@ export async function agentMain(args: string[]): Promise<number> {
     const containers = parseRuntimeName(
       f.containers ?? Deno.env.get("USE_CONTAINERS") ?? "auto",
     );
-    const binary = f["runtime-binary"];
+    const auditLog = f["wrapper-audit"];
+    const program = f.wrapper
+      ? builtWrapperProgram(absolute(f.wrapper), {
+        broker: brokerHostPort(f.broker),
+        auditLog,
+      })
+      : auditLog
+      ? { ...sourceWrapperProgram(), auditLog }
+      : undefined;
     opts = {
       broker: f.broker,
-      tokenDir: f.token,
-      workRoot: f.work,
+      tokenDir: absolute(f.token),
+      workRoot: absolute(f.work),
+      program,
       containers,
-      binaries: binary && containers !== "auto"
-        ? { [containers]: binary } as Partial<Record<RuntimeName, string>>
-        : undefined,
+      binaries: runtimeBinaries(f["runtime-binary"], containers),
+      softwareDir: f["software-dir"] && absolute(f["software-dir"]),
+      image: f.image,
+      maxStartFailures: int("max-start-failures", f["max-start-failures"], 1),
       cores: int("cores", f.cores, 1),
       ttl: int("ttl", f.ttl, 1),
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),
       maxEmpty: int("max-empty", f["max-empty"], 1),
+      sampleSeconds: int("sample", f.sample, 1),
+      sampler: samplerKind(f.sampler),
+      ttlGraceSeconds: int("ttl-grace", f["ttl-grace"], 0),
+      killGraceSeconds: int("kill-grace", f["kill-grace"], 1),
+      lowCpuWindowSeconds: int("low-cpu-window", f["low-cpu-window"], 0),
+      marginSeconds: int("margin", f.margin, 0),
       site: f.site,
       ce: f.ce,
       packages: f.package,
       wait: f.wait,
     };
+    preemptGrace = int("preempt-grace", f["preempt-grace"], 1) ?? 10;
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
     return 2;
   }
   const abort = new AbortController();
-  const preempt = () => {
-    console.error("[agent] signal received: preempting running jobs");
-    abort.abort({
-      reason: 90,
-      message: "slot preempted by the batch system",
-      graceMs: 5000,
-    });
+  const preempt = (sig: Deno.Signal) => {
+    if (abort.signal.aborted) return;
+    console.error(`[agent] ${sig} received: preempting running jobs`);
+    abort.abort(
+      {
+        reason: KillReason.PREEMPTED,
+        message: `preempted: the batch system reclaimed the slot (${sig})`,
+        graceMs: preemptGrace * 1000,
+      } satisfies StopRequest,
+    );
   };
-  Deno.addSignalListener("SIGTERM", preempt);
-  Deno.addSignalListener("SIGINT", preempt);
+  const onTerm = () => preempt("SIGTERM");
+  const onInt = () => preempt("SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
   try {
     const report = await runAgent({ ...opts, signal: abort.signal });
     console.log(
       JSON.stringify({
         runtime: report.runtime,
+        sampler: report.sampler,
         jobs: report.jobs.map((j) => ({
           jobId: j.jobId,
           state: j.outcome.state,
           exitCode: j.outcome.exitCode,
+          killReason: j.outcome.killReason,
+          startedAt: j.outcome.startedAt,
+          endedAt: j.outcome.endedAt,
+          usage: j.outcome.usage,
         })),
       }),
     );
@@ -115,7 +217,7 @@ export async function agentMain(args: string[]): Promise<number> {
     console.error(`error: ${(e as Error).message}`);
     return 1;
   } finally {
-    Deno.removeSignalListener("SIGTERM", preempt);
-    Deno.removeSignalListener("SIGINT", preempt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+    Deno.removeSignalListener("SIGINT", onInt);
   }
 }

@@ -1,10 +1,16 @@
 /**
  * Runs one matched job through a wrapper process: spawn, `hello`, `start`,
- * frames until `end`, heartbeats, kill on request, sandbox removal.
+ * frames until `end`; meanwhile the watchdog samples the wrapper's process
+ * tree against the job's limits, heartbeats carry its usage to the broker,
+ * and a kill (limit, user, preemption) runs the one kill sequence:
+ * `cancel` frame → grace → SIGTERM → SIGKILL of the whole tree. At the end
+ * the agent reports what the wrapper could not (kills, deaths), with the
+ * usage summary, and removes the sandbox.
  *
  * @module
  */
 import type { BrokerClient } from "../client/broker_client.ts";
+import type { Usage } from "../broker/store.ts";
 import {
   type CancelMessage,
   decodeJson,
@@ -13,6 +19,7 @@ import {
   FrameType,
   FrameWriter,
   type HelloMessage,
+  KillReason,
   type LogMessage,
   PROTOCOL_VERSION,
   readFrames,
@@ -20,6 +27,9 @@ import {
   type StartMessage,
   type StatusMessage,
 } from "../pipe/mod.ts";
+import type { JobLimits } from "../watchdog/limits.ts";
+import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
+import { Watchdog } from "../watchdog/watchdog.ts";
 import { KILL_PROGRAM } from "../wrapper/executable.ts";
 import type { Launch } from "./wrapper_launch.ts";
 
@@ -39,6 +49,13 @@ export interface MatchedJob {
   token: { certPem: string; keyPem: string; caPem: string };
 }
 
+/**
+ * Why the agent stops a job, with the whole time budget for it: the
+ * wrapper gets 60% of `graceMs` after `cancel`, the tree SIGTERM then and
+ * SIGKILL at 80%, so everything is over within `graceMs`.
+ */
+export type StopRequest = CancelMessage;
+
 /** Options of {@link runWrapper}. */
 export interface RunWrapperOptions {
   /** The matched job. */
@@ -57,21 +74,31 @@ export interface RunWrapperOptions {
   heartbeatSeconds?: number;
   /** How long to wait for `hello`, ms. @default 30000 */
   helloTimeoutMs?: number;
-  /** Grace after `cancel` before the tree is killed, ms. @default 10000 */
+  /** Grace after `cancel` before SIGTERM to the tree, ms. @default 10000 */
   cancelGraceMs?: number;
+  /** Grace after SIGTERM before SIGKILL, ms. @default 5000 */
+  termGraceMs?: number;
   /** Whether the launcher needs a group kill (no pid namespace). */
   groupKill: boolean;
+  /** Samples the wrapper's tree; without it no limits are enforced. */
+  sampler?: Sampler;
+  /** The job's limits (needs `sampler`). */
+  limits?: JobLimits;
+  /** Watchdog sampling interval, ms. @default 5000 */
+  sampleIntervalMs?: number;
+  /** The job's own cgroup (cgroup sampler; the argv already joins it). */
+  cgroup?: string;
   /** Log sink. */
   log: (line: string) => void;
-  /** Aborted when the agent is preempted (SIGTERM). */
+  /** Aborted when the agent is preempted; `reason` is a {@link StopRequest}. */
   signal?: AbortSignal;
-  /** Called with each frame (tests, watchdog). */
+  /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
 }
 
 /** What happened to the job, from the agent's point of view. */
 export interface WrapperOutcome {
-  /** Final state. */
+  /** Final state (WAITING: handed back for resubmission). */
   state: string;
   /** Exit code. */
   exitCode: number;
@@ -81,6 +108,12 @@ export interface WrapperOutcome {
   killReason?: number;
   /** Last stage the wrapper reported. */
   stage: string;
+  /** Usage summary (what the watchdog saw). */
+  usage?: Usage;
+  /** Wrapper start and end, ms since epoch. */
+  startedAt: number;
+  /** See `startedAt`. */
+  endedAt: number;
 }
 
 const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
@@ -98,6 +131,7 @@ export async function runWrapper(
 ): Promise<WrapperOutcome> {
   const { job, launch, log } = opts;
   const [program, ...args] = launch.argv;
+  const startedAt = Date.now();
   let child: Deno.ChildProcess;
   let stage = "ASSIGNED";
   try {
@@ -112,13 +146,15 @@ export async function runWrapper(
       detached: opts.groupKill,
     }).spawn();
   } catch (e) {
-    const outcome = {
+    const outcome: WrapperOutcome = {
       state: "ERROR_A",
       exitCode: 127,
       message: `could not start the wrapper (${program}): ${
         (e as Error).message
       }`,
       stage,
+      startedAt,
+      endedAt: Date.now(),
     };
     await report(opts, outcome);
     await cleanup(opts);
@@ -126,68 +162,142 @@ export async function runWrapper(
   }
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
-  let killed = false;
-  const killTree = async () => {
-    if (killed) return;
-    killed = true;
-    if (opts.groupKill) {
+
+  let tree: WatchedTree | undefined;
+  let watchdog: Watchdog | undefined;
+  let cancelled: CancelMessage | undefined;
+  let finalSeen = false;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+
+  const stopTree = async (sig: TreeSignal) => {
+    if (tree) {
+      try {
+        // With a pid namespace the root is the launcher, whose death ends
+        // the namespace at once: SIGTERM spares it so the payload gets its
+        // TERM; SIGKILL takes everything.
+        const n = await tree.signal(sig, {
+          includeRoot: sig === "KILL" || opts.groupKill,
+        });
+        if (n > 0) log(`job ${job.jobId}: SIG${sig} to ${n} process(es)`);
+      } catch (e) {
+        log(`job ${job.jobId}: SIG${sig} failed: ${(e as Error).message}`);
+      }
+    } else if (opts.groupKill) {
       await new Deno.Command(KILL_PROGRAM, {
-        args: ["-s", "KILL", "--", `-${child.pid}`],
+        args: ["-s", sig, "--", `-${child.pid}`],
         stdout: "null",
         stderr: "null",
         clearEnv: true,
       }).output().catch(() => {});
     }
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already gone */ }
+    if (sig === "KILL") {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
   };
-  let cancelled: CancelMessage | undefined;
-  let graceTimer: ReturnType<typeof setTimeout> | undefined;
-  const cancel = (c: CancelMessage) => {
+
+  const cancel = (
+    c: CancelMessage,
+    termAfterMs: number,
+    killAfterMs: number,
+  ) => {
     if (cancelled) return;
     cancelled = c;
     log(`job ${job.jobId}: cancel (reason ${c.reason}): ${c.message}`);
-    out.send(FrameType.Cancel, c).catch(() => {});
-    graceTimer = setTimeout(killTree, c.graceMs);
+    out.send(FrameType.Cancel, { ...c, graceMs: termAfterMs }).catch(() => {});
+    timers.push(setTimeout(() => stopTree("TERM"), termAfterMs));
+    timers.push(setTimeout(() => stopTree("KILL"), killAfterMs));
   };
-  const onAbort = () =>
+  const grace = opts.cancelGraceMs ?? 10000;
+  const termGrace = opts.termGraceMs ?? 5000;
+  const kill = (reason: number, message: string) =>
+    cancel({ reason, message, graceMs: grace }, grace, grace + termGrace);
+
+  const onAbort = () => {
+    const r = opts.signal?.reason as Partial<StopRequest> | undefined;
+    const total = r?.graceMs ?? grace + termGrace;
     cancel(
-      opts.signal?.reason ?? {
-        reason: 90,
-        message: "slot preempted",
-        graceMs: opts.cancelGraceMs ?? 10000,
+      {
+        reason: r?.reason ?? KillReason.PREEMPTED,
+        message: r?.message ?? "slot preempted",
+        graceMs: total,
       },
+      Math.round(total * 0.6),
+      Math.round(total * 0.8),
     );
-  opts.signal?.addEventListener("abort", onAbort, { once: true });
-  const started = Date.now();
-  const heartbeat = setInterval(async () => {
+  };
+  if (opts.signal?.aborted) onAbort();
+  else opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  if (opts.sampler) {
+    try {
+      tree = await opts.sampler.watch(child.pid, {
+        cgroup: opts.cgroup,
+        sandbox: opts.sandbox,
+      });
+      if (opts.limits) {
+        watchdog = new Watchdog({
+          sampler: opts.sampler,
+          tree,
+          sandbox: opts.sandbox,
+          limits: opts.limits,
+          intervalMs: opts.sampleIntervalMs,
+          pssIntervalMs: (opts.heartbeatSeconds ?? 60) * 1000,
+          onViolation: (v) => kill(v.reason, `watchdog: ${v.message}`),
+          onError: (e) =>
+            log(`job ${job.jobId}: watchdog sample failed: ${e.message}`),
+        });
+        watchdog.start();
+      }
+    } catch (e) {
+      log(
+        `job ${job.jobId}: cannot watch the wrapper: ${(e as Error).message}`,
+      );
+    }
+  }
+  const usage = (): Usage =>
+    watchdog?.usage() ?? {
+      cpuSeconds: 0,
+      rssBytes: 0,
+      wallSeconds: (Date.now() - startedAt) / 1000,
+      diskBytes: 0,
+    };
+
+  let beating: Promise<void> | undefined;
+  const beat = () => {
+    beating ??= heartbeat().finally(() => beating = undefined);
+    return beating;
+  };
+  const heartbeat = async () => {
     try {
       const r = await opts.broker.json<
         { kill?: { reason: number; message: string } }
-      >(
-        "POST",
-        `/api/v1/jobs/${job.jobId}/heartbeat`,
-        {
-          usage: {
-            cpuSeconds: 0,
-            rssBytes: 0,
-            wallSeconds: (Date.now() - started) / 1000,
-            diskBytes: 0,
-          },
-        },
-      );
+      >("POST", `/api/v1/jobs/${job.jobId}/heartbeat`, { usage: usage() });
       if (r?.kill) {
-        cancel({
-          reason: r.kill.reason,
-          message: r.kill.message,
-          graceMs: opts.cancelGraceMs ?? 10000,
-        });
+        kill(
+          r.kill.reason,
+          `broker: ${r.kill.message} (kill reason ${r.kill.reason})`,
+        );
       }
     } catch (e) {
-      log(`job ${job.jobId}: heartbeat failed: ${(e as Error).message}`);
+      const status = (e as { status?: number }).status;
+      // 403/409: the broker gave the job up (final, or resubmitted to
+      // someone else); running on would only duplicate it.
+      if ((status === 403 || status === 409) && !finalSeen) {
+        kill(
+          KillReason.PREEMPTED,
+          `the broker no longer has this job as ours: ${(e as Error).message}`,
+        );
+      } else if (!finalSeen) {
+        log(`job ${job.jobId}: heartbeat failed: ${(e as Error).message}`);
+      }
     }
-  }, (opts.heartbeatSeconds ?? 60) * 1000);
+  };
+  const heartbeatTimer = setInterval(
+    beat,
+    (opts.heartbeatSeconds ?? 60) * 1000,
+  );
 
   let end: EndMessage | undefined;
   let protocolError: string | undefined;
@@ -197,10 +307,17 @@ export async function runWrapper(
       opts.helloTimeoutMs ?? 30000,
       "hello",
     );
-    if (!hello || hello.type !== FrameType.Hello) {
-      throw new Error(
-        `expected a hello frame first, got ${hello?.type ?? "end of stream"}`,
-      );
+    // No frame at all: the wrapper died before it said anything.
+    if (hello) await converse(hello);
+  } catch (e) {
+    protocolError = (e as Error).message;
+    log(`job ${job.jobId}: ${protocolError}`);
+    await stopTree("KILL");
+  }
+
+  async function converse(hello: Frame) {
+    if (hello.type !== FrameType.Hello) {
+      throw new Error(`expected a hello frame first, got ${hello.type}`);
     }
     const h = decodeJson<HelloMessage>(hello);
     if (h.version !== PROTOCOL_VERSION) {
@@ -226,6 +343,13 @@ export async function runWrapper(
       opts.onFrame?.(frame);
       if (frame.type === FrameType.Status) {
         stage = decodeJson<StatusMessage>(frame).state;
+        watchdog?.stage(stage);
+        if (!ACTIVE.has(stage)) finalSeen = true;
+        else if (stage === "SAVING") {
+          // The payload is done: send its final CPU and memory now, while
+          // the job still takes heartbeats.
+          watchdog?.sampleNow().then(beat);
+        }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
         for (const line of l.lines) {
@@ -236,48 +360,70 @@ export async function runWrapper(
         break;
       }
     }
-  } catch (e) {
-    protocolError = (e as Error).message;
-    log(`job ${job.jobId}: ${protocolError}`);
-    await killTree();
   }
   await out.close().catch(() => {});
-  const status = await Promise.race([
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const exited = await Promise.race([
     child.status,
-    new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000)),
+    new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 5000)),
   ]);
-  if (!status) await killTree();
-  await child.status;
-  if (opts.groupKill) await killTree();
-  clearInterval(heartbeat);
-  clearTimeout(graceTimer);
+  clearTimeout(timer);
+  if (!exited) await stopTree("KILL");
+  const status = await child.status;
+  // Whatever the wrapper left behind (a daemonized payload, or the whole
+  // payload when the wrapper itself was killed without a pid namespace).
+  if (tree) await tree.signal("KILL").catch(() => 0);
+  else if (opts.groupKill) await stopTree("KILL");
+  clearInterval(heartbeatTimer);
+  for (const t of timers) clearTimeout(t);
   opts.signal?.removeEventListener("abort", onAbort);
+  await beating;
+  await watchdog?.stop();
   await frames.return?.().catch(() => {});
+  const endedAt = Date.now();
+  const summary = { ...usage(), wallSeconds: (endedAt - startedAt) / 1000 };
 
   let outcome: WrapperOutcome;
-  if (cancelled) {
-    const preempted = cancelled.reason === 90;
+  if (end && !(cancelled && end.killReason !== undefined)) {
+    // The wrapper finished by itself (perhaps before it saw the cancel).
+    outcome = { ...end, stage, usage: summary, startedAt, endedAt };
+  } else if (cancelled) {
+    const preempted = cancelled.reason === KillReason.PREEMPTED;
     outcome = {
       state: preempted ? "WAITING" : "ERROR_E",
-      exitCode: end?.exitCode ?? 137,
+      exitCode: end?.exitCode ?? exitCode(status),
       message: cancelled.message,
-      killReason: cancelled.reason,
+      killReason: preempted ? undefined : cancelled.reason,
       stage,
+      usage: summary,
+      startedAt,
+      endedAt,
     };
-  } else if (end) {
-    outcome = { ...end, stage };
   } else {
     outcome = {
       state: deathState(stage),
-      exitCode: 1,
-      message: protocolError ??
-        `wrapper died in stage ${stage} without a final report`,
+      exitCode: exitCode(status),
+      message: protocolError
+        ? `wrapper broke the protocol in stage ${stage}: ${protocolError}`
+        : `wrapper died in stage ${stage} without a final report (${
+          status.signal ? `signal ${status.signal}` : `exit ${status.code}`
+        })`,
       stage,
+      usage: summary,
+      startedAt,
+      endedAt,
     };
   }
   await report(opts, outcome);
+  if (tree) await tree.release().catch(() => {});
   await cleanup(opts);
   return outcome;
+}
+
+function exitCode(status: Deno.CommandStatus): number {
+  if (status.signal === "SIGKILL") return 137;
+  if (status.signal === "SIGTERM") return 143;
+  return status.code;
 }
 
 /** Reports the outcome unless the broker already has a final state. */
@@ -291,6 +437,8 @@ async function report(opts: RunWrapperOptions, o: WrapperOutcome) {
       message: o.message ?? `agent: ${o.state}`,
       exitCode: o.exitCode,
       killReason: o.killReason,
+      // A job handed back for resubmission starts its accounting afresh.
+      usage: o.state === "WAITING" ? undefined : o.usage,
     });
   } catch (e) {
     // 403: the broker already moved the job on (e.g. resubmitted it).

@@ -2,6 +2,27 @@
  * Builds the one generic launch of a wrapper: Deno flags from the role
  * table, paths as the container sees them, and the driver's argv.
  *
+ * Inside a relocating runtime the container sees:
+ *
+ * | path | what | how |
+ * |---|---|---|
+ * | `/workdir` | the job sandbox | read-write bind |
+ * | `/opt/splitpilot` | tmpfs (mount points for the binds below) | scratch |
+ * | `/opt/splitpilot/deno`, `…/wrapper.ts`, `…/src` | the wrapper program | read-only binds |
+ * | `/opt/splitpilot/software` | the software dir | read-only bind |
+ * | `/opt/splitpilot/lease` | the agent lease (detaching runtimes) | read-only bind |
+ * | `/opt/splitpilot/deno-dir` | the warm wrapper cache (see below) | read-only bind |
+ * | `/tmp` | private tmpfs | runtime |
+ *
+ * so an image needs only the mount points `/workdir` and `/opt/splitpilot`.
+ *
+ * The wrapper cache: inside a container `DENO_DIR` is a fresh `/tmp/.deno`,
+ * so every wrapper would transpile its modules anew (~50 ms). The probe
+ * fills a cache in its own sandbox ({@link WrapperCache} `fill`), the agent
+ * keeps it ({@link keepWrapperCache}), and jobs get it read-only and copy
+ * it to their `/tmp/.deno` before Deno starts (`use`). A job never writes
+ * to a cache another wrapper reads.
+ *
  * @module
  */
 import {
@@ -9,8 +30,16 @@ import {
   type LaunchSpec,
   PROGRAM_PATH,
   SANDBOX_PATH,
+  SOFTWARE_PATH,
 } from "../container/driver.ts";
+import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
+import {
+  SETUP_ENV,
+  SETUP_SHELL,
+  SOFTWARE_ENV,
+} from "../container/setup_script.ts";
 import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
+import { ALLOW_RUN_FILE } from "../build/site_layout.ts";
 
 /** Where the wrapper program comes from. */
 export interface WrapperProgram {
@@ -23,6 +52,19 @@ export interface WrapperProgram {
   files: string[];
   /** Entry file (one of `files`, or inside one of them). */
   entry: string;
+  /**
+   * A built wrapper's fixed-permission launcher (`<dir>/run`, see
+   * `src/build/`): started as `run WORKDIR [args]` instead of
+   * `deno run <flags> entry`; it takes the job's `--allow-run` list from
+   * `WORKDIR/.splitpilot/allow-run`, which {@link buildLaunch} writes.
+   * @default undefined (deno run of `entry`)
+   */
+  launcher?: string;
+  /**
+   * `DENO_AUDIT_PERMISSIONS` for every wrapper, as the wrapper sees the
+   * path (e.g. `/dev/stderr`, which the agent inherits). @default none
+   */
+  auditLog?: string;
 }
 
 /** The wrapper program from this source checkout. */
@@ -33,6 +75,65 @@ export function sourceWrapperProgram(): WrapperProgram {
     files: [`${root}/wrapper.ts`, `${root}/src`],
     entry: `${root}/wrapper.ts`,
   };
+}
+
+/**
+ * A built wrapper unpacked in `dir` (`deno`, `wrapper.js`, `run`). Throws
+ * when `dir/run` is missing, or when `broker` (`host:port`) is given and
+ * the launcher was built for another broker (its only network peer).
+ */
+export function builtWrapperProgram(
+  dir: string,
+  opts: { broker?: string; auditLog?: string } = {},
+): WrapperProgram {
+  const d = dir.replace(/\/+$/, "");
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(`${d}/run`);
+  } catch (e) {
+    throw new TypeError(
+      `--wrapper ${dir}: expected an unpacked wrapper artefact (run, deno, wrapper.js): ${
+        (e as Error).message
+      }`,
+    );
+  }
+  const built = /^# broker: (\S+)$/m.exec(text)?.[1];
+  if (opts.broker && built !== opts.broker) {
+    throw new TypeError(
+      `--wrapper ${dir}: built for broker ${
+        built ?? "?"
+      }, but the agent talks to ${opts.broker}`,
+    );
+  }
+  return {
+    deno: `${d}/deno`,
+    files: [d],
+    entry: `${d}/run`,
+    launcher: `${d}/run`,
+    auditLog: opts.auditLog,
+  };
+}
+
+/** The software directory as the launch needs it. */
+export interface LaunchSoftware {
+  /** Host path of the software dir. */
+  root: string;
+  /** Whether `etc/setup.sh` exists (then the wrapper sources it). */
+  setup: boolean;
+}
+
+/** Where the warm wrapper cache appears inside a container. */
+export const WRAPPER_CACHE_PATH = `${PROGRAM_PATH}/deno-dir`;
+
+/** Name of the cache the probe fills inside its sandbox. */
+const CACHE_IN_SANDBOX = ".deno-cache";
+
+/** The wrapper cache for {@link LaunchInput.wrapperCache}. */
+export interface WrapperCache {
+  /** `fill`: DENO_DIR in the sandbox (the probe); `use`: copy of `dir`. */
+  mode: "fill" | "use";
+  /** Host dir of the kept cache (`use`). */
+  dir?: string;
 }
 
 /** Inputs of {@link buildLaunch}. */
@@ -49,10 +150,16 @@ export interface LaunchInput {
   payload: (workdir: string) => string[];
   /** Directory rootfs, if the job uses an image. */
   image?: string;
+  /** The job's image reference (JDL `Container`), for docker. */
+  imageRef?: string;
+  /** The software dir (bound read-only; its setup script sets the env). */
+  software?: LaunchSoftware;
   /** Deno cache dir for the `none` runtime. */
   denoDir: string;
   /** Extra wrapper arguments (e.g. `--self-test`). @default [] */
   extraArgs?: string[];
+  /** The warm wrapper cache (relocating runtimes). @default none */
+  wrapperCache?: WrapperCache;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -63,19 +170,42 @@ export interface Launch {
   spec: LaunchSpec;
   /** The wrapper's Deno permission flags. */
   denoFlags: string[];
+  /**
+   * Host path of the agent lease file, for runtimes that detach the
+   * container from its launcher; {@link prepareLaunch} holds it.
+   */
+  lease?: string;
 }
 
 /** Builds the launch argv for one wrapper. */
 export function buildLaunch(input: LaunchInput): Launch {
-  const relocate = input.driver.capabilities.relocates;
+  const caps = input.driver.capabilities;
+  const relocate = caps.relocates;
   const workdir = relocate ? SANDBOX_PATH : input.sandbox;
+  const lease = relocate && !caps.diesWithParent
+    ? `${input.sandbox}.lease`
+    : undefined;
+  const software = input.software
+    ? relocate ? SOFTWARE_PATH : input.software.root
+    : undefined;
+  const cache = relocate && !input.program.launcher
+    ? input.wrapperCache
+    : undefined;
+  const useCache = cache?.mode === "use" && cache.dir ? cache.dir : undefined;
   const binds = relocate
     ? [
-      { source: input.program.deno, target: `${PROGRAM_PATH}/deno` },
+      ...(input.program.launcher
+        ? []
+        : [{ source: input.program.deno, target: `${PROGRAM_PATH}/deno` }]),
       ...input.program.files.map((f) => ({
         source: f,
         target: `${PROGRAM_PATH}/${f.slice(f.lastIndexOf("/") + 1)}`,
       })),
+      ...(input.software
+        ? [{ source: input.software.root, target: SOFTWARE_PATH }]
+        : []),
+      ...(lease ? [{ source: lease, target: LEASE_PATH }] : []),
+      ...(useCache ? [{ source: useCache, target: WRAPPER_CACHE_PATH }] : []),
     ]
     : [];
   const map = (hostPath: string) => {
@@ -89,38 +219,112 @@ export function buildLaunch(input: LaunchInput): Launch {
     }
     return hostPath;
   };
+  const setup = input.software?.setup ? `${software}/etc/setup.sh` : undefined;
+  const payload = input.payload(workdir);
+  const runList = setup ? [...payload, SETUP_SHELL] : payload;
   const denoFlags = toDenoFlags(wrapperPermissions({
     broker: input.broker,
     sandbox: workdir,
-    payload: input.payload(workdir),
+    payload: runList,
   }));
   const deno = relocate ? `${PROGRAM_PATH}/deno` : input.program.deno;
-  const inner = [
-    deno,
-    "run",
-    "--no-config",
-    "--no-lock",
-    "--no-prompt",
-    ...denoFlags,
-    map(input.program.entry),
-    "--workdir",
-    workdir,
-    ...(input.extraArgs ?? []),
-  ];
+  if (input.program.launcher) {
+    // The built launcher's only per-job input besides the sandbox.
+    const file = `${input.sandbox}/${ALLOW_RUN_FILE}`;
+    Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
+    Deno.writeTextFileSync(
+      file,
+      runList.map((p) => `${p}\n`).join(""),
+    );
+  }
+  const wrapper = input.program.launcher
+    ? [map(input.program.launcher), workdir, ...(input.extraArgs ?? [])]
+    : [
+      deno,
+      "run",
+      "--no-config",
+      "--no-lock",
+      "--no-prompt",
+      ...denoFlags,
+      map(input.program.entry),
+      "--workdir",
+      workdir,
+      ...(input.extraArgs ?? []),
+    ];
+  const env: Record<string, string> = {
+    HOME: workdir,
+    PATH: "/usr/local/bin:/usr/bin:/bin",
+    TMPDIR: "/tmp",
+    NO_COLOR: "1",
+    DENO_DIR: cache?.mode === "fill"
+      ? `${workdir}/${CACHE_IN_SANDBOX}`
+      : relocate
+      ? "/tmp/.deno"
+      : input.denoDir,
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  if (input.program.auditLog) {
+    env.DENO_AUDIT_PERMISSIONS = input.program.auditLog;
+  }
+  if (software) env[SOFTWARE_ENV] = software;
+  if (setup) env[SETUP_ENV] = setup;
+  const started = useCache
+    ? [
+      "/bin/sh",
+      "-c",
+      `cp -R ${WRAPPER_CACHE_PATH} /tmp/.deno 2>/dev/null; exec "$@"`,
+      "splitpilot-cache",
+      ...wrapper,
+    ]
+    : wrapper;
   const spec: LaunchSpec = {
-    argv: inner,
+    argv: lease ? leaseArgv(started) : started,
     sandbox: input.sandbox,
     image: input.image,
+    imageRef: input.imageRef,
     binds,
-    env: {
-      HOME: workdir,
-      PATH: "/usr/local/bin:/usr/bin:/bin",
-      TMPDIR: "/tmp",
-      NO_COLOR: "1",
-      DENO_DIR: relocate ? "/tmp/.deno" : input.denoDir,
-      DENO_NO_UPDATE_CHECK: "1",
-    },
+    env,
     network: "host",
+    scratch: relocate ? [PROGRAM_PATH] : [],
   };
-  return { argv: input.driver.command(spec), spec, denoFlags };
+  return { argv: input.driver.command(spec), spec, denoFlags, lease };
+}
+
+/**
+ * Keeps the cache a probe filled in `sandbox` ({@link WrapperCache} `fill`)
+ * as `dir`, replacing an older one; returns `dir`, or `undefined` when
+ * the probe left none.
+ */
+export async function keepWrapperCache(
+  sandbox: string,
+  dir: string,
+): Promise<string | undefined> {
+  const filled = `${sandbox}/${CACHE_IN_SANDBOX}`;
+  if (!(await Deno.stat(filled).then((s) => s.isDirectory, () => false))) {
+    return undefined;
+  }
+  await Deno.mkdir(dir.slice(0, dir.lastIndexOf("/")), { recursive: true });
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  await Deno.rename(filled, dir);
+  return dir;
+}
+
+/** What {@link prepareLaunch} holds for the job; release it at the end. */
+export interface LaunchHold {
+  /** Drops the lease (a detached container dies) and removes its file. */
+  release(): Promise<void>;
+}
+
+/**
+ * Host-side steps before spawning `launch`: the driver's `prepare` (e.g.
+ * podman's sandbox ownership) and the agent lease, held until `release`.
+ * Throws the driver's `ContainerError` when the launch cannot work.
+ */
+export async function prepareLaunch(
+  driver: ContainerDriver,
+  launch: Launch,
+): Promise<LaunchHold> {
+  await driver.prepare?.(launch.spec);
+  if (!launch.lease) return { release: () => Promise.resolve() };
+  return await holdLease(launch.lease);
 }

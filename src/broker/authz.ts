@@ -114,6 +114,13 @@ export const AUTHZ_TABLE: readonly Route[] = [
     path: "/api/v1/files/*",
     allow: { USER: "own_path", JOB: "job_output" },
   },
+  {
+    // Built agent and wrapper for startup scripts (src/site/artefact_store.ts).
+    name: "artefact",
+    method: "GET",
+    path: "/api/v1/artefacts/*",
+    allow: { JOB_AGENT: "any" },
+  },
 ];
 
 /** A route matched against a request, with its parameters. */

@@ -3,7 +3,8 @@
  * the handler and the mutual-TLS server.
  *
  * State dir layout: `ca/ca.pem`, `ca/ca.key` (from `splitpilot ca init`),
- * `jobs.db` (+ WAL), `files/` (blobs).
+ * `jobs.db` (+ WAL), `files/` (blobs). A {@link Sweeper} marks silent jobs
+ * ZOMBIE and overdue ones EXPIRED.
  *
  * @module
  */
@@ -17,6 +18,7 @@ import {
 import { type HttpsServer, serveHttps } from "./https_server.ts";
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
+import { Sweeper } from "./sweeper.ts";
 
 /** Options of {@link startBroker}. */
 export interface StartBrokerOptions extends BrokerOptions {
@@ -28,6 +30,8 @@ export interface StartBrokerOptions extends BrokerOptions {
   port?: number;
   /** Extra names for the server certificate. @default [] */
   hosts?: string[];
+  /** Running-job quotas of single users, beside `userQuota`. @default {} */
+  userQuotas?: Record<string, number>;
 }
 
 /** A running broker. */
@@ -80,10 +84,13 @@ export async function startBroker(
     ttlSeconds: 30 * 24 * 3600,
   });
   const store = new SqliteJobStore(`${opts.stateDir}/jobs.db`);
+  for (const [user, quota] of Object.entries(opts.userQuotas ?? {})) {
+    await store.setUserQuota(user, quota);
+  }
   const blobs = new BlobStore(`${opts.stateDir}/files`);
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },
-    opts,
+    { artefactsDir: `${opts.stateDir}/artefacts`, ...opts },
   );
   let server: HttpsServer;
   try {
@@ -95,9 +102,18 @@ export async function startBroker(
       caPem: ca.certPem,
     });
   } catch (e) {
-    store.close();
+    await store.close();
     throw e;
   }
+  const interval = opts.sweepIntervalSeconds ?? 30;
+  const sweeper = interval > 0
+    ? new Sweeper(store, {
+      intervalSeconds: interval,
+      zombieAfterSeconds: opts.zombieAfterSeconds,
+      maxResubmissions: opts.maxResubmissions,
+    })
+    : undefined;
+  sweeper?.start();
   return {
     url: server.url,
     port: server.port,
@@ -105,8 +121,9 @@ export async function startBroker(
     handler,
     caPem: ca.certPem,
     close: async () => {
+      await sweeper?.stop();
       await server.close();
-      store.close();
+      await store.close();
     },
   };
 }

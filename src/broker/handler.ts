@@ -35,6 +35,7 @@ import {
   unauthenticated,
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
+import { matchClassKey } from "./match_class.ts";
 import {
   ACTIVE_STATES,
   canTransition,
@@ -44,6 +45,7 @@ import {
   RESUBMITTABLE,
 } from "./states.ts";
 import type { JobRecord, JobStore, Usage } from "./store.ts";
+import { ArtefactStore } from "../site/artefact_store.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -64,10 +66,36 @@ export interface BrokerOptions {
   jobTokenMarginSeconds?: number;
   /** Automatic resubmissions before a failure is final. @default 10 */
   maxResubmissions?: number;
+  /**
+   * Seconds a job may wait when its JDL has no `MaxWaitingTime`; then it
+   * becomes EXPIRED. @default 604800 (7 days)
+   */
+  maxWaitingSeconds?: number;
+  /**
+   * Running jobs (ASSIGNED to SAVING) one user may have; per-user values
+   * set in the store win. @default Infinity
+   */
+  userQuota?: number;
+  /**
+   * Seconds between sweeps for zombies and expired jobs (used by
+   * `startBroker`; 0 = no sweeper). @default 30
+   */
+  sweepIntervalSeconds?: number;
+  /**
+   * Seconds without a heartbeat after which an active job becomes ZOMBIE
+   * (used by `startBroker`). @default 900
+   */
+  zombieAfterSeconds?: number;
   /** Largest JDL accepted, bytes. @default 262144 */
   maxJdlBytes?: number;
   /** Largest file upload, bytes. @default 4 GiB */
   maxUploadBytes?: number;
+  /**
+   * Directory of built artefacts served to agents at
+   * `GET /api/v1/artefacts/<name>` (`startBroker`: `<state>/artefacts`).
+   * @default none (404)
+   */
+  artefactsDir?: string;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
 }
@@ -85,6 +113,17 @@ export interface BrokerDeps {
 }
 
 const MAX_JSON_BYTES = 64 * 1024;
+
+/** JAliEn kill reason: killed by the user. */
+const USER_KILL = 30;
+
+/** States only the broker itself sets; agents and wrappers may not report them. */
+const BROKER_ONLY: ReadonlySet<JobState> = new Set<JobState>([
+  "KILLED",
+  "ZOMBIE",
+  "EXPIRED",
+  "ASSIGNED",
+]);
 
 /** Builds the broker handler. */
 export function createBrokerHandler(
@@ -214,6 +253,15 @@ export function jobView(job: JobRecord): Record<string, unknown> {
     killReason: job.killReason ?? null,
     agent: job.agentSubject ?? null,
     usage: job.usage ?? null,
+    memory: job.memory,
+    disk: job.disk,
+    expiresAt: job.expiresAt === undefined
+      ? null
+      : new Date(job.expiresAt).toISOString(),
+    heartbeatAt: job.heartbeatAt === undefined
+      ? null
+      : new Date(job.heartbeatAt).toISOString(),
+    message: job.message ?? null,
   };
 }
 
@@ -221,16 +269,24 @@ class BrokerCore {
   #deps: BrokerDeps;
   #margin: number;
   #maxResub: number;
+  #maxWait: number;
+  #quota: number;
   #maxJdl: number;
   #maxUpload: number;
+  #artefacts?: ArtefactStore;
   #parsed = new Map<string, JobDescription>();
 
   constructor(deps: BrokerDeps, opts: BrokerOptions) {
     this.#deps = deps;
     this.#margin = opts.jobTokenMarginSeconds ?? 600;
     this.#maxResub = opts.maxResubmissions ?? 10;
+    this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
+    this.#quota = opts.userQuota ?? Infinity;
     this.#maxJdl = opts.maxJdlBytes ?? 256 * 1024;
     this.#maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3;
+    if (opts.artefactsDir) {
+      this.#artefacts = new ArtefactStore(opts.artefactsDir);
+    }
   }
 
   /** Parsed JDL of a job, cached (JDLs never change after submission). */
@@ -366,6 +422,8 @@ class BrokerCore {
         return this.#fileGet(lfn!);
       case "file_put":
         return this.#filePut(req, lfn!, who, tokenJob);
+      case "artefact":
+        return this.#artefact(lfn!.slice(1));
     }
     throw notFound(`no endpoint ${m.route.name}`);
   }
@@ -390,10 +448,9 @@ class BrokerCore {
       owner: who.subject,
       jdl: formatJdl(jd),
       priority: jd.priority,
-      cpuCores: keys.cpuCores,
-      ttl: keys.ttl,
-      memory: keys.memory,
-      disk: keys.disk,
+      keys,
+      matchClass: matchClassKey(jd, keys),
+      maxWaitingSeconds: jd.maxWaitingTime ?? this.#maxWait,
     }, `USER:${who.subject}`);
     return json({ jobId: id, state: "WAITING" }, 201);
   }
@@ -442,8 +499,8 @@ class BrokerCore {
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "KILLED", {
       actor: `USER:${who.subject}`,
-      reason: "killed by user (kill reason 30)",
-    }, { killReason: 30 });
+      reason: `killed by user ${who.subject} (kill reason ${USER_KILL})`,
+    }, { killReason: USER_KILL });
     if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
     return json({ jobId: job.id, state: "KILLED" });
   }
@@ -457,7 +514,7 @@ class BrokerCore {
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "WAITING", {
       actor: `USER:${who.subject}`,
-      reason: `resubmitted by user from ${job.state}`,
+      reason: `resubmitted by user ${who.subject} from ${job.state}`,
     });
     if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
     return json({ jobId: job.id, state: "WAITING" });
@@ -481,8 +538,12 @@ class BrokerCore {
         ttl: site.ttl!,
         memory: site.memory!,
         disk: site.disk!,
+        site: site.site,
+        ce: site.ce,
+        packages: site.packages,
       },
       { fingerprint: who.fingerprint, subject: who.subject },
+      // Only residual classes get here: the keys said all for the rest.
       (candidate) => {
         try {
           return requirementsHold(this.#jdl(candidate), site);
@@ -490,6 +551,7 @@ class BrokerCore {
           return false;
         }
       },
+      { userQuota: this.#quota },
     );
     if (!job) return new Response(null, { status: 204 });
     try {
@@ -517,7 +579,7 @@ class BrokerCore {
       await this.#deps.store.transition(job.id, "ASSIGNED", "WAITING", {
         actor: "broker",
         reason: `job token could not be issued: ${(e as Error).message}`,
-      });
+      }).catch(() => {});
       throw e;
     }
   }
@@ -543,35 +605,40 @@ class BrokerCore {
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
     if (job.state === to) return json({ jobId: job.id, state: to });
-    if (!canTransition(job.state, to) || to === "KILLED") {
+    if (!canTransition(job.state, to) || BROKER_ONLY.has(to)) {
       throw conflict(
         "illegal_transition",
-        `job ${job.id} cannot go from ${job.state} to ${to}`,
+        `job ${job.id} cannot go from ${job.state} to ${to}${
+          BROKER_ONLY.has(to) ? ` (${to} is set by the broker only)` : ""
+        }`,
       );
     }
-    const ok = await this.#deps.store.transition(job.id, job.state, to, {
-      actor,
-      reason: message || `reported ${to}`,
-    }, { exitCode, killReason, usage });
-    if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
-    let state: JobState = to;
-    if (RESUBMITTABLE.has(to) || to === "WAITING") {
-      state = await this.#maybeResubmit(job, to);
-    }
-    return json({ jobId: job.id, state });
-  }
-
-  /** Puts a failed job back in the queue while it has attempts left. */
-  async #maybeResubmit(job: JobRecord, from: JobState): Promise<JobState> {
-    if (from === "WAITING") return "WAITING";
-    if (job.resubmissions >= this.#maxResub) return from;
-    const ok = await this.#deps.store.transition(job.id, from, "WAITING", {
-      actor: "broker",
-      reason: `automatic resubmission ${
+    let target: JobState = to;
+    let reason = message || `reported ${to}`;
+    if (to === "WAITING" && job.resubmissions >= this.#maxResub) {
+      // A preempted attempt with no resubmission left ends as a failure.
+      target = job.state === "ASSIGNED" ? "ERROR_A" : "ERROR_E";
+      reason =
+        `${reason}; preempted after ${job.resubmissions} resubmissions (limit ${this.#maxResub})`;
+    } else if (to === "WAITING") {
+      reason = `${reason}; preempted, resubmission ${
         job.resubmissions + 1
-      }/${this.#maxResub} after ${from}`,
-    });
-    return ok ? "WAITING" : from;
+      }/${this.#maxResub}`;
+    }
+    const state = await this.#deps.store.transition(
+      job.id,
+      job.state,
+      target,
+      { actor, reason },
+      {
+        exitCode,
+        killReason,
+        usage,
+        requeueLimit: RESUBMITTABLE.has(target) ? this.#maxResub : undefined,
+      },
+    );
+    if (!state) throw conflict("raced", `job ${job.id} changed state; retry`);
+    return json({ jobId: job.id, state });
   }
 
   async #heartbeat(req: Request, job: JobRecord): Promise<Response> {
@@ -581,7 +648,10 @@ class BrokerCore {
       return json({
         jobId: job.id,
         state: job.state,
-        kill: { reason: job.killReason ?? 30, message: "killed by user" },
+        kill: {
+          reason: job.killReason ?? USER_KILL,
+          message: job.message ?? "killed by user",
+        },
       });
     }
     if (!ACTIVE_STATES.has(job.state)) {
@@ -599,6 +669,18 @@ class BrokerCore {
     checkObject("own_path", who, { lfn: prefix });
     const files = await this.#deps.store.listFiles(prefix);
     return json({ files });
+  }
+
+  async #artefact(name: string): Promise<Response> {
+    const file = await this.#artefacts?.open(name);
+    if (!file) throw notFound(`no artefact ${name}`);
+    return new Response(file.body, {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(file.size),
+        "x-sha256": file.sha256,
+      },
+    });
   }
 
   async #fileGet(lfn: string): Promise<Response> {

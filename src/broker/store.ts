@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { MatchKeys } from "../jdl/mod.ts";
 import type { JobState } from "./states.ts";
 
 /** Resource usage as reported by heartbeats and kept for accounting. */
@@ -32,14 +33,20 @@ export interface JobRecord {
   jdl: string;
   /** Scheduling priority (higher first). */
   priority: number;
-  /** Cores asked for. */
+  /** Cores asked for (with what `Requirements` adds). */
   cpuCores: number;
-  /** TTL in seconds. */
+  /** TTL in seconds (with what `Requirements` adds). */
   ttl: number;
+  /** Memory asked for, bytes (0 = unspecified). */
+  memory: number;
+  /** Disk asked for, bytes (0 = unspecified). */
+  disk: number;
   /** Submission time, ms since epoch. */
   createdAt: number;
   /** Last state change, ms since epoch. */
   updatedAt: number;
+  /** While WAITING: when it expires, ms since epoch (absent = never). */
+  expiresAt?: number;
   /** Fingerprint of the agent certificate that matched it. */
   agent?: string;
   /** Subject of that agent. */
@@ -52,10 +59,12 @@ export interface JobRecord {
   exitCode?: number;
   /** JAliEn kill reason code, if it was killed. */
   killReason?: number;
-  /** Last heartbeat, ms since epoch. */
+  /** Last heartbeat (or state report), ms since epoch. */
   heartbeatAt?: number;
   /** Last usage reported. */
   usage?: Usage;
+  /** Reason of the last transition (what the trace says last). */
+  message?: string;
 }
 
 /** One trace entry: every transition lands here with a reason. */
@@ -76,28 +85,64 @@ export interface NewJob {
   owner: string;
   /** Canonical JDL text. */
   jdl: string;
-  /** Scheduling priority. */
+  /** Scheduling priority (higher first). */
   priority: number;
-  /** Cores asked for. */
-  cpuCores: number;
-  /** TTL, seconds. */
-  ttl: number;
-  /** Memory asked for, bytes (0 = unspecified). */
-  memory: number;
-  /** Disk asked for, bytes (0 = unspecified). */
-  disk: number;
+  /** What the job needs from a site (`matchKeys` of the JDL). */
+  keys: MatchKeys;
+  /**
+   * Its match class (`matchClassKey` of the JDL): jobs with equal keys
+   * match exactly the same sites.
+   */
+  matchClass: string;
+  /** Seconds it may wait before it expires; absent = forever. */
+  maxWaitingSeconds?: number;
 }
 
-/** The slot an agent offers, as far as the database can filter on it. */
-export interface SlotFilter {
+/**
+ * The slot an agent offers, as far as the database filters on it. Numbers
+ * are whole (round up before passing); strings are compared ignoring case.
+ */
+export interface SlotOffer {
   /** Cores free. */
   cpuCores: number;
   /** Seconds left. */
   ttl: number;
-  /** Memory, bytes (0 = unknown: no filter). */
+  /** Memory, bytes (0 = unknown: not filtered on). */
   memory: number;
-  /** Disk, bytes (0 = unknown: no filter). */
+  /** Disk, bytes (0 = unknown: not filtered on). */
   disk: number;
+  /** Site name, if any. */
+  site?: string;
+  /** CE name, if any. */
+  ce?: string;
+  /** Packages installed. @default [] */
+  packages?: string[];
+}
+
+/** Options of {@link JobStore.claim}. */
+export interface ClaimOptions {
+  /**
+   * Running jobs (ASSIGNED to SAVING) a user may have; users at their
+   * quota are skipped. A per-user quota set with
+   * {@link JobStore.setUserQuota} wins. @default Infinity
+   */
+  userQuota?: number;
+}
+
+/** What {@link JobStore.transition} stores with the move. */
+export interface TransitionExtra {
+  /** Payload exit code. */
+  exitCode?: number;
+  /** Kill reason code. */
+  killReason?: number;
+  /** Final usage. */
+  usage?: Usage;
+  /**
+   * After entering the target state, go on to WAITING in the same
+   * transaction while the job has been resubmitted fewer times than this
+   * (automatic resubmission; traced as such by `broker`).
+   */
+  requeueLimit?: number;
 }
 
 /** One registered file. */
@@ -130,6 +175,8 @@ export interface JobFilter {
 export interface JobStore {
   /** Inserts a WAITING job with its first trace entry; returns its ID. */
   submit(job: NewJob, actor: string): Promise<string>;
+  /** Inserts many jobs in one transaction; returns their IDs in order. */
+  submitMany(jobs: NewJob[], actor: string): Promise<string[]>;
   /** One job, or undefined. */
   get(id: string): Promise<JobRecord | undefined>;
   /** Jobs, newest first. */
@@ -137,37 +184,52 @@ export interface JobStore {
   /** The job's trace, oldest first. */
   trace(id: string): Promise<TraceEntry[]>;
   /**
-   * Waiting jobs that fit the slot, best first; `accept` decides the rest
-   * (requirements). The first accepted one is atomically moved to ASSIGNED
-   * for `agent` and returned; two agents never get the same job.
+   * Picks the best waiting job for the slot and atomically moves it to
+   * ASSIGNED for `agent`; two agents never get the same job.
+   *
+   * Fair share: among the waiting jobs the slot admits, the user with the
+   * fewest running jobs goes first, ties to the one served least recently
+   * (round robin); within the user, higher priority first, then older. `accept` is asked only for residual classes
+   * (requirements the keys cannot express) and its verdict stands for the
+   * candidate's whole class during this claim. A candidate past its
+   * waiting time becomes EXPIRED instead.
    */
   claim(
-    slot: SlotFilter,
+    slot: SlotOffer,
     agent: { fingerprint: string; subject: string },
     accept: (job: JobRecord) => boolean,
+    opts?: ClaimOptions,
   ): Promise<JobRecord | undefined>;
   /** Records the job token serial issued for the current attempt. */
   setTokenSerial(id: string, serial: string): Promise<void>;
   /**
    * Moves `id` from `from` to `to` (compare-and-set) and traces it; fields
-   * in `extra` are stored with it. Returns false if the job was not in
-   * `from` any more.
+   * in `extra` are stored with it. Returns the state the job ended in
+   * (`to`, or WAITING after a requeue), or undefined if the job was not in
+   * `from` any more. Entering WAITING clears agent and job token (a new
+   * attempt gets a fresh token) and counts a resubmission.
    */
   transition(
     id: string,
     from: JobState,
     to: JobState,
     entry: { actor: string; reason: string },
-    extra?: { exitCode?: number; killReason?: number; usage?: Usage },
-  ): Promise<boolean>;
-  /** Stores a heartbeat (time + usage). */
+    extra?: TransitionExtra,
+  ): Promise<JobState | undefined>;
+  /** Stores a heartbeat (time + usage) of an active job. */
   heartbeat(id: string, usage: Usage | undefined): Promise<void>;
+  /** Active jobs whose last heartbeat is older than `before` (ms). */
+  silentSince(before: number, limit: number): Promise<JobRecord[]>;
+  /** Waiting jobs whose waiting time ran out at `now` (ms). */
+  overdue(now: number, limit: number): Promise<JobRecord[]>;
+  /** Sets (or with undefined, clears) a user's running-job quota. */
+  setUserQuota(owner: string, quota: number | undefined): Promise<void>;
   /** Registers (or replaces) a file in the catalogue. */
   putFile(file: FileRecord): Promise<void>;
   /** Looks a file up. */
   getFile(lfn: string): Promise<FileRecord | undefined>;
   /** Files whose LFN starts with `prefix`. */
   listFiles(prefix: string): Promise<FileRecord[]>;
-  /** Releases the database. */
-  close(): void;
+  /** Waits for pending writes, then releases the database. */
+  close(): Promise<void>;
 }

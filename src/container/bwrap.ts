@@ -4,7 +4,9 @@
  *
  * Host-rootfs mode binds the system directories read-only and nothing
  * else, so home directories, the agent's work root and token, and other
- * jobs' sandboxes are simply absent. Image mode uses a directory rootfs.
+ * jobs' sandboxes are simply absent. Image mode uses a directory rootfs,
+ * which needs the mount points `/workdir`, `/opt/splitpilot`, `/proc`,
+ * `/dev` and `/tmp` (`scripts/build_image.ts` creates them).
  *
  * @module
  */
@@ -44,6 +46,9 @@ export class BwrapDriver implements ContainerDriver {
     networkNone: true,
     rootless: true,
     relocates: true,
+    diesWithParent: true,
+    needsImage: false,
+    directoryImages: true,
   };
 
   /** Creates the driver. */
@@ -67,8 +72,13 @@ export class BwrapDriver implements ContainerDriver {
     }
     argv.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
     argv.push("--bind", spec.sandbox, SANDBOX_PATH);
+    // A read-only image cannot get new mount points; a tmpfs can.
+    for (const dir of spec.scratch ?? []) argv.push("--tmpfs", dir);
     for (const b of spec.binds) argv.push("--ro-bind", b.source, b.target);
-    argv.push("--chdir", SANDBOX_PATH, "--clearenv");
+    // The scratch tmpfs and host mode's root (bwrap's own tmpfs) become
+    // read-only once the mount points are made.
+    for (const dir of spec.scratch ?? []) argv.push("--remount-ro", dir);
+    argv.push("--remount-ro", "/", "--chdir", SANDBOX_PATH, "--clearenv");
     for (const [k, v] of Object.entries(spec.env)) argv.push("--setenv", k, v);
     argv.push("--", ...spec.argv);
     return argv;

@@ -6,6 +6,11 @@
  * runtime. Job data never goes through the runtime: it is piped over the
  * wrapper's stdin, so no runtime needs to know how to pass files or env.
  *
+ * Probing is not a driver method: a real probe starts the wrapper's own
+ * self-test through `command()` with the same image, binds and permissions
+ * as a job (see `src/agent/probe.ts`), so it needs the wrapper program,
+ * which drivers do not know about. Selection takes it as a {@link ProbeFn}.
+ *
  * @module
  */
 
@@ -34,12 +39,23 @@ export interface LaunchSpec {
   sandbox: string;
   /** Directory rootfs to use; `undefined` runs on the host's own /usr. */
   image?: string;
+  /**
+   * The image as the job named it (JDL `Container`), for runtimes that
+   * take image references instead of directories (docker).
+   */
+  imageRef?: string;
   /** Read-only binds (wrapper program, deno runtime, software dir). */
   binds: Bind[];
   /** The complete environment inside (nothing is inherited). */
   env: Record<string, string>;
   /** `host` keeps the network (the wrapper must reach the broker). */
   network: "host" | "none";
+  /**
+   * Container paths mounted as empty tmpfs before the binds, so that binds
+   * below them can create their mount points in a read-only image.
+   * @default []
+   */
+  scratch?: string[];
 }
 
 /** What a runtime can guarantee; used by selection and by the tests. */
@@ -52,6 +68,16 @@ export interface Capabilities {
   rootless: boolean;
   /** Binds land at `target` (false: host paths are used unchanged). */
   relocates: boolean;
+  /**
+   * The whole tree dies with the launcher's parent (the agent) by itself,
+   * e.g. bwrap's `--die-with-parent`. Runtimes without it get the agent
+   * lease shim (see `src/container/lease.ts`).
+   */
+  diesWithParent: boolean;
+  /** Cannot run without a directory image (`spec.image`). */
+  needsImage: boolean;
+  /** Runs directory images (`spec.image`); docker takes references. */
+  directoryImages: boolean;
 }
 
 /** Result of {@link ContainerDriver.probe}. */
@@ -74,13 +100,28 @@ export interface ContainerDriver {
   readonly capabilities: Capabilities;
   /** The argv that launches `spec.argv` in a container. */
   command(spec: LaunchSpec): string[];
+  /**
+   * Host-side preparation before the argv is spawned, e.g. podman hands
+   * the sandbox to the user namespace's root. Optional.
+   */
+  prepare?(spec: LaunchSpec): Promise<void>;
 }
+
+/** Runs the real probe of a driver (the wrapper's self-test inside it). */
+export type ProbeFn = (driver: ContainerDriver) => Promise<ProbeResult>;
 
 /** Where the sandbox appears inside a relocating container. */
 export const SANDBOX_PATH = "/workdir";
 
 /** Where splitpilot's own read-only files appear inside a container. */
 export const PROGRAM_PATH = "/opt/splitpilot";
+
+/**
+ * Where the software directory (CVMFS-like) appears inside a container.
+ * It sits below {@link PROGRAM_PATH}, which is a tmpfs, so an image needs
+ * no extra mount point for it.
+ */
+export const SOFTWARE_PATH = `${PROGRAM_PATH}/software`;
 
 /** Raised for an unknown runtime name or a runtime that cannot be used. */
 export class ContainerError extends Error {

@@ -1,20 +1,26 @@
 /**
  * Runtime selection from `USE_CONTAINERS` (as in the JAliEn slides).
  *
- * `auto` walks {@link AUTO_ORDER} and takes the first runtime whose binary
- * exists and whose probe passes; a named runtime must probe OK or the agent
- * refuses to match jobs (it must not blackhole the queue).
+ * `auto` walks {@link AUTO_ORDER} and takes the first runtime whose probe
+ * passes; a named runtime must probe OK or the agent refuses to match jobs
+ * (it must not blackhole the queue). `none` has two variants: with the
+ * pid-namespace reaper first, then plain (see `none.ts`).
  *
  * @module
  */
+import { ApptainerDriver } from "./apptainer.ts";
 import { BwrapDriver } from "./bwrap.ts";
+import { DockerDriver } from "./docker.ts";
 import {
   type ContainerDriver,
   ContainerError,
+  type ProbeFn,
   type ProbeResult,
   type RuntimeName,
 } from "./driver.ts";
 import { NoneDriver } from "./none.ts";
+import { PodmanDriver } from "./podman.ts";
+import { SingularityDriver } from "./singularity.ts";
 
 /** Every runtime name `USE_CONTAINERS` accepts besides `auto`. */
 export const RUNTIME_NAMES: readonly RuntimeName[] = [
@@ -26,12 +32,23 @@ export const RUNTIME_NAMES: readonly RuntimeName[] = [
   "docker",
 ];
 
-/** The order `auto` tries runtimes in: the lightest isolation first. */
-export const AUTO_ORDER: readonly RuntimeName[] = ["bwrap", "none"];
+/**
+ * The order `auto` tries runtimes in: bwrap first (no daemon, no setuid,
+ * dies with its parent, fastest start), then the OCI and HPC runtimes, and
+ * `none` last, as the fallback that always exists.
+ */
+export const AUTO_ORDER: readonly RuntimeName[] = [
+  "bwrap",
+  "podman",
+  "apptainer",
+  "singularity",
+  "docker",
+  "none",
+];
 
-/** Default program path of each runtime. */
+/** Default program path of each runtime (`none`: its reaper, setpriv). */
 export const DEFAULT_BINARIES: Readonly<Record<RuntimeName, string>> = {
-  none: "",
+  none: "/usr/bin/setpriv",
   bwrap: "/usr/bin/bwrap",
   podman: "/usr/bin/podman",
   apptainer: "/usr/bin/apptainer",
@@ -45,22 +62,64 @@ export interface DriverOptions {
   binary?: string;
 }
 
-/** Makes the driver for one runtime name. */
+/** Makes the (preferred) driver for one runtime name. */
 export function createDriver(
   name: RuntimeName,
   opts: DriverOptions = {},
 ): ContainerDriver {
+  return driverVariants(name, opts)[0];
+}
+
+/**
+ * The drivers selection tries for one runtime name, best first: `none`
+ * with its reaper, then plain; every other runtime has one.
+ */
+export function driverVariants(
+  name: RuntimeName,
+  opts: DriverOptions = {},
+): ContainerDriver[] {
   const binary = opts.binary ?? DEFAULT_BINARIES[name];
   switch (name) {
     case "none":
-      return new NoneDriver();
+      return [
+        new NoneDriver({ setpriv: binary }),
+        new NoneDriver({ reaper: false }),
+      ];
     case "bwrap":
-      return new BwrapDriver({ binary });
+      return [new BwrapDriver({ binary })];
+    case "podman":
+      return [new PodmanDriver({ binary })];
+    case "apptainer":
+      return [new ApptainerDriver({ binary })];
+    case "singularity":
+      return [new SingularityDriver({ binary })];
+    case "docker":
+      return [new DockerDriver({ binary })];
     default:
       throw new ContainerError(
-        `container runtime "${name}" is not implemented yet; expected one of: none, bwrap`,
+        `container runtime "${name}": expected one of ${
+          RUNTIME_NAMES.join(", ")
+        }`,
       );
   }
+}
+
+/**
+ * Programs the agent must be allowed to run (`--allow-run`) to use
+ * `wanted`: each runtime's launcher (for `none`: setpriv and, for its
+ * plain variant, deno itself) — the role table's "container launcher".
+ */
+export function launcherPrograms(
+  wanted: RuntimeName | "auto",
+  opts: { binaries?: Partial<Record<RuntimeName, string>>; deno: string },
+): string[] {
+  const names = wanted === "auto" ? AUTO_ORDER : [wanted];
+  const out = names.flatMap((n) =>
+    n === "none"
+      ? [opts.binaries?.none ?? DEFAULT_BINARIES.none, opts.deno]
+      : [opts.binaries?.[n] ?? DEFAULT_BINARIES[n]]
+  );
+  return [...new Set(out)];
 }
 
 /** Parses a `USE_CONTAINERS` value. */
@@ -79,7 +138,7 @@ export interface SelectOptions {
   /** Per-runtime program overrides. @default {} */
   binaries?: Partial<Record<RuntimeName, string>>;
   /** Runs the real probe (the wrapper's smoke check in the image). */
-  probe: (driver: ContainerDriver) => Promise<ProbeResult>;
+  probe: ProbeFn;
 }
 
 /** The outcome of selection: the driver and every probe that ran. */
@@ -101,16 +160,12 @@ export async function selectRuntime(
   const probes: Selection["probes"] = [];
   const names = wanted === "auto" ? AUTO_ORDER : [wanted];
   for (const name of names) {
-    let driver: ContainerDriver;
-    try {
-      driver = createDriver(name, { binary: opts.binaries?.[name] });
-    } catch (e) {
-      if (wanted !== "auto") throw e;
-      continue;
+    const variants = driverVariants(name, { binary: opts.binaries?.[name] });
+    for (const driver of variants) {
+      const result = await opts.probe(driver);
+      probes.push({ name, result });
+      if (result.ok) return { driver, probes };
     }
-    const result = await opts.probe(driver);
-    probes.push({ name, result });
-    if (result.ok) return { driver, probes };
   }
   const detail = probes.map((p) => `${p.name}: ${p.result.message}`).join(
     "; ",

@@ -13,6 +13,7 @@ import {
 import { DEFAULT_BINARIES } from "../container/select.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { KILL_PROGRAM } from "../wrapper/executable.ts";
+import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -60,7 +61,14 @@ export function brokerCommand(
   };
 }
 
-/** Launchers the agent may run for a `USE_CONTAINERS` value. */
+/**
+ * Programs the agent may run for a `USE_CONTAINERS` value: the launchers,
+ * `/bin/kill` (signalling process groups; `Deno.kill` would need an
+ * unrestricted `--allow-run`), and `/bin/sh` for the watchdog's procfs
+ * coprocess (Deno refuses any read below `/proc` without `--allow-all`).
+ * The shell grants nothing the launchers do not already: bwrap or deno
+ * can run any program too.
+ */
 export function agentLaunchers(
   containers: RuntimeName | "auto",
   binaries: Partial<Record<RuntimeName, string>> = {},
@@ -71,7 +79,7 @@ export function agentLaunchers(
   const out = names.map((n) =>
     n === "none" ? Deno.execPath() : binaries[n] ?? DEFAULT_BINARIES[n]
   );
-  return [...out, KILL_PROGRAM];
+  return [...out, KILL_PROGRAM, PROCFS_SHELL];
 }
 
 /** Inputs of {@link agentCommand}. */
@@ -86,12 +94,34 @@ export interface AgentCommandOptions {
   containers?: RuntimeName | "auto";
   /** More agent flags. @default [] */
   extraArgs?: string[];
+  /**
+   * A built agent (`splitpilot-agent.run`, see `src/build/`): the command
+   * is then `artefact siteDir --containers C …extraArgs`, and `tokenDir`
+   * and `workRoot` must be `siteDir/token` and `siteDir/work` (the site
+   * layout the artefact derives its permissions from).
+   * @default undefined (deno run of agent.ts)
+   */
+  artefact?: string;
+  /** The site work dir of `artefact`. */
+  siteDir?: string;
 }
 
 /** The agent's command line, permissions from the table. */
 export function agentCommand(opts: AgentCommandOptions): CommandLine {
   const u = new URL(opts.broker);
   const containers = opts.containers ?? "auto";
+  if (opts.artefact) {
+    const site = opts.siteDir ?? "";
+    if (opts.tokenDir !== `${site}/token` || opts.workRoot !== `${site}/work`) {
+      throw new TypeError(
+        `a built agent takes its token and work root from its site dir: expected ${site}/token and ${site}/work`,
+      );
+    }
+    return {
+      cmd: opts.artefact,
+      args: [site, "--containers", containers, ...(opts.extraArgs ?? [])],
+    };
+  }
   const flags = toDenoFlags(agentPermissions({
     broker: `${u.hostname}:${u.port}`,
     tokenDir: opts.tokenDir,

@@ -1,0 +1,65 @@
+import { assert, assertEquals } from "@std/assert";
+import {
+  ACTIVE_STATES,
+  canTransition,
+  FINAL_STATES,
+  isJobState,
+  JOB_STATES,
+  RESUBMITTABLE,
+  TRANSITIONS,
+} from "./states.ts";
+
+Deno.test("states: every state is either waiting, active or final", () => {
+  for (const s of JOB_STATES) {
+    const kinds = [s === "WAITING", ACTIVE_STATES.has(s), FINAL_STATES.has(s)];
+    assertEquals(kinds.filter(Boolean).length, 1, s);
+  }
+  assert(isJobState("DONE") && !isJobState("done") && !isJobState(3));
+});
+
+Deno.test("states: a job is only ever assigned from WAITING", () => {
+  for (const s of JOB_STATES) {
+    assertEquals(canTransition(s, "ASSIGNED"), s === "WAITING", s);
+  }
+});
+
+Deno.test("states: final states leave only by resubmission; DONE and KILLED never", () => {
+  for (const s of FINAL_STATES) {
+    for (const to of TRANSITIONS[s]) {
+      assertEquals(to, "WAITING", `${s} → ${to}`);
+    }
+  }
+  assertEquals(TRANSITIONS.DONE, []);
+  assertEquals(TRANSITIONS.DONE_WARN, []);
+  assertEquals(TRANSITIONS.KILLED, []);
+  for (const s of RESUBMITTABLE) assert(canTransition(s, "WAITING"), s);
+});
+
+Deno.test("states: every active state can be killed, lost or preempted, and the path runs forward", () => {
+  for (const s of ACTIVE_STATES) {
+    for (const to of ["KILLED", "ZOMBIE", "WAITING"] as const) {
+      assert(canTransition(s, to), `${s} → ${to}`);
+    }
+  }
+  const path = [
+    "WAITING",
+    "ASSIGNED",
+    "STARTED",
+    "RUNNING",
+    "SAVING",
+    "DONE",
+  ] as const;
+  for (let i = 1; i < path.length; i++) {
+    assert(canTransition(path[i - 1], path[i]));
+    // No skipping ahead, no going back (except WAITING as resubmission).
+    for (let j = i + 1; j < path.length; j++) {
+      assert(
+        !canTransition(path[i - 1], path[j]),
+        `${path[i - 1]} → ${path[j]}`,
+      );
+    }
+    for (let j = 1; j < i; j++) {
+      assert(!canTransition(path[i], path[j]), `${path[i]} → ${path[j]}`);
+    }
+  }
+});

@@ -1,0 +1,118 @@
+/**
+ * `splitpilot audit LOG... --role agent|wrapper|broker [context]`: replays
+ * `DENO_AUDIT_PERMISSIONS` logs against the role's row of the permission
+ * table and prints accesses per kind and everything outside the table.
+ *
+ * The context is either `--context JSON` (or `--context @FILE`) with the
+ * fields of the role's context in `src/permissions/table.ts`, or the site
+ * layout of the built artefacts: `--work-dir W --broker H:P` (agent),
+ * `--sandbox DIR --broker H:P [--payload P]...` (wrapper; the sandbox
+ * defaults to `/workdir`), `--state DIR --broker LISTEN` (broker).
+ *
+ * Exit codes: 0 every access within the table, 1 something outside it
+ * (or a log could not be read), 2 bad usage.
+ *
+ * @module
+ */
+import { ArgsError, parseArgs } from "../std/cli.ts";
+import type { ProcessRole } from "../permissions/table.ts";
+import {
+  AuditContextError,
+  auditRecords,
+  formatAuditReport,
+  parseAuditLog,
+  roleTable,
+} from "../audit/mod.ts";
+import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+
+/** Usage text. */
+export const AUDIT_USAGE =
+  `usage: splitpilot audit LOG... --role agent|wrapper|broker [--verbose] [--json]
+  context, one of:
+    --context JSON|@FILE                      the role's table context (src/permissions/table.ts)
+    --work-dir W --broker H:P                 agent: a built agent's site work dir
+    [--sandbox DIR] --broker H:P [--payload P]...   wrapper (sandbox default /workdir)
+    --state DIR --broker LISTEN               broker
+  LOG may hold other lines too (e.g. an agent's stderr with the wrappers' records).
+  exit: 0 all within the table, 1 something outside it, 2 bad usage`;
+
+const ROLES: readonly ProcessRole[] = ["agent", "wrapper", "broker"];
+
+async function readContext(
+  value: string,
+): Promise<Record<string, unknown>> {
+  const text = value.startsWith("@")
+    ? await Deno.readTextFile(value.slice(1))
+    : value;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new AuditContextError(
+      `--context: not valid JSON (${(e as Error).message}); expected an object`,
+    );
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) {
+    throw new AuditContextError("--context: expected a JSON object");
+  }
+  return v as Record<string, unknown>;
+}
+
+/** Runs `audit <args>`; returns the exit code. */
+export async function main(
+  args: string[],
+  io: CliIo = CONSOLE_IO,
+): Promise<number> {
+  let table;
+  let role: ProcessRole;
+  let f;
+  try {
+    f = parseArgs(args, {
+      string: ["role", "context", "work-dir", "sandbox", "state", "broker"],
+      collect: ["payload"],
+      boolean: ["verbose", "json", "help"],
+    });
+    if (f.help) {
+      io.out(AUDIT_USAGE);
+      return 0;
+    }
+    if (!ROLES.includes(f.role as ProcessRole)) {
+      throw new ArgsError(
+        `--role ${
+          f.role ?? "(missing)"
+        }: expected agent, wrapper or broker\n${AUDIT_USAGE}`,
+      );
+    }
+    role = f.role as ProcessRole;
+    if (f._.length === 0) {
+      throw new ArgsError(`at least one LOG file is required\n${AUDIT_USAGE}`);
+    }
+    table = roleTable({
+      role,
+      context: f.context ? await readContext(f.context) : undefined,
+      workDir: f["work-dir"],
+      sandbox: f.sandbox,
+      payload: f.payload,
+      stateDir: f.state,
+      broker: f.broker,
+    });
+  } catch (e) {
+    io.err(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  let text = "";
+  try {
+    for (const file of f._) text += (await Deno.readTextFile(file)) + "\n";
+  } catch (e) {
+    io.err(`error: cannot read the log: ${(e as Error).message}`);
+    return 1;
+  }
+  const log = parseAuditLog(text);
+  const report = auditRecords(log.records, table, {
+    role,
+    skipped: log.skipped,
+  });
+  if (f.json) io.out(JSON.stringify(report, null, 2));
+  else io.out(formatAuditReport(report, { verbose: f.verbose }));
+  return report.outside.length === 0 ? 0 : 1;
+}

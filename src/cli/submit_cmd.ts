@@ -1,0 +1,83 @@
+/**
+ * `splitpilot submit FILE|-`: submits a JDL (from a file, or `-` for
+ * stdin) and prints the new job's ID.
+ *
+ * ```sh
+ * splitpilot submit job.jdl            # prints e.g. 42
+ * splitpilot submit --json - < job.jdl # {"jobId":"42","state":"WAITING"}
+ * ```
+ *
+ * A JDL the broker cannot parse prints `error: line L, column C: expected
+ * …` and exits 2.
+ *
+ * Exit codes: 0 submitted, 1 failure (broker unreachable, server error),
+ * 2 bad usage or input (unreadable file, invalid JDL), 3 not allowed
+ * (token refused).
+ *
+ * @module
+ */
+import { toText } from "@std/streams";
+import { parseArgs } from "../std/cli.ts";
+import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { COMMON_FLAGS, connect, fail, UsageError } from "./_user_cli.ts";
+
+/** Usage text. */
+export const SUBMIT_USAGE =
+  `usage: splitpilot submit FILE|- [--json] [--broker URL] [--token DIR]
+${COMMON_FLAGS}`;
+
+/** Runs `submit <args>`; returns the exit code. */
+export async function main(
+  args: string[],
+  io: CliIo = CONSOLE_IO,
+  stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
+): Promise<number> {
+  let client;
+  try {
+    const flags = parseArgs(args, {
+      string: ["broker", "token"],
+      boolean: ["json", "help"],
+      alias: { h: "help" },
+    });
+    if (flags.help) {
+      io.out(SUBMIT_USAGE);
+      return 0;
+    }
+    const [file, extra] = flags._;
+    if (file === undefined) {
+      throw new UsageError(`missing JDL file (or - for stdin)`);
+    }
+    if (extra !== undefined) {
+      throw new UsageError(`unexpected argument "${extra}"`);
+    }
+    let text: string;
+    try {
+      text = file === "-" ? await toText(stdin) : await Deno.readTextFile(file);
+    } catch (e) {
+      throw new UsageError(
+        `cannot read ${file === "-" ? "stdin" : file}: ${(e as Error).message}`,
+      );
+    }
+    client = await connect(flags);
+    const res = await client.request("POST", "/api/v1/jobs", {
+      body: text,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+      retry: false,
+    });
+    const out = await res.json() as { jobId: string; state: string };
+    io.out(
+      flags.json
+        ? JSON.stringify({ jobId: out.jobId, state: out.state })
+        : out.jobId,
+    );
+    return 0;
+  } catch (e) {
+    return fail(io, e, SUBMIT_USAGE);
+  } finally {
+    client?.close();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

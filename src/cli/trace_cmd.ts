@@ -1,0 +1,96 @@
+/**
+ * `splitpilot trace ID`: a job's accounting and its trace: every state it
+ * went through, when, by whom and why.
+ *
+ * ```sh
+ * splitpilot trace 42
+ * splitpilot trace 42 --json   # {"job": {...}, "trace": [{at, state, actor, reason}]}
+ * ```
+ *
+ * Exit codes: 0 shown, 1 failure, 2 bad usage, 3 no such job or not yours.
+ *
+ * @module
+ */
+import { parseArgs } from "../std/cli.ts";
+import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  COMMON_FLAGS,
+  connect,
+  fail,
+  formatBytes,
+  formatSeconds,
+  jobIdArg,
+  type JobView,
+  shortTime,
+  table,
+} from "./_user_cli.ts";
+
+/** Usage text. */
+export const TRACE_USAGE =
+  `usage: splitpilot trace ID [--json] [--broker URL] [--token DIR]
+${COMMON_FLAGS}`;
+
+/** One trace entry as the API returns it. */
+interface TraceView {
+  at: string;
+  state: string;
+  actor: string;
+  reason: string;
+}
+
+/** The lines `trace` prints. */
+export function formatTrace(job: JobView, trace: TraceView[]): string[] {
+  const u = job.usage;
+  return [
+    `job ${job.id}  owner ${job.owner}  state ${job.state}  priority ${job.priority}  cores ${job.cpuCores}  ttl ${job.ttl}s`,
+    `resubmissions ${job.resubmissions}  exit code ${
+      job.exitCode ?? "-"
+    }  kill reason ${job.killReason ?? "-"}  agent ${job.agent ?? "-"}`,
+    `usage: cpu ${formatSeconds(u?.cpuSeconds)}  wall ${
+      formatSeconds(u?.wallSeconds)
+    }  rss ${formatBytes(u?.rssBytes)}  max rss ${
+      formatBytes(u?.maxRssBytes)
+    }  disk ${formatBytes(u?.diskBytes)}`,
+    "",
+    ...table(
+      ["TIME", "STATE", "ACTOR", "REASON"],
+      trace.map((t) => [shortTime(t.at), t.state, t.actor, t.reason]),
+    ),
+  ];
+}
+
+/** Runs `trace <args>`; returns the exit code. */
+export async function main(
+  args: string[],
+  io: CliIo = CONSOLE_IO,
+): Promise<number> {
+  let client;
+  try {
+    const flags = parseArgs(args, {
+      string: ["broker", "token"],
+      boolean: ["json", "help"],
+      alias: { h: "help" },
+    });
+    if (flags.help) {
+      io.out(TRACE_USAGE);
+      return 0;
+    }
+    const id = jobIdArg(flags._, TRACE_USAGE);
+    client = await connect(flags);
+    const out = (await client.json<{ job: JobView; trace: TraceView[] }>(
+      "GET",
+      `/api/v1/jobs/${id}/trace`,
+    ))!;
+    if (flags.json) io.out(JSON.stringify(out));
+    else for (const line of formatTrace(out.job, out.trace)) io.out(line);
+    return 0;
+  } catch (e) {
+    return fail(io, e, TRACE_USAGE);
+  } finally {
+    client?.close();
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,147 @@
+/**
+ * End to end against the built artefacts: the sample job suite runs with
+ * the built agent (`splitpilot-agent.run`) and the built wrapper
+ * (unpacked from `splitpilot-wrapper.run`, bound read-only into bwrap),
+ * both under `DENO_AUDIT_PERMISSIONS`; the audit logs are then replayed
+ * against the role table and must hold nothing outside it.
+ */
+import {
+  assert,
+  assertEquals,
+  assertGreater,
+  assertStringIncludes,
+} from "@std/assert";
+import { auditRecords, parseAuditLog, roleTable } from "../src/audit/mod.ts";
+import { main as auditMain } from "../src/cli/audit_cmd.ts";
+import { needs, startGrid } from "./_grid.ts";
+import { brokerAddr, buildFor, runBuiltAgent } from "./_build.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+Deno.test({
+  name:
+    "build e2e: sample jobs with the built agent and wrapper in bwrap, audited against the table",
+  ignore: needs("bwrap"),
+  fn: async () => {
+    const grid = await startGrid();
+    try {
+      const build = await buildFor(grid);
+      for (const f of ["analyse.sh", "input.txt"]) {
+        await grid.user.upload(
+          `/jdoe/demo/${f}`,
+          await Deno.readFile(`${ROOT}jobs/${f}`),
+        );
+      }
+      const ids: Record<string, string> = {};
+      for (const f of ["hello.jdl", "analyse.jdl", "fail.jdl"]) {
+        ids[f] = await grid.submit(
+          await Deno.readTextFile(`${ROOT}jobs/${f}`),
+        );
+      }
+      const agentAudit = `${grid.dir}/agent-audit.jsonl`;
+      const agent = await runBuiltAgent(grid, build, {
+        containers: "bwrap",
+        extraArgs: [
+          "--max-empty",
+          "1",
+          "--heartbeat",
+          "2",
+          "--wrapper-audit",
+          "/dev/stderr",
+        ],
+        env: { DENO_AUDIT_PERMISSIONS: agentAudit },
+      });
+      assertEquals(agent.code, 0, agent.log);
+      assertStringIncludes(agent.log, "container runtime: bwrap");
+      // The wrapper ran from the built artefact, not from the sources.
+      assertStringIncludes(
+        await Deno.readTextFile(`${agent.siteDir}/rt/wrapper/run`),
+        `# broker: ${brokerAddr(grid)}`,
+      );
+      const job = async (id: string) =>
+        (await grid.user.json<{ state: string; exitCode: number }>(
+          "GET",
+          `/api/v1/jobs/${id}`,
+        ))!;
+      assertEquals((await job(ids["hello.jdl"])).state, "DONE", agent.log);
+      assertEquals((await job(ids["analyse.jdl"])).state, "DONE", agent.log);
+      const failed = await job(ids["fail.jdl"]);
+      assertEquals([failed.state, failed.exitCode], ["ERROR_E", 3]);
+      const summary = await (await grid.user.download(
+        `/jdoe/jobs/${ids["analyse.jdl"]}/summary.txt`,
+      )).text();
+      assertEquals(summary, "lines 3\nwords 6\n");
+      const result = await (await grid.user.download(
+        `/jdoe/jobs/${ids["hello.jdl"]}/result.txt`,
+      )).text();
+      assertStringIncludes(result, `hello from job ${ids["hello.jdl"]}`);
+      const left = [];
+      for await (const e of Deno.readDir(`${agent.siteDir}/work`)) {
+        if (e.name.startsWith("job-")) left.push(e.name);
+      }
+      assertEquals(left, [], "the agent removed every sandbox");
+
+      // Agent audit: its own log file, checked against its table row.
+      const agentLog = parseAuditLog(await Deno.readTextFile(agentAudit));
+      assertGreater(agentLog.records.length, 10);
+      const agentReport = auditRecords(
+        agentLog.records,
+        roleTable({
+          role: "agent",
+          workDir: agent.siteDir,
+          broker: brokerAddr(grid),
+        }),
+        { role: "agent" },
+      );
+      assertEquals(agentReport.outside, [], JSON.stringify(agentReport.kinds));
+      const kinds = new Set(agentLog.records.map((r) => r.permission));
+      for (const k of ["read", "write", "net"]) assert(kinds.has(k), k);
+
+      // Wrapper audit: its records came through the agent's stderr.
+      const wrapperLog = parseAuditLog(agent.log);
+      const wrapperNet = wrapperLog.records.filter((r) =>
+        r.permission === "net"
+      );
+      assertGreater(wrapperNet.length, 3, agent.log);
+      const wrapperReport = auditRecords(
+        wrapperLog.records,
+        roleTable({ role: "wrapper", broker: brokerAddr(grid) }),
+        { role: "wrapper", skipped: wrapperLog.skipped },
+      );
+      assertEquals(
+        wrapperReport.outside,
+        [],
+        JSON.stringify(wrapperReport.kinds),
+      );
+      assert(
+        wrapperLog.records.some((r) =>
+          r.permission === "write" && r.value?.startsWith("/workdir/")
+        ),
+        "the wrappers wrote into their sandbox",
+      );
+
+      // The CLI says the same, and names the caveats plainly.
+      const logs = `${grid.dir}/wrapper-audit.log`;
+      await Deno.writeTextFile(logs, agent.log);
+      const out: string[] = [];
+      const io = {
+        out: (l: string) => out.push(l),
+        err: (l: string) => out.push(l),
+      };
+      const code = await auditMain(
+        [logs, "--role", "wrapper", "--broker", brokerAddr(grid)],
+        io,
+      );
+      assertEquals(code, 0, out.join("\n"));
+      const text = out.join("\n");
+      assertStringIncludes(
+        text,
+        "REFUSED check is logged exactly like a granted one",
+      );
+      assertStringIncludes(text, "no record for --allow-run checks");
+      assertStringIncludes(text, "result: OK");
+    } finally {
+      await grid.close();
+    }
+  },
+});

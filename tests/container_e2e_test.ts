@@ -1,0 +1,190 @@
+/**
+ * The sample job suite through every container runtime, for real: a real
+ * broker, a real agent process, the wrapper inside the runtime (host
+ * rootfs for bwrap, the debootstrap image for bwrap and podman), real
+ * payloads. apptainer, singularity and docker run only where they exist.
+ */
+import {
+  assertEquals,
+  assertMatch,
+  assertNotEquals,
+  assertStringIncludes,
+} from "@std/assert";
+import { switchLatest } from "../scripts/build_image.ts";
+import type { RuntimeName } from "../src/container/driver.ts";
+import { type Grid, needs, startGrid, which } from "./_grid.ts";
+import { cachedImage, makeSoftwareDir, needsImage } from "./_software.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+async function jobState(grid: Grid, id: string) {
+  return (await grid.user.json<{ state: string; exitCode: number }>(
+    "GET",
+    `/api/v1/jobs/${id}`,
+  ))!;
+}
+
+async function output(grid: Grid, id: string, name: string) {
+  return await (await grid.user.download(`/jdoe/jobs/${id}/${name}`)).text();
+}
+
+/** hello, analyse (staged script + input) and fail, as in the demo. */
+async function runSamples(
+  containers: RuntimeName,
+  opts: { image: boolean },
+) {
+  const grid = await startGrid();
+  try {
+    if (opts.image) await makeSoftwareDir(`${grid.dir}/work`);
+    for (const f of ["analyse.sh", "input.txt"]) {
+      await grid.user.upload(
+        `/jdoe/demo/${f}`,
+        await Deno.readFile(`${ROOT}jobs/${f}`),
+      );
+    }
+    const ids: Record<string, string> = {};
+    for (const f of ["hello.jdl", "analyse.jdl", "fail.jdl"]) {
+      ids[f] = await grid.submit(await Deno.readTextFile(`${ROOT}jobs/${f}`));
+    }
+    const agent = await grid.runAgent({ containers });
+    assertEquals(agent.code, 0, agent.log);
+    assertStringIncludes(agent.log, `container runtime: ${containers}`);
+    if (opts.image) {
+      assertMatch(agent.log, /self-test passed in image \/\S+\/containers\//);
+    }
+    assertEquals((await jobState(grid, ids["hello.jdl"])).state, "DONE");
+    assertEquals((await jobState(grid, ids["analyse.jdl"])).state, "DONE");
+    const failed = await jobState(grid, ids["fail.jdl"]);
+    assertEquals([failed.state, failed.exitCode], ["ERROR_E", 3]);
+    assertEquals(
+      await output(grid, ids["analyse.jdl"], "summary.txt"),
+      "lines 3\nwords 6\n",
+    );
+    assertStringIncludes(
+      await output(grid, ids["hello.jdl"], "result.txt"),
+      `hello from job ${ids["hello.jdl"]}`,
+    );
+    assertEquals(
+      await output(grid, ids["fail.jdl"], "stderr"),
+      "about to fail\n",
+    );
+    const left = [];
+    for await (const e of Deno.readDir(`${grid.dir}/work`)) {
+      if (e.name.startsWith("job-")) left.push(e.name);
+    }
+    assertEquals(left, [], "the agent removes sandboxes and leases");
+  } finally {
+    await grid.close();
+  }
+}
+
+Deno.test({
+  name: "container e2e: bwrap, host rootfs",
+  ignore: needs("bwrap"),
+  fn: () => runSamples("bwrap", { image: false }),
+});
+
+Deno.test({
+  name: "container e2e: bwrap, debootstrap image",
+  ignore: needs("bwrap") || needsImage(),
+  fn: () => runSamples("bwrap", { image: true }),
+});
+
+Deno.test({
+  name: "container e2e: podman --rootfs, debootstrap image",
+  ignore: needs("podman") || needsImage(),
+  fn: () => runSamples("podman", { image: true }),
+});
+
+Deno.test({
+  name: "container e2e: none (no container)",
+  fn: () => runSamples("none", { image: false }),
+});
+
+// Not installable on our hosts: run where the binary exists, else ignored
+// (their argv is golden-tested in src/container/).
+for (const rt of ["apptainer", "singularity"] as const) {
+  Deno.test({
+    name:
+      `container e2e: ${rt}, debootstrap image (only where ${rt} is installed)`,
+    ignore: which(rt) === undefined || needsImage(),
+    fn: () => runSamples(rt, { image: true }),
+  });
+}
+
+function dockerWorks(): boolean {
+  if (!which("docker")) return false;
+  try {
+    return new Deno.Command(which("docker")!, {
+      args: ["info"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "container e2e: docker (only where a docker daemon answers)",
+  ignore: !dockerWorks(),
+  fn: () => runSamples("docker", { image: false }),
+});
+
+Deno.test({
+  name:
+    "container e2e: JDL Container picks the image, a job keeps the image it started with while latest switches",
+  ignore: needs("bwrap") || needsImage(),
+  fn: async () => {
+    const grid = await startGrid();
+    try {
+      // containers/site/{v1,v2}: hard-linked copies of the cached image,
+      // told apart by /etc/splitpilot-image. No default image: jobs without
+      // a Container tag run on the host rootfs.
+      const sw = await makeSoftwareDir(`${grid.dir}/work`, {
+        defaultImage: false,
+      });
+      const cache = await cachedImage();
+      const site = `${sw}/containers/site`;
+      await Deno.mkdir(site, { recursive: true });
+      for (const v of ["v1", "v2"]) {
+        const cp = await new Deno.Command("/bin/cp", {
+          args: ["-al", cache.dir, `${site}/${v}`],
+        }).output();
+        assertEquals(cp.success, true, new TextDecoder().decode(cp.stderr));
+        await Deno.remove(`${site}/${v}/etc/splitpilot-image`);
+        await Deno.writeTextFile(`${site}/${v}/etc/splitpilot-image`, `${v}\n`);
+      }
+      await switchLatest(site, "v1");
+      const probe = (name: string, extra: string) =>
+        `Executable = "/bin/sh";
+Arguments = "-c '${extra} if [ -e /etc/splitpilot-image ]; then cat /etc/splitpilot-image; else echo host; fi > ${name}'";
+OutputFile = {"${name}"};
+TTL = 300;`;
+      const first = await grid.submit(
+        `Container = "site";\n${probe("first.txt", "sleep 3;")}`,
+      );
+      const hostJob = await grid.submit(probe("host.txt", ""));
+      const agentRun = grid.runAgent({ containers: "bwrap" });
+      // Switch while the first job sleeps in v1.
+      while ((await jobState(grid, first)).state !== "RUNNING") {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await switchLatest(site, "v2");
+      const second = await grid.submit(
+        `Container = "site";\n${probe("second.txt", "")}`,
+      );
+      const agent = await agentRun;
+      assertEquals(agent.code, 0, agent.log);
+      for (const id of [first, hostJob, second]) {
+        assertEquals((await jobState(grid, id)).state, "DONE", agent.log);
+      }
+      assertEquals(await output(grid, first, "first.txt"), "v1\n");
+      assertEquals(await output(grid, second, "second.txt"), "v2\n");
+      assertEquals(await output(grid, hostJob, "host.txt"), "host\n");
+      assertNotEquals(await Deno.readLink(`${site}/latest`), "v1");
+    } finally {
+      await grid.close();
+    }
+  },
+});
