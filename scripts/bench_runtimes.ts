@@ -75,7 +75,6 @@ interface Variant {
   cache?: WrapperCache;
   ours: number[];
   started: number[];
-  running: number[];
   floorRt: number[];
 }
 
@@ -116,8 +115,6 @@ async function elapsed(argv: string[]): Promise<number> {
 interface Milestones {
   /** STARTED frame: container and Deno up, hello, start frame. */
   started: number;
-  /** RUNNING frame: after the STARTED broker call. */
-  running: number;
   /** The payload's first instruction. */
   payload: number;
 }
@@ -184,7 +181,7 @@ async function launchOurs(
   }
   // ns since the epoch does not fit a double exactly; µs does.
   const payload = Number(BigInt(stamp!) / 1000n) / 1000 - t0;
-  return { started: at.STARTED, running: at.RUNNING, payload };
+  return { started: at.STARTED, payload };
 }
 
 /** The runtime alone: the job's mounts, `/bin/true` instead of the wrapper. */
@@ -224,7 +221,6 @@ async function variants(log: (l: string) => void): Promise<Variant[]> {
       image,
       ours: [],
       started: [],
-      running: [],
       floorRt: [],
     });
   if (exists("/usr/bin/bwrap")) add("bwrap (host rootfs)", "bwrap");
@@ -304,7 +300,6 @@ export async function benchRuntimes(
         const m = await launchOurs(grid, v, workRoot, ++seq);
         v.ours.push(m.payload);
         v.started.push(m.started);
-        v.running.push(m.running - m.started);
       }
     }
     const d = summarize(deno).median;
@@ -314,8 +309,7 @@ export async function benchRuntimes(
       const floor = d + rt;
       const ratio = ours.median / floor;
       const bwrap = v.driver.name === "bwrap";
-      const med = (xs: number[]) => summarize(xs).median;
-      const rest = ours.median - med(v.started) - med(v.running);
+      const started = summarize(v.started).median;
       return {
         measure: `launch overhead, ${v.label}`,
         ours: round(ours.median),
@@ -328,11 +322,13 @@ export async function benchRuntimes(
           describe(ours, "ms")
         }; floor = deno run empty ${round(d)} ms + ${v.driver.name} /bin/true ${
           round(rt)
-        } ms; medians: to the STARTED frame ${
-          round(med(v.started))
-        } ms, STARTED call ${round(med(v.running))} ms, RUNNING call + spawn ${
-          round(rest)
-        } ms${v.cache ? "; warm wrapper cache" : ""}`,
+        } ms; medians: ${
+          round(started)
+        } ms to the STARTED frame (runtime, Deno, wrapper modules, hello, start frame), ${
+          round(ours.median - started)
+        } ms more to the payload's exec${
+          v.cache ? "; warm wrapper cache" : ""
+        }`,
       };
     });
   } finally {

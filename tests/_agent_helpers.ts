@@ -130,7 +130,16 @@ export function spawnAgent(
     child,
     log: () => text,
     done: async () => {
+      // Never hang a test on an agent that does not stop: kill it, and
+      // let the caller's assertions on the exit fail.
+      const timer = setTimeout(() => {
+        text += "\n[test] agent did not exit within 150 s: SIGKILL\n";
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 150_000);
       const s = await status;
+      clearTimeout(timer);
       // A leftover grandchild could hold stderr open: don't wait forever.
       await Promise.race([drained, new Promise((r) => setTimeout(r, 5000))]);
       return { code: s.code, signal: s.signal, log: text };

@@ -170,6 +170,12 @@ export async function runWrapper(
   const timers: ReturnType<typeof setTimeout>[] = [];
 
   const stopTree = async (sig: TreeSignal) => {
+    if (sig === "KILL") {
+      // Our own child first: this needs nothing that could hang.
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }
     if (tree) {
       try {
         // With a pid namespace the root is the launcher, whose death ends
@@ -189,11 +195,6 @@ export async function runWrapper(
         stderr: "null",
         clearEnv: true,
       }).output().catch(() => {});
-    }
-    if (sig === "KILL") {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
     }
   };
 
@@ -372,18 +373,19 @@ export async function runWrapper(
   const status = await child.status;
   // Whatever the wrapper left behind (a daemonized payload, or the whole
   // payload when the wrapper itself was killed without a pid namespace).
-  if (tree) await tree.signal("KILL").catch(() => 0);
+  if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await stopTree("KILL");
   clearInterval(heartbeatTimer);
   for (const t of timers) clearTimeout(t);
   opts.signal?.removeEventListener("abort", onAbort);
-  await beating;
-  await watchdog?.stop();
-  await frames.return?.().catch(() => {});
+  await capped(beating);
+  await capped(watchdog?.stop());
+  await capped(frames.return?.().catch(() => {}));
   const endedAt = Date.now();
   const summary = { ...usage(), wallSeconds: (endedAt - startedAt) / 1000 };
 
   let outcome: WrapperOutcome;
+  let died = false;
   if (end && !(cancelled && end.killReason !== undefined)) {
     // The wrapper finished by itself (perhaps before it saw the cancel).
     outcome = { ...end, stage, usage: summary, startedAt, endedAt };
@@ -400,6 +402,7 @@ export async function runWrapper(
       endedAt,
     };
   } else {
+    died = true;
     outcome = {
       state: deathState(stage),
       exitCode: exitCode(status),
@@ -414,10 +417,26 @@ export async function runWrapper(
       endedAt,
     };
   }
-  await report(opts, outcome);
-  if (tree) await tree.release().catch(() => {});
+  const reported = await report(opts, outcome, died);
+  if (reported.startsWith("ERROR_") && reported !== outcome.state) {
+    outcome = { ...outcome, state: reported };
+  }
+  if (tree) await capped(tree.release().catch(() => {}));
   await cleanup(opts);
   return outcome;
+}
+
+/**
+ * Waits for `p` at most `ms`: the end of a job must not hang on a broker
+ * or a sampler that stopped answering (each has its own error path).
+ */
+async function capped(p: Promise<unknown> | undefined, ms = 15_000) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    p?.catch(() => {}),
+    new Promise((r) => timer = setTimeout(r, ms)),
+  ]);
+  clearTimeout(timer);
 }
 
 function exitCode(status: Deno.CommandStatus): number {
@@ -426,29 +445,50 @@ function exitCode(status: Deno.CommandStatus): number {
   return status.code;
 }
 
-/** Reports the outcome unless the broker already has a final state. */
-async function report(opts: RunWrapperOptions, o: WrapperOutcome) {
+const STAGES = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
+
+/**
+ * Reports the outcome unless the broker already has a final state; returns
+ * the state it reported (or found). The wrapper's status frames can run
+ * ahead of its reports to the broker, so an error is chosen for the stage
+ * the broker knows when that is earlier (ERROR_E from ASSIGNED is not a
+ * legal move; the job never started there).
+ */
+async function report(
+  opts: RunWrapperOptions,
+  o: WrapperOutcome,
+  death = false,
+): Promise<string> {
   const path = `/api/v1/jobs/${opts.job.jobId}`;
+  let state = o.state;
   try {
     const now = await opts.broker.json<{ state: string }>("GET", path);
-    if (!now || !ACTIVE.has(now.state) || now.state === o.state) return;
+    if (!now || !ACTIVE.has(now.state)) return now?.state ?? state;
+    const known = STAGES.indexOf(now.state);
+    if (death && known < STAGES.indexOf(o.stage)) {
+      state = deathState(now.state);
+    } else if (state.startsWith("ERROR_") && now.state === "ASSIGNED") {
+      state = "ERROR_A";
+    }
+    if (now.state === state) return state;
     await opts.broker.json("POST", `${path}/status`, {
-      state: o.state,
-      message: o.message ?? `agent: ${o.state}`,
+      state,
+      message: o.message ?? `agent: ${state}`,
       exitCode: o.exitCode,
       killReason: o.killReason,
       // A job handed back for resubmission starts its accounting afresh.
-      usage: o.state === "WAITING" ? undefined : o.usage,
+      usage: state === "WAITING" ? undefined : o.usage,
     });
   } catch (e) {
     // 403: the broker already moved the job on (e.g. resubmitted it).
-    if ((e as { status?: number }).status === 403) return;
+    if ((e as { status?: number }).status === 403) return state;
     opts.log(
-      `job ${opts.job.jobId}: could not report ${o.state}: ${
+      `job ${opts.job.jobId}: could not report ${state}: ${
         (e as Error).message
       }`,
     );
   }
+  return state;
 }
 
 async function cleanup(opts: RunWrapperOptions) {

@@ -87,8 +87,11 @@ export class ClassIndex {
     return this.#byId.get(id);
   }
 
-  /** IDs of the classes `slot` admits, in ID order. */
-  admitted(slot: IndexSlot): number[] {
+  /**
+   * IDs of the classes `slot` admits, in ID order; with `limit`, stops
+   * after `limit + 1` of them (the caller only needs to know "many").
+   */
+  admitted(slot: IndexSlot, limit = Infinity): number[] {
     const pkgs = [...new Set(slot.packages)].sort();
     const key = `${slot.site ?? ""}\u0000${slot.ce ?? ""}\u0000${
       pkgs.join("\u0000")
@@ -127,6 +130,7 @@ export class ClassIndex {
         (slot.disk === 0 || c.disk <= slot.disk)
       ) {
         out.push(c.id);
+        if (out.length > limit) break;
       }
     }
     return out;

@@ -38,6 +38,7 @@ import { jobOutputDir, validateLfn } from "./lfn.ts";
 import { matchClassKey } from "./match_class.ts";
 import {
   ACTIVE_STATES,
+  BROKER_ONLY_STATES,
   canTransition,
   FINAL_STATES,
   isJobState,
@@ -116,14 +117,6 @@ const MAX_JSON_BYTES = 64 * 1024;
 
 /** JAliEn kill reason: killed by the user. */
 const USER_KILL = 30;
-
-/** States only the broker itself sets; agents and wrappers may not report them. */
-const BROKER_ONLY: ReadonlySet<JobState> = new Set<JobState>([
-  "KILLED",
-  "ZOMBIE",
-  "EXPIRED",
-  "ASSIGNED",
-]);
 
 /** Builds the broker handler. */
 export function createBrokerHandler(
@@ -605,11 +598,11 @@ class BrokerCore {
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
     if (job.state === to) return json({ jobId: job.id, state: to });
-    if (!canTransition(job.state, to) || BROKER_ONLY.has(to)) {
+    if (!canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)) {
       throw conflict(
         "illegal_transition",
         `job ${job.id} cannot go from ${job.state} to ${to}${
-          BROKER_ONLY.has(to) ? ` (${to} is set by the broker only)` : ""
+          BROKER_ONLY_STATES.has(to) ? ` (${to} is set by the broker only)` : ""
         }`,
       );
     }

@@ -54,9 +54,24 @@ export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>([
   "SAVING",
 ]);
 
-/** Failures after which the broker puts the job back to WAITING. */
+/**
+ * Failures after which the broker puts the job back to WAITING by itself
+ * (as it does for a preempted job, reported as WAITING), up to the
+ * resubmission limit.
+ */
 export const RESUBMITTABLE: ReadonlySet<JobState> = new Set<JobState>([
   "ERROR_IB",
+  "ZOMBIE",
+]);
+
+/**
+ * States only the broker itself sets (matching, user kills, the sweeper);
+ * agents and wrappers may not report them.
+ */
+export const BROKER_ONLY_STATES: ReadonlySet<JobState> = new Set<JobState>([
+  "ASSIGNED",
+  "KILLED",
+  "EXPIRED",
   "ZOMBIE",
 ]);
 

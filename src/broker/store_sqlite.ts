@@ -377,6 +377,7 @@ export class SqliteJobStore implements JobStore {
     );
     if (version === SCHEMA_VERSION) {
       this.#db.exec(SCHEMA);
+      this.#tx(() => this.#rebuildDerived());
       return;
     }
     const tables = this.#db.prepare(
@@ -391,6 +392,28 @@ export class SqliteJobStore implements JobStore {
       this.#db.exec(SCHEMA);
       this.#db.exec(`PRAGMA user_version=${SCHEMA_VERSION}`);
     });
+  }
+
+  /**
+   * Recomputes queue heads and running counts from the jobs table. They are
+   * kept in step by every transition; rebuilding them at open (and if a
+   * claim ever finds one out of step) means they cannot drift for long.
+   */
+  #rebuildDerived() {
+    this.#db.exec(`
+      DELETE FROM queue_heads;
+      INSERT INTO queue_heads (class_id, owner, waiting, head_id, head_priority)
+        SELECT class_id, owner, n, id, priority FROM (
+          SELECT class_id, owner, id, priority,
+            count(*) OVER (PARTITION BY class_id, owner) AS n,
+            row_number() OVER (PARTITION BY class_id, owner
+              ORDER BY priority DESC, id) AS rank
+          FROM jobs WHERE state = 'WAITING')
+        WHERE rank = 1;
+      INSERT OR IGNORE INTO owners (owner) SELECT DISTINCT owner FROM jobs;
+      UPDATE owners SET running = (SELECT count(*) FROM jobs
+        WHERE jobs.owner = owners.owner AND state IN ${ACTIVE_SQL});
+    `);
   }
 
   #q(sql: string): StatementSync {
@@ -570,12 +593,15 @@ export class SqliteJobStore implements JobStore {
     ).run(Number(next.id), Number(next.priority), classId, owner);
   }
 
-  #running(owner: string, delta: number) {
+  /** Adjusts a user's running count; `servedAt` when a job was handed out. */
+  #running(owner: string, delta: number, servedAt?: number) {
     if (delta === 0) return;
     this.#q(
-      `INSERT INTO owners (owner, running) VALUES (?, ?)
-       ON CONFLICT (owner) DO UPDATE SET running = max(0, running + excluded.running)`,
-    ).run(owner, delta);
+      `INSERT INTO owners (owner, running, served_at) VALUES (?, ?, ?)
+       ON CONFLICT (owner) DO UPDATE SET
+         running = max(0, running + excluded.running),
+         served_at = CASE WHEN ? THEN excluded.served_at ELSE served_at END`,
+    ).run(owner, delta, servedAt ?? 0, servedAt === undefined ? 0 : 1);
   }
 
   /**
@@ -634,6 +660,7 @@ export class SqliteJobStore implements JobStore {
     this.#running(
       owner,
       (active ? 1 : 0) - (ACTIVE_STATES.has(from) ? 1 : 0),
+      extra.agent ? now : undefined,
     );
     this.#trace(id, now, to, entry.actor, entry.reason);
     return true;
@@ -714,7 +741,7 @@ export class SqliteJobStore implements JobStore {
     return this.#write(() => {
       const now = Date.now();
       this.#refreshIndex();
-      const admitted = this.#index.admitted(filter);
+      const admitted = this.#index.admitted(filter, this.#fewClasses);
       // No class fits: nothing to look at (an idle pilot's poll is cheap).
       if (admitted.length === 0) return undefined;
       const query: { sql: string; params: Record<string, SqlValue> } =
@@ -757,10 +784,6 @@ export class SqliteJobStore implements JobStore {
           },
           now,
           { agent },
-        );
-        this.#q("UPDATE owners SET served_at = ? WHERE owner = ?").run(
-          now,
-          pick.row.owner as string,
         );
         return toJob(this.#row(Number(pick.row.id))!);
       }
@@ -820,9 +843,10 @@ export class SqliteJobStore implements JobStore {
         if (refused.has(classId)) continue;
         const row = this.#row(Number(h.head_id));
         if (!row || row.state !== "WAITING") {
-          throw new Error(
-            `queue head ${h.head_id} of class ${classId} is not waiting`,
-          );
+          // Out of step (a bug, or a hand-edited database): heal, look again.
+          it.return?.();
+          this.#rebuildDerived();
+          return this.#pick(query, refused, accept, now);
         }
         if (row.expires_at !== null && Number(row.expires_at) <= now) {
           return { row, expired: true };

@@ -229,6 +229,28 @@ Deno.test("fair share: users with fewer running jobs go first; quotas hold", asy
   }
 });
 
+Deno.test("fair share: among users running as many jobs, the one served least recently goes first", async () => {
+  const t = await tempStore();
+  try {
+    for (const u of ["a", "b", "a", "b", "a", "b"]) {
+      await t.store.submit(newJob(u, 'Executable = "/x";'), `USER:${u}`);
+    }
+    const owners: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const j = (await t.store.claim(BIG, AGENT, accept))!;
+      owners.push(j.owner);
+      // Each job ends at once: running counts stay level at 0.
+      await t.store.transition(j.id, "ASSIGNED", "ERROR_A", {
+        actor: "test",
+        reason: "done",
+      });
+    }
+    assertEquals(owners, ["a", "b", "a", "b"]);
+  } finally {
+    await t.close();
+  }
+});
+
 Deno.test("transition is a compare-and-set; requeue honours the limit and clears the attempt", async () => {
   const t = await tempStore();
   try {
@@ -482,5 +504,32 @@ Deno.test("a reopened queue keeps jobs, heads and running counts", async () => {
     await store.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("queue heads and running counts heal when out of step with the jobs", async () => {
+  const t = await tempStore();
+  try {
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      ids.push(
+        await t.store.submit(newJob("u", 'Executable = "/x";'), "USER:u"),
+      );
+    }
+    await t.store.submit(newJob("v", 'Executable = "/x";'), "USER:v");
+    const { DatabaseSync } = await import("node:sqlite");
+    const other = new DatabaseSync(t.path);
+    // Point u's head at a job that is not waiting; claim u's job behind
+    // the store's back; pretend v runs plenty.
+    other.exec(`UPDATE jobs SET state = 'DONE' WHERE id = ${ids[0]}`);
+    other.exec("UPDATE owners SET running = 50 WHERE owner = 'v'");
+    other.close();
+    const j = await t.store.claim(BIG, AGENT, accept);
+    // Healed: u's head moved on, and v's count is real again (0 ≤ 0 → the
+    // tie goes to the user served least recently: both never, u by name).
+    assertEquals(j?.id, ids[1]);
+    assertEquals((await t.store.claim(BIG, AGENT, accept))?.owner, "v");
+  } finally {
+    await t.close();
   }
 });

@@ -53,7 +53,11 @@ import {
 } from "./site_layout.ts";
 
 /** Every role, in build order. */
-export const BUILD_ROLES: readonly ProcessRole[] = ["agent", "wrapper", "broker"];
+export const BUILD_ROLES: readonly ProcessRole[] = [
+  "agent",
+  "wrapper",
+  "broker",
+];
 
 /** Entry module of each role, relative to the repository root. */
 export const ENTRIES: Readonly<Record<ProcessRole, string>> = {

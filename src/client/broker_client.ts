@@ -39,6 +39,12 @@ export interface BrokerClientOptions {
   retries?: number;
   /** First retry delay, ms (doubles). @default 200 */
   retryDelayMs?: number;
+  /**
+   * How long to wait for the response headers, ms. A request that gets no
+   * answer in time is abandoned (its connection dropped) and, where
+   * retrying is allowed, sent again on a fresh connection. @default 20000
+   */
+  headersTimeoutMs?: number;
 }
 
 /** Reads `cert.pem`, `key.pem`, `ca.pem` from a token directory. */
@@ -58,6 +64,7 @@ export class BrokerClient {
   #client: Deno.HttpClient;
   #retries: number;
   #delay: number;
+  #headersTimeout: number;
 
   /** Creates a client for `url` presenting `token`. */
   constructor(url: string, token: TokenPem, opts: BrokerClientOptions = {}) {
@@ -69,6 +76,7 @@ export class BrokerClient {
     });
     this.#retries = opts.retries ?? 3;
     this.#delay = opts.retryDelayMs ?? 200;
+    this.#headersTimeout = opts.headersTimeoutMs ?? 20000;
   }
 
   /** Sends a request; throws {@link BrokerError} unless the status is 2xx. */
@@ -81,19 +89,34 @@ export class BrokerClient {
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
       let res: Response;
+      // Only the wait for headers is bounded: a download body may stream
+      // for as long as it needs.
+      const abort = new AbortController();
+      // A streamed upload sends its whole body before any answer comes.
+      const streaming = init.body instanceof ReadableStream;
+      const timer = streaming ? undefined : setTimeout(
+        () =>
+          abort.abort(
+            new Error(`no answer within ${this.#headersTimeout} ms`),
+          ),
+        this.#headersTimeout,
+      );
       try {
         res = await fetch(this.url + path, {
           method,
           body: init.body,
           headers: init.headers,
           client: this.#client,
+          signal: abort.signal,
         });
       } catch (e) {
-        lastError = e;
+        lastError = abort.signal.aborted ? abort.signal.reason : e;
         if (i + 1 < attempts) {
           await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));
         }
         continue;
+      } finally {
+        clearTimeout(timer);
       }
       if (res.ok) return res;
       let reason = "http_error";

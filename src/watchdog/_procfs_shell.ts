@@ -110,8 +110,14 @@ export class ProcfsShell {
   #closed = false;
   #enc = new TextEncoder();
 
-  /** Starts the shell. */
-  constructor(opts: { shell?: string } = {}) {
+  #timeoutMs: number;
+
+  /**
+   * Starts the shell. A request not answered within `timeoutMs` kills it
+   * (a reader stuck in the kernel must not stall the agent).
+   */
+  constructor(opts: { shell?: string; timeoutMs?: number } = {}) {
+    this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#nonce = `@end-${crypto.randomUUID()}`;
     this.#child = new Deno.Command(opts.shell ?? PROCFS_SHELL, {
       args: ["-c", SCRIPT, "procfs", this.#nonce],
@@ -132,24 +138,58 @@ export class ProcfsShell {
     return this.#child.pid;
   }
 
+  /** Whether the shell is gone (closed, exited, or killed after a timeout). */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /**
    * Sends one request (words are checked: no spaces, no shell syntax) and
    * returns its answer without the end marker. Requests run one at a time.
    */
-  request(command: string, args: readonly (string | number)[] = []) {
+  request(
+    command: string,
+    args: readonly (string | number)[] = [],
+  ): Promise<string> {
     const words = [command, ...args.map(String)];
     for (const w of words) {
       if (!WORD.test(w)) {
-        throw new ProcfsShellError(
-          `procfs request word ${
-            JSON.stringify(w)
-          }: expected letters, digits and . _ : / + @ = - only`,
+        return Promise.reject(
+          new ProcfsShellError(
+            `procfs request word ${
+              JSON.stringify(w)
+            }: expected letters, digits and . _ : / + @ = - only`,
+          ),
         );
       }
     }
-    const run = this.#queue.then(() => this.#roundTrip(words.join(" ")));
+    const run = this.#queue.then(() => this.#timed(words.join(" ")));
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  async #timed(line: string): Promise<string> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.#closed = true;
+        try {
+          this.#child.kill("SIGKILL");
+        } catch { /* gone */ }
+        reject(
+          new ProcfsShellError(
+            `procfs shell did not answer "${
+              line.split(" ")[0]
+            }" within ${this.#timeoutMs} ms; killed it`,
+          ),
+        );
+      }, this.#timeoutMs);
+    });
+    try {
+      return await Promise.race([this.#roundTrip(line), late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async #roundTrip(line: string): Promise<string> {
@@ -192,10 +232,11 @@ export class ProcfsShell {
    * still guarded (call `request("guard")` first to clear it), and waits.
    */
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#queue;
-    await this.#writer.close().catch(() => {});
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#queue;
+      await this.#writer.close().catch(() => {});
+    }
     await this.#reader.cancel().catch(() => {});
     await this.#child.status;
   }

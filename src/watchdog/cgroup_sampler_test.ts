@@ -59,7 +59,11 @@ Deno.test("cgroup sampler works on a cgroup-shaped directory and signals its mem
   // A stand-in for a delegated cgroup: the same files, in a temp dir.
   const slot = await Deno.makeTempDir({ prefix: "splitpilot-cg-" });
   const sampler = new CgroupSampler(slot);
-  const child = new Deno.Command("sleep", { args: ["300"] }).spawn();
+  const child = new Deno.Command("sleep", {
+    args: ["300"],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
   try {
     const dir = await sampler.createJobCgroup("job-1");
     assert(dir.startsWith(`${slot}/job-1-`));

@@ -59,6 +59,8 @@ export class ProcfsSampler implements Sampler {
   #pss: boolean;
   #cacheMs: number;
   #discoverMs: number;
+  #shellPath?: string;
+  #closing = false;
   #scan?: { at: number; procs: Promise<Map<number, ProcStat>> };
   #guarded = new Map<
     object,
@@ -78,6 +80,7 @@ export class ProcfsSampler implements Sampler {
     this.#pss = opts.pss ?? true;
     this.#cacheMs = opts.scanCacheMs ?? 250;
     this.#discoverMs = opts.discoverMs ?? 5000;
+    this.#shellPath = opts.shell;
   }
 
   /** Starts the coprocess and reads the clock tick rate and page size. */
@@ -110,7 +113,7 @@ export class ProcfsSampler implements Sampler {
   scan(fresh = false): Promise<Map<number, ProcStat>> {
     const now = Date.now();
     if (fresh || !this.#scan || now - this.#scan.at > this.#cacheMs) {
-      const procs = this.#shell.request("scan").then(parseStatScan);
+      const procs = this.#req("scan").then(parseStatScan);
       this.#scan = { at: now, procs };
       procs.catch(() => this.#scan = undefined);
     }
@@ -119,7 +122,7 @@ export class ProcfsSampler implements Sampler {
 
   /** CPU seconds (self + reaped children) of the coprocess itself. */
   async selfCpuSeconds(): Promise<number> {
-    const s = parseStatScan(await this.#shell.request("self"));
+    const s = parseStatScan(await this.#req("self"));
     const me = s.get(this.#shell.pid);
     return me ? (me.cpuTicks + me.childTicks) / this.#ticks : 0;
   }
@@ -145,7 +148,7 @@ export class ProcfsSampler implements Sampler {
     // Processes working in the sandbox, whatever their parents.
     const inSandbox = async (p: Map<number, ProcStat>) => {
       if (!opts.sandbox) return [];
-      const text = await this.#shell.request("cwd", [opts.sandbox]);
+      const text = await this.#req("cwd", [opts.sandbox]);
       const keys: ProcessKey[] = [];
       for (const m of text.matchAll(/^\/proc\/(\d+)$/gm)) {
         const s = p.get(Number(m[1]));
@@ -161,11 +164,12 @@ export class ProcfsSampler implements Sampler {
         const now = Date.now();
         let p: Map<number, ProcStat>;
         if (opts.discover || now - discovered >= this.#discoverMs) {
-          p = await this.scan();
+          // Asked to look: a scan shared from before would not show more.
+          p = await this.scan(opts.discover);
           discovered = now;
         } else {
           p = parseStatScan(
-            await this.#shell.request(
+            await this.#req(
               "stats",
               members.map((m) => `/proc/${m.pid}/stat`),
             ),
@@ -186,7 +190,7 @@ export class ProcfsSampler implements Sampler {
         let pssBytes: number | undefined;
         if (this.#pss && (opts.pss ?? true)) {
           pssBytes = live.length === 0 ? 0 : parsePssLines(
-            await this.#shell.request(
+            await this.#req(
               "pss",
               live.map((m) => `/proc/${m.pid}/smaps_rollup`),
             ),
@@ -211,7 +215,7 @@ export class ProcfsSampler implements Sampler {
         }
         if (list.length === 0) return 0;
         const groups = containedGroups(p, list).map((g) => `-${g}`);
-        await this.#shell.request("kill", [
+        await this.#req("kill", [
           signal,
           ...groups,
           ...list.map((m) => m.pid),
@@ -227,7 +231,24 @@ export class ProcfsSampler implements Sampler {
 
   /** @inheritdoc */
   async dirUsage(dir: string): Promise<DirUsage> {
-    return parseDirUsage(await this.#shell.request("disk", [dir]));
+    return parseDirUsage(await this.#req("disk", [dir]));
+  }
+
+  /** A request; a shell that died or hung is replaced (and re-armed). */
+  async #req(
+    command: string,
+    args: readonly (string | number)[] = [],
+  ): Promise<string> {
+    if (this.#shell.closed && !this.#closing) {
+      await this.#shell.close().catch(() => {});
+      this.#shell = new ProcfsShell({ shell: this.#shellPath });
+      this.#scan = undefined;
+      if (command !== "guard") {
+        this.#guardSent = "";
+        await this.#sendGuard();
+      } else this.#guardSent = args.join(" ");
+    }
+    return await this.#shell.request(command, args);
   }
 
   async #guard(token: object, members: ProcessKey[], sandbox?: string) {
@@ -244,12 +265,13 @@ export class ProcfsSampler implements Sampler {
     const line = words.join(" ");
     if (line === this.#guardSent) return;
     this.#guardSent = line;
-    await this.#shell.request("guard", words);
+    await this.#req("guard", words);
   }
 
   /** @inheritdoc */
   async close(): Promise<void> {
     this.#guarded.clear();
+    this.#closing = true;
     await this.#sendGuard().catch(() => {});
     await this.#shell.close();
   }

@@ -37,6 +37,9 @@ Deno.test("procfs sampler: a tree's processes, CPU, RSS and PSS; TERM kills it",
       `sleep ${m} & sleep ${m} & sleep ${m} & i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; wait; sleep ${m}`,
     ],
     detached: true,
+    // A leftover must never hold the test runner's pipes.
+    stdout: "null",
+    stderr: "null",
   }).spawn();
   try {
     const tree = await sampler.watch(child.pid);
@@ -76,6 +79,7 @@ Deno.test("procfs sampler: a tree's processes, CPU, RSS and PSS; TERM kills it",
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }
+    for (const pid of await pgrep(m)) Deno.kill(pid, "SIGKILL");
     await sampler.close();
   }
 });
@@ -87,6 +91,9 @@ Deno.test("procfs sampler: orphans of a dead root stay in the tree", async () =>
   const child = new Deno.Command("/bin/sh", {
     args: ["-c", `setsid sleep ${m} & sleep 0.5`],
     detached: true,
+    // A leftover must never hold the test runner's pipes.
+    stdout: "null",
+    stderr: "null",
   }).spawn();
   try {
     const tree = await sampler.watch(child.pid);
@@ -192,6 +199,9 @@ Deno.test("procfs sampler: between discoveries only known members are read", asy
       `i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; sleep ${m}; :`,
     ],
     detached: true,
+    // A leftover must never hold the test runner's pipes.
+    stdout: "null",
+    stderr: "null",
   }).spawn();
   try {
     const tree = await sampler.watch(child.pid);

@@ -12,9 +12,11 @@
 import { BrokerClient, BrokerError } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import {
+  type CancelMessage,
   type EndMessage,
   FrameType,
   type FrameWriter,
+  KillReason,
   type StartMessage,
 } from "../pipe/mod.ts";
 import { stageInputs } from "./stage_inputs.ts";
@@ -49,29 +51,48 @@ export type Stage = "STARTED" | "RUNNING" | "SAVING";
 export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const { start, jdl, out } = ctx;
   const broker = new BrokerClient(start.broker, start.token);
-  const report = async (
+  // A refused job token (401: the job was killed or handed to someone
+  // else) stops the payload: we no longer own this job.
+  const revoked = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, revoked.signal]);
+  const post = async (body: Record<string, unknown>) => {
+    try {
+      await broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, body);
+    } catch (e) {
+      ctx.log(
+        `could not report ${body.state} to the broker: ${(e as Error).message}`,
+      );
+      if (e instanceof BrokerError && e.status === 401) {
+        if (!revoked.signal.aborted) {
+          revoked.abort(
+            {
+              reason: KillReason.USER,
+              message: `job token refused: ${e.message}`,
+              graceMs: 2000,
+            } satisfies CancelMessage,
+          );
+        }
+        throw e;
+      }
+    }
+  };
+  // Status updates go out in order on one chain. Intermediate states are
+  // not awaited before the next step (the payload should not wait on a
+  // network round trip to start); final states are.
+  let chain: Promise<void> = Promise.resolve();
+  const report = (
     state: string,
     message?: string,
     extra: Record<string, unknown> = {},
-  ) => {
-    await out.send(FrameType.Status, { state, message, ...extra }).catch(
-      () => {},
-    );
-    try {
-      await broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, {
-        state,
-        message,
-        ...extra,
-      });
-    } catch (e) {
-      ctx.log(
-        `could not report ${state} to the broker: ${(e as Error).message}`,
-      );
-      if (e instanceof BrokerError && e.status === 401) throw e;
-    }
+  ): Promise<void> => {
+    out.send(FrameType.Status, { state, message, ...extra }).catch(() => {});
+    const next = chain.then(() => post({ state, message, ...extra }));
+    chain = next.catch(() => {});
+    return next;
   };
+  const background = (p: Promise<void>) => void p.catch(() => {});
   try {
-    await report("STARTED", "wrapper started");
+    background(report("STARTED", "wrapper started"));
     try {
       await stageInputs(broker, jdl, ctx.workdir, ctx.log);
     } catch (e) {
@@ -79,8 +100,10 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       await report("ERROR_IB", msg);
       return { state: "ERROR_IB", exitCode: 1, message: msg };
     }
-    await report("RUNNING", "payload started");
-    const result = await runPayload(ctx);
+    background(report("RUNNING", "payload started"));
+    const result = await runPayload({ ...ctx, signal });
+    // Every intermediate report has landed (or failed) before we go on.
+    await chain;
     if (result.killReason !== undefined) {
       // Cancelled by the agent: it reports the kill, we only stop cleanly.
       return {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 
@@ -48,7 +48,7 @@ export async function stageInputs(
       createNew: true,
       mode: 0o644,
     });
-    const hash = createHash("sha256");
+    const hash = await sha256();
     let size = 0;
     try {
       for await (const chunk of res.body!) {
@@ -62,7 +62,7 @@ export async function stageInputs(
     } finally {
       file.close();
     }
-    const sha = hash.digest("hex");
+    const sha = hash.hex();
     if (expect && sha !== expect) {
       throw new StagingError(
         `${lfn}: downloaded data hashes to ${sha}, expected ${expect}`,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import type { StartMessage } from "../pipe/mod.ts";
@@ -121,10 +121,10 @@ export async function buildArchives(
 }
 
 async function sha256File(path: string): Promise<string> {
-  const hash = createHash("sha256");
+  const hash = await sha256();
   const file = await Deno.open(path, { read: true });
   for await (const chunk of file.readable) hash.update(chunk);
-  return hash.digest("hex");
+  return hash.hex();
 }
 
 /** Uploads `items` with the job token. */
