@@ -18,6 +18,7 @@ import {
   startBrokerProcess,
 } from "../src/launch/role_process.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
+import { ensureImage } from "./build_image.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
 
 /** A sample job and the state it must end in. */
@@ -81,6 +82,19 @@ export async function demo(): Promise<number> {
       const { jobId } = await r.json();
       submitted.push({ id: jobId, sample });
       console.log(`submitted ${sample.file} as job ${jobId}`);
+    }
+    // Runtimes without a host-rootfs mode (podman, apptainer, …) need a
+    // directory image: the cached debootstrap one, as the software dir's
+    // default image (the agent's default software dir is <work>/software).
+    if (
+      containers !== "none" && containers !== "bwrap" && containers !== "auto"
+    ) {
+      const image = await ensureImage();
+      await Deno.mkdir(`${tmp}/work/software/containers`, { recursive: true });
+      await Deno.symlink(
+        `${image.softwareDir}/containers/default`,
+        `${tmp}/work/software/containers/default`,
+      );
     }
     const { cmd, args } = agentCommand({
       broker: broker.url,

@@ -6,6 +6,7 @@
  * @module
  */
 import { ensureImage } from "../scripts/build_image.ts";
+import { PODMAN_SANDBOX_LABEL } from "../src/container/podman.ts";
 import { IN_CI, which } from "./_grid.ts";
 
 /** The cached image (built once, ~30 s, needs root and the Debian mirror). */
@@ -95,6 +96,85 @@ export async function ancestorMatching(
   }
   return undefined;
 }
+
+/**
+ * Removes podman containers whose sandbox label lies below `dir` (what a
+ * SIGKILLed agent's runtime may leave behind); returns how many.
+ */
+export async function removeContainersUnder(dir: string): Promise<number> {
+  const podman = which("podman");
+  if (!podman) return 0;
+  const list = async () => {
+    const out = await new Deno.Command(podman, {
+      args: [
+        "ps",
+        "-a",
+        "--filter",
+        `label=${PODMAN_SANDBOX_LABEL}`,
+        "--format",
+        `{{.ID}} {{index .Labels "${PODMAN_SANDBOX_LABEL}"}}`,
+      ],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(out.stdout).split("\n")
+      .map((l) => l.split(" "))
+      .filter(([id, sandbox]) => id && sandbox?.startsWith(`${dir}/`))
+      .map(([id]) => id);
+  };
+  const full = async (ids: string[]) => {
+    const out = await new Deno.Command(podman, {
+      args: ["inspect", "--format", "{{.ID}}", ...ids],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l);
+  };
+  const gone: string[] = [];
+  let removed = 0;
+  // A container whose conmon was killed needs a second go: the first
+  // `rm -f` only notices it is gone and marks it exited.
+  for (let i = 0; i < 3; i++) {
+    const ids = await list();
+    if (ids.length === 0) break;
+    removed = Math.max(removed, ids.length);
+    gone.push(...await full(ids));
+    await new Deno.Command(podman, {
+      args: ["rm", "-f", "--time", "0", ...ids],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  }
+  // conmon, had it lived, would have removed the container's cgroups:
+  // remove those podman made for these containers, if empty (rmdir).
+  const cgroups = [...new Set(gone)].flatMap((id) =>
+    CGROUP_CONTROLLERS.map((c) =>
+      `/sys/fs/cgroup/${c}/libpod_parent/libpod-${id}`
+    )
+  );
+  if (cgroups.length > 0) {
+    await new Deno.Command("/bin/rmdir", {
+      args: ["--ignore-fail-on-non-empty", ...cgroups],
+      stdout: "null",
+      stderr: "null",
+    }).output().catch(() => {});
+  }
+  return removed;
+}
+
+/** cgroup v1 hierarchies podman makes a `libpod-<id>` dir in. */
+const CGROUP_CONTROLLERS = [
+  "blkio",
+  "cpu",
+  "cpuacct",
+  "cpuset",
+  "devices",
+  "freezer",
+  "memory",
+  "pids",
+  "systemd",
+  "unified",
+];
 
 /** Polls `check` every 100 ms until it returns true or `ms` pass. */
 export async function waitFor(

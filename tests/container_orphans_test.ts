@@ -15,6 +15,7 @@ import {
   makeSoftwareDir,
   needsImage,
   pidsMatching,
+  removeContainersUnder,
   waitFor,
 } from "./_software.ts";
 
@@ -115,6 +116,8 @@ TTL = 300;`);
         Deno.kill(pid, "SIGKILL");
       } catch { /* gone */ }
     }
+    // Nor podman's records of our containers (see Launch.cwd).
+    if (rt === "podman") await removeContainersUnder(grid.dir);
     await grid.close();
   }
 }

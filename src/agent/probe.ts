@@ -85,7 +85,7 @@ export async function probeRuntime(
         args,
         env: launch.spec.env,
         clearEnv: true,
-        cwd: sandbox,
+        cwd: launch.cwd ?? sandbox,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

@@ -118,6 +118,14 @@ export interface WrapperOutcome {
 
 const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
 
+/** `: <last stderr lines>` of a wrapper that died, or nothing. */
+function lastLines(text: string): string {
+  const lines = text.trim().split("\n").filter((l) =>
+    l && !l.startsWith("[wrapper")
+  ).slice(-2);
+  return lines.length > 0 ? `: ${lines.join(" | ")}` : "";
+}
+
 /** Maps the stage a wrapper died in to the error state (JAliEn's). */
 export function deathState(stage: string): string {
   if (stage === "RUNNING") return "ERROR_E";
@@ -139,10 +147,11 @@ export async function runWrapper(
       args,
       env: launch.spec.env,
       clearEnv: true,
-      cwd: opts.sandbox,
+      // Container runtimes start in the sandbox's parent (see Launch.cwd).
+      cwd: launch.cwd ?? opts.sandbox,
       stdin: "piped",
       stdout: "piped",
-      stderr: "inherit",
+      stderr: "piped",
       detached: opts.groupKill,
     }).spawn();
   } catch (e) {
@@ -162,6 +171,16 @@ export async function runWrapper(
   }
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
+  // The launcher's and wrapper's stderr go on to ours; the tail says why
+  // a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
+  let errTail = "";
+  const errDone = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      await Deno.stderr.write(chunk).catch(() => 0);
+      errTail = (errTail + dec.decode(chunk, { stream: true })).slice(-4096);
+    }
+  })().catch(() => {});
 
   let tree: WatchedTree | undefined;
   let watchdog: Watchdog | undefined;
@@ -371,6 +390,13 @@ export async function runWrapper(
   clearTimeout(timer);
   if (!exited) await stopTree("KILL");
   const status = await child.status;
+  // Leftover processes may hold stderr open: wait a moment, not forever.
+  let errTimer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    errDone,
+    new Promise((r) => errTimer = setTimeout(r, 1000)),
+  ]);
+  clearTimeout(errTimer);
   // Whatever the wrapper left behind (a daemonized payload, or the whole
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
@@ -410,7 +436,7 @@ export async function runWrapper(
         ? `wrapper broke the protocol in stage ${stage}: ${protocolError}`
         : `wrapper died in stage ${stage} without a final report (${
           status.signal ? `signal ${status.signal}` : `exit ${status.code}`
-        })`,
+        })${lastLines(errTail)}`,
       stage,
       usage: summary,
       startedAt,

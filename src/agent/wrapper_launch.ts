@@ -175,6 +175,14 @@ export interface Launch {
    * container from its launcher; {@link prepareLaunch} holds it.
    */
   lease?: string;
+  /**
+   * Working directory to spawn the launcher in: the sandbox for `none`;
+   * its parent for container runtimes, so the runtime's own host
+   * processes (podman's conmon and cleanup, which inherit it) never look
+   * like job processes to the agent's dead man's switch, which kills
+   * whatever has its cwd in a sandbox. @default the sandbox
+   */
+  cwd?: string;
 }
 
 /** Builds the launch argv for one wrapper. */
@@ -287,7 +295,10 @@ export function buildLaunch(input: LaunchInput): Launch {
     network: "host",
     scratch: relocate ? [PROGRAM_PATH] : [],
   };
-  return { argv: input.driver.command(spec), spec, denoFlags, lease };
+  const cwd = relocate
+    ? input.sandbox.slice(0, input.sandbox.lastIndexOf("/")) || "/"
+    : input.sandbox;
+  return { argv: input.driver.command(spec), spec, denoFlags, lease, cwd };
 }
 
 /**

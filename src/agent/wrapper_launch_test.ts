@@ -53,6 +53,7 @@ Deno.test("launch: podman job with image, software dir, lease and warm cache", (
     wrapperCache: { mode: "use", dir: "/host/work/.wrapper-cache/podman" },
   }));
   assertEquals(launch.lease, "/host/work/job-7.lease");
+  assertEquals(launch.cwd, "/host/work");
   assertEquals(launch.spec.binds, [
     { source: "/host/bin/deno", target: "/opt/splitpilot/deno" },
     { source: "/host/sp/wrapper.ts", target: "/opt/splitpilot/wrapper.ts" },
@@ -118,6 +119,7 @@ Deno.test("launch: none keeps host paths and the setup script's host path", () =
     wrapperCache: { mode: "use", dir: "/ignored" },
   }));
   assertEquals(launch.spec.binds, []);
+  assertEquals(launch.cwd, "/host/work/job-7");
   assertEquals(launch.argv[0], "/host/bin/deno");
   assertEquals(launch.argv.includes("/host/sp/wrapper.ts"), true);
   assertEquals(launch.spec.env.DENO_DIR, "/host/work/.deno");

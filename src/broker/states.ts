@@ -60,6 +60,7 @@ export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>([
  * resubmission limit.
  */
 export const RESUBMITTABLE: ReadonlySet<JobState> = new Set<JobState>([
+  "ERROR_A",
   "ERROR_IB",
   "ZOMBIE",
 ]);

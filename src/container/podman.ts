@@ -65,6 +65,9 @@ export const PODMAN_ULIMITS: readonly string[] = [
   "nproc=32768:32768",
 ];
 
+/** Label naming the job sandbox on every container we start. */
+export const PODMAN_SANDBOX_LABEL = "splitpilot.sandbox";
+
 /** Default {@link PodmanOptions.idMap}. */
 export const PODMAN_ID_MAP: IdMap = { base: 524288, size: 65536 };
 
@@ -124,6 +127,9 @@ export class PodmanDriver implements ContainerDriver {
       ...(this.#cgroupParent ? ["--cgroup-parent", this.#cgroupParent] : []),
       "--log-driver",
       "none",
+      // Lets an operator (or a test) find what a job left behind.
+      "--label",
+      `${PODMAN_SANDBOX_LABEL}=${spec.sandbox}`,
       "--network",
       spec.network,
       "--pid",

@@ -18,6 +18,8 @@ Deno.test("podman: argv, --rootfs last before the command", () => {
     "--cgroups=no-conmon",
     "--log-driver",
     "none",
+    "--label",
+    "splitpilot.sandbox=/host/work/job-1",
     "--network",
     "host",
     "--pid",
@@ -83,7 +85,7 @@ Deno.test("podman: options, network none, no user namespace", () => {
     "--log-driver",
     "none",
   ]);
-  assertEquals(argv.slice(13, 15), ["--network", "none"]);
+  assertEquals(argv.slice(15, 17), ["--network", "none"]);
   assertEquals(argv.includes("--uidmap"), false);
 });
 

@@ -10,7 +10,7 @@ import {
   brokerPermissions,
   toDenoFlags,
 } from "../permissions/table.ts";
-import { DEFAULT_BINARIES } from "../container/select.ts";
+import { launcherPrograms } from "../container/select.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { KILL_PROGRAM } from "../wrapper/executable.ts";
 import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
@@ -73,12 +73,10 @@ export function agentLaunchers(
   containers: RuntimeName | "auto",
   binaries: Partial<Record<RuntimeName, string>> = {},
 ): string[] {
-  const names: RuntimeName[] = containers === "auto"
-    ? ["bwrap", "none"]
-    : [containers];
-  const out = names.map((n) =>
-    n === "none" ? Deno.execPath() : binaries[n] ?? DEFAULT_BINARIES[n]
-  );
+  const out = launcherPrograms(containers, {
+    binaries,
+    deno: Deno.execPath(),
+  });
   return [...out, KILL_PROGRAM, PROCFS_SHELL];
 }
 

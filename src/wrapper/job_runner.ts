@@ -19,6 +19,7 @@ import {
   KillReason,
   type StartMessage,
 } from "../pipe/mod.ts";
+import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { stageInputs } from "./stage_inputs.ts";
 import { runPayload } from "./run_payload.ts";
 import {
@@ -92,6 +93,18 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   };
   const background = (p: Promise<void>) => void p.catch(() => {});
   try {
+    // A broken site setup script is a startup failure, with its own words.
+    const setup = Deno.env.get(SETUP_ENV);
+    const problem = setup
+      ? await checkSetup(setup, {
+        cwd: ctx.workdir,
+        env: { HOME: ctx.workdir, PATH: "/usr/local/bin:/usr/bin:/bin" },
+      })
+      : undefined;
+    if (problem) {
+      await report("ERROR_A", problem);
+      return { state: "ERROR_A", exitCode: 1, message: problem };
+    }
     background(report("STARTED", "wrapper started"));
     try {
       await stageInputs(broker, jdl, ctx.workdir, ctx.log);

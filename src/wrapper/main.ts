@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import { parseWrapperFlags } from "./_flags.ts";
 import { parseJdl } from "../jdl/mod.ts";
 import {
   type CancelMessage,
@@ -21,6 +21,7 @@ import {
   readFrameWithTimeout,
   type StartMessage,
 } from "../pipe/mod.ts";
+import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
 
 /** The wrapper's name and version in `hello`. */
@@ -28,10 +29,13 @@ export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
 
 /** Runs the wrapper; returns the process exit code. */
 export async function wrapperMain(args: string[]): Promise<number> {
-  const flags = parseArgs(args, {
-    string: ["workdir", "start-timeout"],
-    boolean: ["self-test"],
-  });
+  let flags;
+  try {
+    flags = parseWrapperFlags(args);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
   const out = new FrameWriter(Deno.stdout.writable);
   const log = (line: string) => {
     console.error(`[wrapper ${new Date().toISOString()}] ${line}`);
@@ -44,16 +48,23 @@ export async function wrapperMain(args: string[]): Promise<number> {
     pid: Deno.pid,
     program: WRAPPER_PROGRAM,
   });
-  if (flags["self-test"]) {
+  if (flags.selfTest) {
     // The container probe: we started, can write frames and see /workdir.
     const workdir = flags.workdir ?? ".";
-    const ok = (await Deno.stat(workdir).catch(() => undefined))?.isDirectory;
+    const seen = (await Deno.stat(workdir).catch(() => undefined))?.isDirectory;
+    const setup = Deno.env.get(SETUP_ENV);
+    const problem = !seen
+      ? `workdir ${workdir} not visible`
+      : setup
+      ? await checkSetup(setup, { cwd: workdir })
+      : undefined;
+    const ok = problem === undefined;
     await out.send(
       FrameType.End,
       {
         state: ok ? "DONE" : "ERROR_A",
         exitCode: ok ? 0 : 1,
-        message: ok ? "self-test ok" : `workdir ${workdir} not visible`,
+        message: problem ?? "self-test ok",
       } satisfies EndMessage,
     );
     await out.close();
@@ -65,7 +76,7 @@ export async function wrapperMain(args: string[]): Promise<number> {
     return 2;
   }
   const frames = readFrames(Deno.stdin.readable);
-  const timeout = Number(flags["start-timeout"] ?? 30000);
+  const timeout = Number(flags.startTimeout ?? 30000);
   const first = await readFrameWithTimeout(frames, timeout, "start").catch(
     (e) => {
       log(`error: ${(e as Error).message}`);

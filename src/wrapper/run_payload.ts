@@ -10,6 +10,13 @@
 import { FrameType } from "../pipe/mod.ts";
 import type { CancelMessage } from "../pipe/mod.ts";
 import { KILL_PROGRAM, resolveProgram, spawnArgv } from "./executable.ts";
+import { SETUP_ENV, setupArgv } from "../container/setup_script.ts";
+
+/** The argv through the site's setup script, when the launch names one. */
+function withSetup(argv: string[]): string[] {
+  const setup = Deno.env.get(SETUP_ENV);
+  return setup ? setupArgv(setup, argv) : argv;
+}
 import type { JobContext } from "./job_runner.ts";
 
 /** Outcome of the payload (and validation). */
@@ -127,7 +134,9 @@ export async function runPayload(ctx: JobContext): Promise<PayloadResult> {
     ...start.env,
   };
   let child: Deno.ChildProcess;
-  const [cmd, ...cmdArgs] = spawnArgv(program, jdl.arguments, workdir);
+  const [cmd, ...cmdArgs] = withSetup(
+    spawnArgv(program, jdl.arguments, workdir),
+  );
   try {
     child = new Deno.Command(cmd, {
       args: cmdArgs,
@@ -192,7 +201,7 @@ async function validate(
     await Deno.chmod(program, 0o755).catch(() => {});
   }
   let child: Deno.ChildProcess;
-  const [cmd, ...cmdArgs] = spawnArgv(program, [], ctx.workdir);
+  const [cmd, ...cmdArgs] = withSetup(spawnArgv(program, [], ctx.workdir));
   try {
     child = new Deno.Command(cmd, {
       args: cmdArgs,
