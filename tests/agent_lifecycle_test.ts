@@ -137,7 +137,9 @@ async function preemption(containers: Runtime) {
 }
 
 async function wrapperKilled(containers: Runtime) {
-  const grid = await startGrid();
+  // No automatic resubmission here: ERROR_A would put the job back in the
+  // queue and this agent would run the (long) payload again.
+  const grid = await startGrid({ maxResubmissions: 0 });
   const m = marker();
   try {
     // In RUNNING: the payload's parent is the wrapper.

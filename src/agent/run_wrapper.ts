@@ -30,7 +30,7 @@ import {
 import type { JobLimits } from "../watchdog/limits.ts";
 import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
+import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
 import type { Launch } from "./wrapper_launch.ts";
 
 /** A job as the broker handed it to us. */
@@ -209,7 +209,7 @@ export async function runWrapper(
       }
     } else if (opts.groupKill) {
       await new Deno.Command(KILL_PROGRAM, {
-        args: ["-s", sig, "--", `-${child.pid}`],
+        args: groupKillArgs(sig, child.pid),
         stdout: "null",
         stderr: "null",
         clearEnv: true,

@@ -6,8 +6,18 @@
  */
 import type { JobDescription } from "../jdl/mod.ts";
 
-/** The program used to signal the payload's process group. */
-export const KILL_PROGRAM = "/bin/kill";
+/**
+ * The program used to signal a process group. Not `/bin/kill`: procps-ng
+ * 4.0.2 reads `-- -N` for N ≤ 64 as a signal number, and inside a pid
+ * namespace the payload's group ID is that small. The shell's built-in
+ * `kill` has no such bug. See {@link groupKillArgs}.
+ */
+export const KILL_PROGRAM = "/bin/sh";
+
+/** Arguments for {@link KILL_PROGRAM} to send `signal` to group `pgid`. */
+export function groupKillArgs(signal: string, pgid: number): string[] {
+  return ["-c", 'kill -s "$1" -- "-$2"', "sh", signal, String(pgid)];
+}
 
 /**
  * The exec shim for programs staged into the sandbox. Deno refuses to

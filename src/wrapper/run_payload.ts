@@ -9,7 +9,12 @@
  */
 import { FrameType } from "../pipe/mod.ts";
 import type { CancelMessage } from "../pipe/mod.ts";
-import { KILL_PROGRAM, resolveProgram, spawnArgv } from "./executable.ts";
+import {
+  groupKillArgs,
+  KILL_PROGRAM,
+  resolveProgram,
+  spawnArgv,
+} from "./executable.ts";
 import { SETUP_ENV, setupArgv } from "../container/setup_script.ts";
 
 /** The argv through the site's setup script, when the launch names one. */
@@ -53,7 +58,7 @@ function exitCodeOf(status: Deno.CommandStatus): number {
 async function signalGroup(pid: number, signal: "TERM" | "KILL") {
   try {
     await new Deno.Command(KILL_PROGRAM, {
-      args: ["-s", signal, "--", `-${pid}`],
+      args: groupKillArgs(signal, pid),
       stdout: "null",
       stderr: "null",
       clearEnv: true,
