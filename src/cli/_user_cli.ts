@@ -19,7 +19,7 @@ import {
   BrokerError,
   readTokenDir,
 } from "../client/broker_client.ts";
-import { ArgsError } from "../std/cli.ts";
+import { ArgsError, parseArgs } from "../std/cli.ts";
 import type { CliIo } from "./ca_cmd.ts";
 
 /** Environment variable naming the broker URL. */
@@ -218,4 +218,44 @@ export interface JobView {
 export function shortTime(iso: string | null | undefined): string {
   if (!iso) return "-";
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
+}
+
+/**
+ * The body of a one-job action command (`kill`, `resubmit`): parse
+ * `ID [--json]`, POST `/api/v1/jobs/<id>/<action>`, print the new state.
+ */
+export async function jobActionMain(
+  args: string[],
+  io: CliIo,
+  spec: { action: string; verb: string; usage: string },
+): Promise<number> {
+  let client;
+  try {
+    const flags = parseArgs(args, {
+      string: ["broker", "token"],
+      boolean: ["json", "help"],
+      alias: { h: "help" },
+    });
+    if (flags.help) {
+      io.out(spec.usage);
+      return 0;
+    }
+    const id = jobIdArg(flags._, spec.usage);
+    client = await connect(flags);
+    const out = (await client.json<{ jobId: string; state: string }>(
+      "POST",
+      `/api/v1/jobs/${id}/${spec.action}`,
+      {},
+    ))!;
+    io.out(
+      flags.json
+        ? JSON.stringify({ jobId: out.jobId, state: out.state })
+        : `job ${out.jobId}: ${spec.verb}, now ${out.state}`,
+    );
+    return 0;
+  } catch (e) {
+    return fail(io, e, spec.usage);
+  } finally {
+    client?.close();
+  }
 }

@@ -13,9 +13,8 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
-import { COMMON_FLAGS, connect, fail, jobIdArg } from "./_user_cli.ts";
+import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 
 /** Usage text. */
 export const KILL_USAGE =
@@ -23,39 +22,15 @@ export const KILL_USAGE =
 ${COMMON_FLAGS}`;
 
 /** Runs `kill <args>`; returns the exit code. */
-export async function main(
+export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
-  let client;
-  try {
-    const flags = parseArgs(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(KILL_USAGE);
-      return 0;
-    }
-    const id = jobIdArg(flags._, KILL_USAGE);
-    client = await connect(flags);
-    const out = (await client.json<{ jobId: string; state: string }>(
-      "POST",
-      `/api/v1/jobs/${id}/kill`,
-      {},
-    ))!;
-    io.out(
-      flags.json
-        ? JSON.stringify({ jobId: out.jobId, state: out.state })
-        : `job ${out.jobId}: killed, now ${out.state}`,
-    );
-    return 0;
-  } catch (e) {
-    return fail(io, e, KILL_USAGE);
-  } finally {
-    client?.close();
-  }
+  return jobActionMain(args, io, {
+    action: "kill",
+    verb: "killed",
+    usage: KILL_USAGE,
+  });
 }
 
 if (import.meta.main) {

@@ -13,9 +13,8 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
-import { COMMON_FLAGS, connect, fail, jobIdArg } from "./_user_cli.ts";
+import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 
 /** Usage text. */
 export const RESUBMIT_USAGE =
@@ -23,39 +22,15 @@ export const RESUBMIT_USAGE =
 ${COMMON_FLAGS}`;
 
 /** Runs `resubmit <args>`; returns the exit code. */
-export async function main(
+export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
-  let client;
-  try {
-    const flags = parseArgs(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(RESUBMIT_USAGE);
-      return 0;
-    }
-    const id = jobIdArg(flags._, RESUBMIT_USAGE);
-    client = await connect(flags);
-    const out = (await client.json<{ jobId: string; state: string }>(
-      "POST",
-      `/api/v1/jobs/${id}/resubmit`,
-      {},
-    ))!;
-    io.out(
-      flags.json
-        ? JSON.stringify({ jobId: out.jobId, state: out.state })
-        : `job ${out.jobId}: resubmitted, now ${out.state}`,
-    );
-    return 0;
-  } catch (e) {
-    return fail(io, e, RESUBMIT_USAGE);
-  } finally {
-    client?.close();
-  }
+  return jobActionMain(args, io, {
+    action: "resubmit",
+    verb: "resubmitted",
+    usage: RESUBMIT_USAGE,
+  });
 }
 
 if (import.meta.main) {
