@@ -15,8 +15,7 @@ import { auditRecords, parseAuditLog, roleTable } from "../src/audit/mod.ts";
 import { main as auditMain } from "../src/cli/audit_cmd.ts";
 import { needs, startGrid } from "./_grid.ts";
 import { brokerAddr, buildFor, runBuiltAgent } from "./_build.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import { assertSamplesRan, sandboxesLeft, submitSamples } from "./_samples.ts";
 
 Deno.test({
   name:
@@ -26,18 +25,7 @@ Deno.test({
     const grid = await startGrid();
     try {
       const build = await buildFor(grid);
-      for (const f of ["analyse.sh", "input.txt"]) {
-        await grid.user.upload(
-          `/jdoe/demo/${f}`,
-          await Deno.readFile(`${ROOT}jobs/${f}`),
-        );
-      }
-      const ids: Record<string, string> = {};
-      for (const f of ["hello.jdl", "analyse.jdl", "fail.jdl"]) {
-        ids[f] = await grid.submit(
-          await Deno.readTextFile(`${ROOT}jobs/${f}`),
-        );
-      }
+      const ids = await submitSamples(grid);
       const agentAudit = `${grid.dir}/agent-audit.jsonl`;
       const agent = await runBuiltAgent(grid, build, {
         containers: "bwrap",
@@ -58,28 +46,12 @@ Deno.test({
         await Deno.readTextFile(`${agent.siteDir}/rt/wrapper/run`),
         `# broker: ${brokerAddr(grid)}`,
       );
-      const job = async (id: string) =>
-        (await grid.user.json<{ state: string; exitCode: number }>(
-          "GET",
-          `/api/v1/jobs/${id}`,
-        ))!;
-      assertEquals((await job(ids["hello.jdl"])).state, "DONE", agent.log);
-      assertEquals((await job(ids["analyse.jdl"])).state, "DONE", agent.log);
-      const failed = await job(ids["fail.jdl"]);
-      assertEquals([failed.state, failed.exitCode], ["ERROR_E", 3]);
-      const summary = await (await grid.user.download(
-        `/jdoe/jobs/${ids["analyse.jdl"]}/summary.txt`,
-      )).text();
-      assertEquals(summary, "lines 3\nwords 6\n");
-      const result = await (await grid.user.download(
-        `/jdoe/jobs/${ids["hello.jdl"]}/result.txt`,
-      )).text();
-      assertStringIncludes(result, `hello from job ${ids["hello.jdl"]}`);
-      const left = [];
-      for await (const e of Deno.readDir(`${agent.siteDir}/work`)) {
-        if (e.name.startsWith("job-")) left.push(e.name);
-      }
-      assertEquals(left, [], "the agent removed every sandbox");
+      await assertSamplesRan(grid, ids, agent.log);
+      assertEquals(
+        await sandboxesLeft(`${agent.siteDir}/work`),
+        [],
+        "the agent removed every sandbox",
+      );
 
       // Agent audit: its own log file, checked against its table row.
       const agentLog = parseAuditLog(await Deno.readTextFile(agentAudit));

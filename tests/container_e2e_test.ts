@@ -14,18 +14,18 @@ import { switchLatest } from "../scripts/build_image.ts";
 import type { RuntimeName } from "../src/container/driver.ts";
 import { type Grid, needs, startGrid, which } from "./_grid.ts";
 import { cachedImage, makeSoftwareDir, needsImage } from "./_software.ts";
-
-const ROOT = new URL("../", import.meta.url).pathname;
+import {
+  assertSamplesRan,
+  jobOutput,
+  sandboxesLeft,
+  submitSamples,
+} from "./_samples.ts";
 
 async function jobState(grid: Grid, id: string) {
   return (await grid.user.json<{ state: string; exitCode: number }>(
     "GET",
     `/api/v1/jobs/${id}`,
   ))!;
-}
-
-async function output(grid: Grid, id: string, name: string) {
-  return await (await grid.user.download(`/jdoe/jobs/${id}/${name}`)).text();
 }
 
 /** hello, analyse (staged script + input) and fail, as in the demo. */
@@ -36,43 +36,19 @@ async function runSamples(
   const grid = await startGrid();
   try {
     if (opts.image) await makeSoftwareDir(`${grid.dir}/work`);
-    for (const f of ["analyse.sh", "input.txt"]) {
-      await grid.user.upload(
-        `/jdoe/demo/${f}`,
-        await Deno.readFile(`${ROOT}jobs/${f}`),
-      );
-    }
-    const ids: Record<string, string> = {};
-    for (const f of ["hello.jdl", "analyse.jdl", "fail.jdl"]) {
-      ids[f] = await grid.submit(await Deno.readTextFile(`${ROOT}jobs/${f}`));
-    }
+    const ids = await submitSamples(grid);
     const agent = await grid.runAgent({ containers });
     assertEquals(agent.code, 0, agent.log);
     assertStringIncludes(agent.log, `container runtime: ${containers}`);
     if (opts.image) {
       assertMatch(agent.log, /self-test passed in image \/\S+\/containers\//);
     }
-    assertEquals((await jobState(grid, ids["hello.jdl"])).state, "DONE");
-    assertEquals((await jobState(grid, ids["analyse.jdl"])).state, "DONE");
-    const failed = await jobState(grid, ids["fail.jdl"]);
-    assertEquals([failed.state, failed.exitCode], ["ERROR_E", 3]);
+    await assertSamplesRan(grid, ids, agent.log);
     assertEquals(
-      await output(grid, ids["analyse.jdl"], "summary.txt"),
-      "lines 3\nwords 6\n",
+      await sandboxesLeft(`${grid.dir}/work`),
+      [],
+      "the agent removes sandboxes and leases",
     );
-    assertStringIncludes(
-      await output(grid, ids["hello.jdl"], "result.txt"),
-      `hello from job ${ids["hello.jdl"]}`,
-    );
-    assertEquals(
-      await output(grid, ids["fail.jdl"], "stderr"),
-      "about to fail\n",
-    );
-    const left = [];
-    for await (const e of Deno.readDir(`${grid.dir}/work`)) {
-      if (e.name.startsWith("job-")) left.push(e.name);
-    }
-    assertEquals(left, [], "the agent removes sandboxes and leases");
   } finally {
     await grid.close();
   }
@@ -179,9 +155,9 @@ TTL = 300;`;
       for (const id of [first, hostJob, second]) {
         assertEquals((await jobState(grid, id)).state, "DONE", agent.log);
       }
-      assertEquals(await output(grid, first, "first.txt"), "v1\n");
-      assertEquals(await output(grid, second, "second.txt"), "v2\n");
-      assertEquals(await output(grid, hostJob, "host.txt"), "host\n");
+      assertEquals(await jobOutput(grid, first, "first.txt"), "v1\n");
+      assertEquals(await jobOutput(grid, second, "second.txt"), "v2\n");
+      assertEquals(await jobOutput(grid, hostJob, "host.txt"), "host\n");
       assertNotEquals(await Deno.readLink(`${site}/latest`), "v1");
     } finally {
       await grid.close();
