@@ -120,7 +120,9 @@ const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
 
 /** `: <last stderr lines>` of a wrapper that died, or nothing. */
 function lastLines(text: string): string {
-  const lines = text.trim().split("\n").filter((l) =>
+  // Runtimes colour their messages (singularity always does): keep the words.
+  const plain = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+  const lines = plain.trim().split("\n").filter((l) =>
     l && !l.startsWith("[wrapper")
   ).slice(-2);
   return lines.length > 0 ? `: ${lines.join(" | ")}` : "";

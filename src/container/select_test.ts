@@ -85,13 +85,26 @@ Deno.test("select: launcher programs for the agent's --allow-run", () => {
     launcherPrograms("none", { deno: "/d", binaries: { none: "/s" } }),
     ["/s", "/d"],
   );
-  assertEquals(launcherPrograms("auto", { deno: "/d" }), [
-    "/usr/bin/bwrap",
-    "/usr/bin/podman",
-    "/usr/bin/apptainer",
-    "/usr/bin/singularity",
-    "/usr/bin/docker",
-    "/usr/bin/setpriv",
-    "/d",
-  ]);
+  assertEquals(
+    launcherPrograms("auto", {
+      deno: "/d",
+      binaries: { apptainer: "/a/apptainer", singularity: "/s/singularity" },
+    }),
+    [
+      "/usr/bin/bwrap",
+      "/usr/bin/podman",
+      "/a/apptainer",
+      "/s/singularity",
+      "/usr/bin/docker",
+      "/usr/bin/setpriv",
+      "/d",
+    ],
+  );
+  // Not on PATH: nothing to allow (no guessed /usr/bin path).
+  assertEquals(
+    launcherPrograms("singularity", { deno: "/d" }).every((p) =>
+      p.endsWith("/singularity")
+    ),
+    true,
+  );
 });
