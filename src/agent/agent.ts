@@ -312,6 +312,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           const sandbox =
             `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
           await Deno.mkdir(sandbox, { mode: 0o700 });
+          const limits = jobLimits(jd, {
+            cores,
+            memory: opts.memory,
+            disk: opts.disk,
+            ttlGraceSeconds: ttlGrace,
+            memoryFactor: opts.memoryFactor,
+            lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
+            lowCpuFraction: opts.lowCpuFraction,
+          });
           let launch;
           let hold: LaunchHold;
           try {
@@ -336,10 +345,11 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               image: driver.capabilities.directoryImages
                 ? image?.dir
                 : undefined,
-              imageRef: jd.container,
+              imageRef: jd.container ?? opts.image,
               software,
               denoDir: `${opts.workRoot}/.deno`,
               wrapperCache,
+              memoryBytes: limits.memoryBytes,
             });
             hold = await prepareLaunch(driver, launch);
           } catch (e) {
@@ -363,15 +373,6 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
             launch.argv = [...sampler.joinPrefix(cgroup), ...launch.argv];
           }
-          const limits = jobLimits(jd, {
-            cores,
-            memory: opts.memory,
-            disk: opts.disk,
-            ttlGraceSeconds: ttlGrace,
-            memoryFactor: opts.memoryFactor,
-            lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
-            lowCpuFraction: opts.lowCpuFraction,
-          });
           log(
             `job ${job.jobId}: matched (${jd.cpuCores} core(s)), starting wrapper in ${driver.name}`,
           );

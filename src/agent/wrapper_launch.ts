@@ -160,6 +160,8 @@ export interface LaunchInput {
   extraArgs?: string[];
   /** The warm wrapper cache (relocating runtimes). @default none */
   wrapperCache?: WrapperCache;
+  /** The job's memory limit, bytes (see `LaunchSpec.memoryBytes`). */
+  memoryBytes?: number;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -294,6 +296,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     env,
     network: "host",
     scratch: relocate ? [PROGRAM_PATH] : [],
+    memoryBytes: input.memoryBytes,
   };
   const cwd = relocate
     ? input.sandbox.slice(0, input.sandbox.lastIndexOf("/")) || "/"

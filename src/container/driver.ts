@@ -56,6 +56,13 @@ export interface LaunchSpec {
    * @default []
    */
   scratch?: string[];
+  /**
+   * The job's memory limit (JDL `MemorySize` or the slot's share), bytes.
+   * The watchdog kills at a multiple of it; runtimes that can also cap
+   * the container (docker `--memory`) set their cap a little above that,
+   * as a backstop between samples. @default no limit
+   */
+  memoryBytes?: number;
 }
 
 /** What a runtime can guarantee; used by selection and by the tests. */

@@ -42,6 +42,8 @@ export const AGENT_ENV: readonly string[] = [
   "SPLITPILOT_*",
   "SLURM_JOB_ID",
   "NO_COLOR",
+  // The docker driver's daemon address (never passed into a container).
+  "DOCKER_HOST",
 ];
 
 /** Environment variables the wrapper may read. */
