@@ -66,6 +66,8 @@ export const INNER_SCRIPT = [
   `exec 1>&${FRAME_FD} ${FRAME_FD}>&-`,
   "u=$1; shift",
   'if [ "$(id -u)" = 0 ]; then',
+  // --containall's private /tmp belongs to the runtime's user (root).
+  "  chmod 1777 /tmp /var/tmp 2>/dev/null",
   '  exec setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs \\',
   '    --bounding-set=-all --inh-caps=-all -- "$@"',
   "fi",
