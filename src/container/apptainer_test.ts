@@ -3,8 +3,18 @@ import { ApptainerDriver } from "./apptainer.ts";
 import { ContainerError } from "./driver.ts";
 import { SingularityDriver } from "./singularity.ts";
 import { goldenSpec } from "./_test_spec.ts";
+import {
+  INNER_SCRIPT,
+  LAUNCH_SCRIPT,
+  SINGULARITY_PAYLOAD_UID,
+} from "./_apptainer_like.ts";
 
-const TAIL = [
+const RUNTIME_ENV = [
+  "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  "LANG=C",
+];
+
+const BINDS = [
   "--bind",
   "/host/work/job-1:/workdir",
   "--bind",
@@ -13,57 +23,162 @@ const TAIL = [
   "/host/sp/src:/opt/splitpilot/src:ro",
   "--pwd",
   "/workdir",
-  "--env",
-  "HOME=/workdir",
-  "--env",
-  "PATH=/usr/bin:/bin",
   "/host/sw/containers/default/20240101T000000Z",
+  "/bin/sh",
+  "-c",
+  INNER_SCRIPT,
+  "splitpilot-payload",
+  String(SINGULARITY_PAYLOAD_UID),
   "/opt/splitpilot/deno",
   "run",
   "/opt/splitpilot/wrapper.ts",
 ];
 
-Deno.test("apptainer: exec argv with a sandbox image", () => {
-  assertEquals(new ApptainerDriver().command(goldenSpec()), [
+const EXEC = [
+  "exec",
+  "--containall",
+  "--no-home",
+  "--cleanenv",
+  "--pid",
+  "--ipc",
+];
+
+Deno.test("apptainer 1.x: APPTAINERENV_ variables, --network none, no --env", () => {
+  const d = new ApptainerDriver({
+    binary: "/usr/bin/apptainer",
+    version: "apptainer version 1.2.5",
+  });
+  assertEquals(d.command(goldenSpec({ network: "none" })), [
+    "/bin/sh",
+    "-c",
+    LAUNCH_SCRIPT,
+    "splitpilot-apptainer",
+    ...RUNTIME_ENV,
+    "APPTAINERENV_HOME=/workdir",
+    "APPTAINERENV_PATH=/usr/bin:/bin",
     "/usr/bin/apptainer",
-    "exec",
-    "--containall",
-    "--no-home",
-    "--cleanenv",
-    "--pid",
-    ...TAIL,
+    ...EXEC,
+    "--net",
+    "--network",
+    "none",
+    ...BINDS,
   ]);
 });
 
-Deno.test("singularity: same argv, own binary, network none", () => {
-  assertEquals(
-    new SingularityDriver({ binary: "/cvmfs/bin/singularity" }).command(
-      goldenSpec({ network: "none" }),
-    ),
-    [
-      "/cvmfs/bin/singularity",
-      "exec",
-      "--containall",
-      "--no-home",
-      "--cleanenv",
-      "--pid",
-      "--net",
-      "--network",
-      "none",
-      ...TAIL,
-    ],
-  );
+Deno.test("singularity 2.6: SINGULARITYENV_ variables, --net alone for network none", () => {
+  const d = new SingularityDriver({
+    binary: "/opt/singularity-2.6.1/bin/singularity",
+    version: "2.6.1-dist",
+  });
+  assertEquals(d.command(goldenSpec({ network: "none" })), [
+    "/bin/sh",
+    "-c",
+    LAUNCH_SCRIPT,
+    "splitpilot-singularity",
+    ...RUNTIME_ENV,
+    "SINGULARITYENV_HOME=/workdir",
+    "SINGULARITYENV_PATH=/usr/bin:/bin",
+    "/opt/singularity-2.6.1/bin/singularity",
+    ...EXEC,
+    "--net",
+    ...BINDS,
+  ]);
 });
 
-Deno.test("apptainer: refuses no image and ':' in bind paths", () => {
+Deno.test("singularity 3.x/4.x: --network none; network host adds nothing", () => {
+  for (
+    const v of ["singularity version 3.8.7", "singularity-ce version 4.1.0"]
+  ) {
+    const d = new SingularityDriver({
+      binary: "/cvmfs/bin/singularity",
+      version: v,
+    });
+    const none = d.command(goldenSpec({ network: "none" }));
+    assertEquals(
+      none.slice(none.indexOf("--ipc") + 1, none.indexOf("--bind")),
+      [
+        "--net",
+        "--network",
+        "none",
+      ],
+    );
+    const host = d.command(goldenSpec());
+    assertEquals(host[host.indexOf("--ipc") + 1], "--bind");
+    assertEquals(host.includes("--env"), false);
+  }
+});
+
+Deno.test("apptainer/singularity: the frames' fd and the root drop in the scripts", () => {
+  // The runtime's stdout goes to stderr; the wrapper gets fd 8 back as stdout.
+  assertEquals(LAUNCH_SCRIPT.split("\n")[0], "exec 8>&1 1>&2");
+  assertEquals(INNER_SCRIPT.split("\n")[0], "exec 1>&8 8>&-");
+  for (
+    const f of [
+      "--no-new-privs",
+      "--bounding-set=-all",
+      "--inh-caps=-all",
+      "--clear-groups",
+    ]
+  ) {
+    assertEquals(INNER_SCRIPT.includes(f), true, f);
+  }
+});
+
+Deno.test("apptainer/singularity: refuses no image, bad paths, bad env names, old or unknown versions", () => {
+  const d = new SingularityDriver({
+    binary: "/s/singularity",
+    version: "2.6.1",
+  });
   assertThrows(
-    () => new ApptainerDriver().command(goldenSpec({ image: undefined })),
+    () =>
+      new ApptainerDriver({ binary: "/a", version: "1.2" }).command(
+        goldenSpec({ image: undefined }),
+      ),
     ContainerError,
     "apptainer needs a directory image",
   );
   assertThrows(
-    () => new SingularityDriver().command(goldenSpec({ sandbox: "/a:b" })),
+    () => d.command(goldenSpec({ sandbox: "/a:b" })),
     ContainerError,
     "singularity: path /a:b",
+  );
+  assertThrows(
+    () => d.command(goldenSpec({ env: { "A=B": "x" } })),
+    ContainerError,
+    "environment name",
+  );
+  assertThrows(
+    () =>
+      new SingularityDriver({ binary: "/s", version: "2.5.2" }).command(
+        goldenSpec(),
+      ),
+    ContainerError,
+    "too old; expected 2.6 or newer",
+  );
+  assertThrows(
+    () =>
+      new SingularityDriver({ binary: "/s", version: "garbage" }).command(
+        goldenSpec(),
+      ),
+    ContainerError,
+    "expected a version like",
+  );
+  assertThrows(
+    () =>
+      new SingularityDriver({ binary: "singularity", version: "2.6.1" })
+        .command(goldenSpec()),
+    ContainerError,
+    "singularity: not found on PATH",
+  );
+});
+
+Deno.test("singularity: a binary that cannot run --version fails with its path", () => {
+  assertThrows(
+    () =>
+      new SingularityDriver({ binary: "/nonexistent/singularity" }).command(
+        goldenSpec(),
+      ),
+    ContainerError,
+    "cannot run /nonexistent/singularity --version",
   );
 });
