@@ -14,11 +14,13 @@
  *
  * Floor, per runtime: a bare `deno run` of an empty script on the host
  * plus the same runtime launching `/bin/true` with the job's mounts
- * (`bwrap … /bin/true`, `podman run … --rootfs … /bin/true`). Runs of all
+ * (`bwrap … /bin/true`, `podman run … --rootfs … /bin/true`, `docker run
+ * --rm … /bin/true`, `singularity exec … /bin/true`). Runs of all
  * variants are interleaved round by round, so drift hits all alike.
  *
  * Rows: bwrap (host rootfs), bwrap (debootstrap image), podman (image),
- * none (pid-namespace reaper), and apptainer/singularity where installed.
+ * docker (the image imported into a private dockerd, or `DOCKER_HOST`'s),
+ * none (pid-namespace reaper), and apptainer/singularity where on PATH.
  * Image rows need the cached image (`scripts/build_image.ts`, built on
  * first use). Goal: bwrap ≤ 1.5 × its floor.
  *
@@ -45,6 +47,12 @@ import type { BenchRow } from "../bench/bench_row.ts";
 import { type BenchGrid, startBenchGrid } from "../bench/_bench_grid.ts";
 import { describe, round, summarize } from "../bench/_stats.ts";
 import { ensureImage } from "./build_image.ts";
+import { DockerDriver } from "../src/container/docker.ts";
+import {
+  dockerInstalled,
+  type PrivateDockerd,
+  startPrivateDockerd,
+} from "./private_dockerd.ts";
 
 /** Options of {@link benchRuntimes}. */
 export interface BenchRuntimesOptions {
@@ -208,16 +216,20 @@ async function launchTrue(v: Variant, workRoot: string, seq: number) {
   }
 }
 
-async function variants(log: (l: string) => void): Promise<Variant[]> {
+async function variants(
+  log: (l: string) => void,
+  dockerd: { started?: PrivateDockerd },
+): Promise<Variant[]> {
   const out: Variant[] = [];
   const add = (
     label: string,
     name: Parameters<typeof createDriver>[0],
     image?: string,
+    driver: ContainerDriver = createDriver(name),
   ) =>
     out.push({
       label,
-      driver: createDriver(name),
+      driver,
       image,
       ours: [],
       started: [],
@@ -240,7 +252,26 @@ async function variants(log: (l: string) => void): Promise<Variant[]> {
       add("podman (debootstrap image)", "podman", image);
     }
     for (const rt of ["apptainer", "singularity"] as const) {
-      if (exists(`/usr/bin/${rt}`)) add(`${rt} (debootstrap image)`, rt, image);
+      // Found on PATH (a build prefix, CVMFS), as the agent finds them.
+      const d = createDriver(rt);
+      if (d.binary?.startsWith("/")) {
+        add(`${rt} (debootstrap image)`, rt, image, d);
+      }
+    }
+    // docker: the daemon DOCKER_HOST names, else a private one (no bridge).
+    if (dockerInstalled() || Deno.env.get("DOCKER_HOST")) {
+      let host = Deno.env.get("DOCKER_HOST");
+      if (!host) {
+        dockerd.started = await startPrivateDockerd();
+        await dockerd.started.importImage(image, "default");
+        host = dockerd.started.host;
+      }
+      add(
+        "docker (debootstrap image imported)",
+        "docker",
+        undefined,
+        new DockerDriver({ host }),
+      );
     }
   }
   if (exists("/usr/bin/setpriv") && exists("/usr/bin/unshare")) {
@@ -269,8 +300,9 @@ export async function benchRuntimes(
     empty,
   ];
   const deno: number[] = [];
+  const dockerd: { started?: PrivateDockerd } = {};
   try {
-    const vs = await variants(log);
+    const vs = await variants(log, dockerd);
     // As the agent does: the real probe, which also fills the wrapper cache.
     for (const v of vs) {
       const dir = `${workRoot}/.wrapper-cache/${v.label.replace(/\W+/g, "-")}`;
@@ -333,6 +365,7 @@ export async function benchRuntimes(
     });
   } finally {
     await grid.close();
+    await dockerd.started?.stop();
   }
 }
 
