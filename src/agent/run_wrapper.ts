@@ -121,6 +121,7 @@ const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
 /** `: <last stderr lines>` of a wrapper that died, or nothing. */
 function lastLines(text: string): string {
   // Runtimes colour their messages (singularity always does): keep the words.
+  // deno-lint-ignore no-control-regex
   const plain = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
   const lines = plain.trim().split("\n").filter((l) =>
     l && !l.startsWith("[wrapper")
