@@ -182,3 +182,39 @@ Deno.test("singularity: a binary that cannot run --version fails with its path",
     "cannot run /nonexistent/singularity --version",
   );
 });
+
+Deno.test("singularity: what the runtime prints on stdout never reaches the frame pipe", async () => {
+  // A stand-in for the runtime that, like singularity 2.6, writes a
+  // coloured warning on its stdout, then runs the command after the image
+  // (on the host, so never as root).
+  const dir = await Deno.makeTempDir();
+  try {
+    const fake = `${dir}/singularity`;
+    await Deno.writeTextFile(
+      fake,
+      `#!/bin/sh
+printf '\\033[33mWARNING: runtime noise\\033[0m\\n'
+while [ "$1" != "${goldenSpec().image}" ]; do shift; done; shift
+# Not as root: the command's root branch is for inside a container only.
+if [ "$(id -u)" = 0 ]; then
+  exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"
+fi
+exec "$@"
+`,
+    );
+    await Deno.chmod(fake, 0o755);
+    const d = new SingularityDriver({ binary: fake, version: "2.6.1" });
+    const [cmd, ...args] = d.command(
+      goldenSpec({ argv: ["/bin/sh", "-c", "echo FRAMES; echo err >&2"] }),
+    );
+    const out = await new Deno.Command(cmd, { args, stdin: "null" }).output();
+    const dec = new TextDecoder();
+    assertEquals(out.success, true, dec.decode(out.stderr));
+    assertEquals(dec.decode(out.stdout), "FRAMES\n");
+    const err = dec.decode(out.stderr);
+    assertEquals(err.includes("WARNING: runtime noise"), true, err);
+    assertEquals(err.includes("err"), true, err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
