@@ -21,7 +21,12 @@ import {
 } from "../src/launch/role_process.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
 import { ensureImage } from "./build_image.ts";
-import { type PrivateDockerd, startPrivateDockerd } from "./private_dockerd.ts";
+import {
+  hasImage,
+  importImage,
+  type PrivateDockerd,
+  startPrivateDockerd,
+} from "./private_dockerd.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
 
 /** A sample job and the state it must end in. */
@@ -103,7 +108,8 @@ export async function demo(): Promise<number> {
     // docker: the daemon the user names with DOCKER_HOST, else a private
     // one like the tests' (no bridge, own data-root), with the image.
     const agentEnv: Record<string, string> = { NO_COLOR: "1" };
-    if (containers === "docker" && !Deno.env.get("DOCKER_HOST")) {
+    const named = Deno.env.get("DOCKER_HOST");
+    if (containers === "docker" && !named) {
       dockerd = await startPrivateDockerd();
       const ref = await dockerd.importImage(
         (await ensureImage()).dir,
@@ -111,6 +117,16 @@ export async function demo(): Promise<number> {
       );
       agentEnv.DOCKER_HOST = dockerd.host;
       console.log(`private dockerd: ${dockerd.host}, image ${ref}`);
+    } else if (
+      containers === "docker" &&
+      !(await hasImage(named!, "splitpilot/default:latest"))
+    ) {
+      const ref = await importImage(
+        named!,
+        (await ensureImage()).dir,
+        "default",
+      );
+      console.log(`imported ${ref} into the daemon at ${named}`);
     }
     const { cmd, args } = agentCommand({
       broker: broker.url,

@@ -176,41 +176,58 @@ export async function startPrivateDockerd(
     dir,
     pid: daemon.pid,
     docker,
-    importImage: async (rootfs, name) => {
-      const tar = new Deno.Command("/bin/tar", {
-        args: [
-          "-C",
-          rootfs,
-          "--sort=name",
-          "--numeric-owner",
-          "-c",
-          ".",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const hash = createHash("sha256");
-      const [toHash, toDocker] = tar.stdout.tee();
-      const tarErr = new Response(tar.stderr).text();
-      const hashed = (async () => {
-        for await (const chunk of toHash) hash.update(chunk);
-      })();
-      const tmpRef =
-        `${DOCKER_REPOSITORY}/${name}:importing-${crypto.randomUUID()}`;
-      await docker(["import", "-", tmpRef], toDocker);
-      await hashed;
-      if (!(await tar.status).success) {
-        throw new Error(`tar of ${rootfs} failed: ${(await tarErr).trim()}`);
-      }
-      const ref = `${DOCKER_REPOSITORY}/${name}:${
-        hash.digest("hex").slice(0, 16)
-      }`;
-      await docker(["tag", tmpRef, ref]);
-      await docker(["tag", ref, `${DOCKER_REPOSITORY}/${name}:latest`]);
-      await docker(["rmi", tmpRef]);
-      return ref;
-    },
+    importImage: (rootfs, name) => importImage(host, rootfs, name),
     stop,
     [Symbol.asyncDispose]: stop,
   };
+}
+
+/**
+ * Imports directory rootfs `rootfs` into the daemon at `host` as
+ * `splitpilot/NAME:<content hash>` (sha-256 of a sorted tar, 16 hex
+ * digits) and tags it `:latest`; returns the hash-tagged reference.
+ */
+export async function importImage(
+  host: string,
+  rootfs: string,
+  name: string,
+): Promise<string> {
+  const docker = (args: string[], stdin?: ReadableStream<Uint8Array>) =>
+    runClient(host, args, stdin);
+  const tar = new Deno.Command("/bin/tar", {
+    args: [
+      "-C",
+      rootfs,
+      "--sort=name",
+      "--numeric-owner",
+      "-c",
+      ".",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const hash = createHash("sha256");
+  const [toHash, toDocker] = tar.stdout.tee();
+  const tarErr = new Response(tar.stderr).text();
+  const hashed = (async () => {
+    for await (const chunk of toHash) hash.update(chunk);
+  })();
+  const tmpRef =
+    `${DOCKER_REPOSITORY}/${name}:importing-${crypto.randomUUID()}`;
+  await docker(["import", "-", tmpRef], toDocker);
+  await hashed;
+  if (!(await tar.status).success) {
+    throw new Error(`tar of ${rootfs} failed: ${(await tarErr).trim()}`);
+  }
+  const ref = `${DOCKER_REPOSITORY}/${name}:${hash.digest("hex").slice(0, 16)}`;
+  await docker(["tag", tmpRef, ref]);
+  await docker(["tag", ref, `${DOCKER_REPOSITORY}/${name}:latest`]);
+  await docker(["rmi", tmpRef]);
+  return ref;
+}
+
+/** Whether the daemon at `host` has image `ref`. */
+export async function hasImage(host: string, ref: string): Promise<boolean> {
+  return await runClient(host, ["image", "inspect", "--format", "{{.Id}}", ref])
+    .then(() => true, () => false);
 }
