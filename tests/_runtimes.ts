@@ -43,7 +43,8 @@ export function singularityBinary(): string | undefined {
 
 /** `ignore` for singularity tests: skipped locally without a build, never in CI. */
 export function needsSingularity(): boolean {
-  return !IN_CI && singularityBinary() === undefined;
+  const found = singularityBinary() !== undefined; // also puts it on PATH
+  return !IN_CI && !found;
 }
 
 /** A private daemon with the cached image as `splitpilot/default:latest`. */

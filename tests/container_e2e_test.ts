@@ -16,7 +16,12 @@ import type { RuntimeName } from "../src/container/driver.ts";
 import { findOnPath } from "../src/container/find_program.ts";
 import { type Grid, needs, startGrid } from "./_grid.ts";
 import { needsDocker, needsSingularity, withDocker } from "./_runtimes.ts";
-import { cachedImage, makeSoftwareDir, needsImage } from "./_software.ts";
+import {
+  cachedImage,
+  makeSoftwareDir,
+  needsImage,
+  waitFor,
+} from "./_software.ts";
 import {
   assertSamplesRan,
   jobOutput,
@@ -107,7 +112,11 @@ Deno.test({
         env: { DOCKER_HOST: d.host },
       });
       // --rm and the agent's lease: nothing of the jobs is left.
-      assertEquals(await d.docker(["ps", "-aq"]), "");
+      const gone = await waitFor(
+        async () => (await d.docker(["ps", "-aq"])) === "",
+        30_000,
+      );
+      assertEquals(gone, true, await d.docker(["ps", "-a"]));
     }),
 });
 
