@@ -200,6 +200,9 @@ export async function importImage(
       rootfs,
       "--sort=name",
       "--numeric-owner",
+      // Hard links made by other readers of the shared image (cp -al)
+      // change inode ctimes, not contents.
+      "--warning=no-file-changed",
       "-c",
       ".",
     ],
@@ -216,8 +219,11 @@ export async function importImage(
     `${DOCKER_REPOSITORY}/${name}:importing-${crypto.randomUUID()}`;
   await docker(["import", "-", tmpRef], toDocker);
   await hashed;
-  if (!(await tar.status).success) {
-    throw new Error(`tar of ${rootfs} failed: ${(await tarErr).trim()}`);
+  // Exit 1 with nothing said: only the (silenced) "file changed" case.
+  const st = await tar.status;
+  const err = (await tarErr).trim();
+  if (!st.success && !(st.code === 1 && err === "")) {
+    throw new Error(`tar of ${rootfs} failed: ${err}`);
   }
   const ref = `${DOCKER_REPOSITORY}/${name}:${hash.digest("hex").slice(0, 16)}`;
   await docker(["tag", tmpRef, ref]);

@@ -55,7 +55,9 @@ async function noOrphans(
   victim: Victim,
   env: Record<string, string> = {},
 ) {
-  const grid = await startGrid();
+  // No resubmission: a wrapper killed before the agent saw RUNNING ends
+  // ERROR_A, and a rerun of the same payload would look like an orphan.
+  const grid = await startGrid({ maxResubmissions: 0 });
   const marker = `sleep ${1000 + Math.floor(Math.random() * 8000)}.${
     crypto.getRandomValues(new Uint32Array(1))[0]
   }`;
