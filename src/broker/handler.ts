@@ -48,6 +48,7 @@ import {
 import type { JobRecord, JobStore, Usage } from "./store.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
+import { BrokerMetrics } from "./broker_metrics.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -98,6 +99,11 @@ export interface BrokerOptions {
    * @default none (404)
    */
   artefactsDir?: string;
+  /**
+   * Metrics to count into (shared with the sweeper by `startBroker`).
+   * @default a fresh set
+   */
+  metrics?: BrokerMetrics;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
 }
@@ -124,17 +130,31 @@ export function createBrokerHandler(
   deps: BrokerDeps,
   opts: BrokerOptions = {},
 ): Handler {
-  const core = new BrokerCore(deps, opts);
+  const metrics = opts.metrics ?? new BrokerMetrics();
+  const core = new BrokerCore(deps, opts, metrics);
   return async (req, peer) => {
+    const t0 = performance.now();
+    let res: Response;
     try {
-      return await core.handle(req, peer);
+      res = await core.handle(req, peer);
     } catch (e) {
       if (!(e instanceof HttpError)) {
         (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
       }
-      return errorResponse(e);
+      res = errorResponse(e);
     }
+    metrics.requests.observe(
+      { route: routeName(req), status: String(res.status) },
+      (performance.now() - t0) / 1000,
+    );
+    return res;
   };
+}
+
+/** The route name of a request, for metric labels (bounded cardinality). */
+function routeName(req: Request): string {
+  const found = findRoute(req.method, new URL(req.url).pathname);
+  return typeof found === "object" ? found.route.name : "unknown";
 }
 
 async function readLimited(req: Request, max: number): Promise<Uint8Array> {
@@ -269,10 +289,12 @@ class BrokerCore {
   #maxUpload: number;
   #artefacts?: ArtefactStore;
   #sites: SiteService;
+  #metrics: BrokerMetrics;
   #parsed = new Map<string, JobDescription>();
 
-  constructor(deps: BrokerDeps, opts: BrokerOptions) {
-    this.#deps = deps;
+  constructor(deps: BrokerDeps, opts: BrokerOptions, metrics: BrokerMetrics) {
+    this.#metrics = metrics;
+    this.#deps = { ...deps, store: metrics.timeStore(deps.store) };
     this.#margin = opts.jobTokenMarginSeconds ?? 600;
     this.#maxResub = opts.maxResubmissions ?? 10;
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
@@ -282,7 +304,12 @@ class BrokerCore {
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
-    this.#sites = new SiteService(deps.store, deps.issuer, this.#artefacts);
+    this.#sites = new SiteService(
+      this.#deps.store,
+      deps.issuer,
+      this.#artefacts,
+      () => metrics.tokens.inc({ role: "JOB_AGENT" }),
+    );
   }
 
   /** Parsed JDL of a job, cached (JDLs never change after submission). */
@@ -426,6 +453,13 @@ class BrokerCore {
         return this.#artefact(lfn!.slice(1));
       case "sites":
         return this.#sites.sites();
+      case "metrics":
+        return this.#metrics.text(this.#deps.store, this.#sites.registry).then(
+          (text) =>
+            new Response(text, {
+              headers: { "content-type": "text/plain; version=0.0.4" },
+            }),
+        );
       case "factory_demand":
         return readJson(req).then((b) => this.#sites.demand(who.subject, b));
       case "factory_pilot":
@@ -452,6 +486,7 @@ class BrokerCore {
       throw e;
     }
     const keys = matchKeys(jd);
+    this.#metrics.submissions.inc();
     const id = await this.#deps.store.submit({
       owner: who.subject,
       jdl: formatJdl(jd),
@@ -529,6 +564,17 @@ class BrokerCore {
   }
 
   async #match(req: Request, who: TokenIdentity): Promise<Response> {
+    const t0 = performance.now();
+    const res = await this.#matchOnce(req, who);
+    this.#metrics.matches.inc({ result: res.status === 200 ? "job" : "empty" });
+    this.#metrics.matchSeconds.observe(
+      undefined,
+      (performance.now() - t0) / 1000,
+    );
+    return res;
+  }
+
+  async #matchOnce(req: Request, who: TokenIdentity): Promise<Response> {
     const body = await readJson(req);
     const site: SiteMap = {
       ce: str(body, "ce"),
@@ -540,7 +586,13 @@ class BrokerCore {
       packages: strList(body, "packages"),
       containers: strList(body, "containers"),
     };
-    this.#sites.registry.agentSeen(who.fingerprint, site.site, site.cpuCores!);
+    this.#sites.registry.agentSeen(
+      who.fingerprint,
+      site.site,
+      site.cpuCores!,
+      Date.now(),
+      site.ce,
+    );
     const job = await this.#deps.store.claim(
       {
         cpuCores: site.cpuCores!,
@@ -571,6 +623,7 @@ class BrokerCore {
         jobId: job.id,
         ttlSeconds: job.ttl + this.#margin,
       });
+      this.#metrics.tokens.inc({ role: "JOB" });
       await this.#deps.store.setTokenSerial(job.id, token.serial);
       return json({
         jobId: job.id,

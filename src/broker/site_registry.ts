@@ -62,8 +62,23 @@ export interface SiteView {
 
 interface AgentSeen {
   site: string;
+  ce: string;
   cpuCores: number;
   at: number;
+}
+
+/** Agents of one site and CE (for metrics). */
+export interface AgentGroup {
+  /** Site. */
+  site: string;
+  /** CE (`""` when none). */
+  ce: string;
+  /** Agents seen in the last hour. */
+  agents: number;
+  /** Cores they offered. */
+  cores: number;
+  /** Last contact, ms since epoch. */
+  lastContact: number;
 }
 
 const AGENT_WINDOW_MS = 3600_000;
@@ -80,9 +95,11 @@ export class SiteRegistry {
     site: string | undefined,
     cpuCores: number,
     now = Date.now(),
+    ce?: string,
   ): void {
     this.#agents.set(fingerprint, {
       site: site ?? "(none)",
+      ce: ce ?? "",
       cpuCores,
       at: now,
     });
@@ -140,6 +157,24 @@ export class SiteRegistry {
       if (site !== undefined) get(site).jobsRunning++;
     }
     return [...sites.values()].sort((a, b) => a.site.localeCompare(b.site));
+  }
+
+  /** Agents seen in the last hour, grouped by site and CE. */
+  agentGroups(now = Date.now()): AgentGroup[] {
+    this.#prune(now);
+    const groups = new Map<string, AgentGroup>();
+    for (const a of this.#agents.values()) {
+      const key = `${a.site}\u0000${a.ce}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = { site: a.site, ce: a.ce, agents: 0, cores: 0, lastContact: 0 };
+        groups.set(key, g);
+      }
+      g.agents++;
+      g.cores += a.cpuCores;
+      g.lastContact = Math.max(g.lastContact, a.at);
+    }
+    return [...groups.values()];
   }
 
   #prune(now: number): void {

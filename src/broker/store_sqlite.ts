@@ -911,6 +911,19 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
+  countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
+    return this.#read(() =>
+      (this.#q(
+        "SELECT state, owner, count(*) AS n FROM jobs GROUP BY state, owner",
+      ).all() as Row[]).map((r) => ({
+        state: r.state as JobState,
+        owner: r.owner as string,
+        n: Number(r.n),
+      }))
+    );
+  }
+
+  /** @inheritdoc */
   countWaiting(slot: SlotOffer): Promise<number> {
     return this.#read(() => {
       this.#refreshIndex();
