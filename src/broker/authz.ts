@@ -127,6 +127,19 @@ export const AUTHZ_TABLE: readonly Route[] = [
     allow: { JOB_AGENT: "any" },
   },
   {
+    // Live output, forwarded by the agent (src/broker/live_log.ts).
+    name: "log_append",
+    method: "POST",
+    path: "/api/v1/jobs/:id/log",
+    allow: { JOB_AGENT: "matched_job" },
+  },
+  {
+    name: "log",
+    method: "GET",
+    path: "/api/v1/jobs/:id/log",
+    allow: { USER: "own_job" },
+  },
+  {
     // Prometheus scrapes (src/broker/broker_metrics.ts).
     name: "metrics",
     method: "GET",

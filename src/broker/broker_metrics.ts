@@ -16,7 +16,12 @@
  *
  * @module
  */
-import { type Histogram, Registry } from "../metrics/registry.ts";
+import {
+  type Counter,
+  type Gauge,
+  type Histogram,
+  Registry,
+} from "../metrics/registry.ts";
 import type { SiteRegistry } from "./site_registry.ts";
 import type { JobStore } from "./store.ts";
 import type { SweepReport } from "./sweeper.ts";
@@ -24,67 +29,67 @@ import type { SweepReport } from "./sweeper.ts";
 /** See the module doc. */
 export class BrokerMetrics {
   /** Every family, in the order they are written. */
-  readonly registry = new Registry();
+  readonly registry: Registry = new Registry();
   /** Jobs by state (from the store at each scrape). */
-  readonly jobs = this.registry.gauge(
+  readonly jobs: Gauge = this.registry.gauge(
     "splitpilot_jobs",
     "Jobs by state, as the task queue holds them.",
     ["state"],
   );
   /** Jobs by user and state (from the store at each scrape). */
-  readonly userJobs = this.registry.gauge(
+  readonly userJobs: Gauge = this.registry.gauge(
     "splitpilot_user_jobs",
     "Jobs by owner and state.",
     ["user", "state"],
   );
   /** Match requests by result. */
-  readonly matches = this.registry.counter(
+  readonly matches: Counter = this.registry.counter(
     "splitpilot_matches_total",
     "Match requests answered, by result (job: a job was handed out; empty: nothing fit).",
     ["result"],
   );
   /** Match latency. */
-  readonly matchSeconds = this.registry.histogram(
+  readonly matchSeconds: Histogram = this.registry.histogram(
     "splitpilot_match_seconds",
     "Time to answer a match request, claim and job token included.",
   );
   /** Submissions. */
-  readonly submissions = this.registry.counter(
+  readonly submissions: Counter = this.registry.counter(
     "splitpilot_submissions_total",
     "Jobs submitted (masterjob subjobs each count).",
   );
   /** Tokens issued, by role. */
-  readonly tokens = this.registry.counter(
+  readonly tokens: Counter = this.registry.counter(
     "splitpilot_tokens_issued_total",
     "Token certificates issued by the broker, by role.",
     ["role"],
   );
   /** Request latency by route and status. */
-  readonly requests = this.registry.histogram(
+  readonly requests: Histogram = this.registry.histogram(
     "splitpilot_request_seconds",
     "HTTP request latency by route and status (its _count is the request count).",
     ["route", "status"],
   );
   /** Agents seen in the last hour. */
-  readonly agents = this.registry.gauge(
+  readonly agents: Gauge = this.registry.gauge(
     "splitpilot_agents",
     "Agents seen in the last hour, by site and CE.",
     ["site", "ce"],
   );
   /** Their cores. */
-  readonly agentCores = this.registry.gauge(
+  readonly agentCores: Gauge = this.registry.gauge(
     "splitpilot_agent_cores",
     "Cores those agents offered in their last match, by site and CE.",
     ["site", "ce"],
   );
   /** Their last contact. */
-  readonly agentContact = this.registry.gauge(
+  readonly agentContact: Gauge = this.registry.gauge(
     "splitpilot_agent_last_contact_timestamp_seconds",
     "Last match or heartbeat of any agent of the site and CE, Unix time.",
     ["site", "ce"],
   );
   /** Sweeper actions. */
-  readonly sweeps = this.registry.counter(
+  readonly sweeps: Counter = this.registry.counter(
     "splitpilot_sweeper_actions_total",
     "Jobs the sweeper moved, by action (zombie, requeued, expired).",
     ["action"],

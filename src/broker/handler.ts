@@ -49,6 +49,7 @@ import type { JobRecord, JobStore, Usage } from "./store.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
+import { LiveLog } from "./live_log.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -290,6 +291,7 @@ class BrokerCore {
   #artefacts?: ArtefactStore;
   #sites: SiteService;
   #metrics: BrokerMetrics;
+  #live = new LiveLog();
   #parsed = new Map<string, JobDescription>();
 
   constructor(deps: BrokerDeps, opts: BrokerOptions, metrics: BrokerMetrics) {
@@ -453,6 +455,10 @@ class BrokerCore {
         return this.#artefact(lfn!.slice(1));
       case "sites":
         return this.#sites.sites();
+      case "log_append":
+        return this.#logAppend(req, job!);
+      case "log":
+        return Promise.resolve(this.#logRead(url, job!));
       case "metrics":
         return this.#metrics.text(this.#deps.store, this.#sites.registry).then(
           (text) =>
@@ -561,6 +567,50 @@ class BrokerCore {
     });
     if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
     return json({ jobId: job.id, state: "WAITING" });
+  }
+
+  async #logAppend(req: Request, job: JobRecord): Promise<Response> {
+    const body = await readJson(req);
+    const raw = body.lines;
+    if (!Array.isArray(raw) || raw.length > 1000) {
+      throw badRequest(
+        "bad_field",
+        `"lines" must be a list of at most 1000 lines`,
+      );
+    }
+    const lines = raw.map((l) => {
+      const r = l as Record<string, unknown>;
+      if (typeof r?.text !== "string" || typeof r.stream !== "string") {
+        throw badRequest(
+          "bad_field",
+          `each line needs "stream" and "text" strings`,
+        );
+      }
+      return { stream: r.stream, text: r.text };
+    });
+    // Lines may arrive just after the wrapper's final report: the rule
+    // (only the agent that matched the job) is what bounds who writes.
+    if (!this.#live.append(job.id, lines, Date.now(), body.eof === true)) {
+      throw new HttpError(
+        429,
+        "rate_limited",
+        `log appends for job ${job.id} come too fast`,
+      );
+    }
+    return json({ ok: true });
+  }
+
+  #logRead(url: URL, job: JobRecord): Response {
+    const after = Number(url.searchParams.get("after") ?? "0");
+    if (!Number.isInteger(after) || after < 0) {
+      throw badRequest("bad_field", `"after" must be a whole number >= 0`);
+    }
+    const page = this.#live.read(job.id, after);
+    return json({
+      ...page,
+      state: job.state,
+      final: FINAL_STATES.has(job.state),
+    });
   }
 
   async #match(req: Request, who: TokenIdentity): Promise<Response> {

@@ -94,7 +94,7 @@ export class SiteRegistry {
     fingerprint: string,
     site: string | undefined,
     cpuCores: number,
-    now = Date.now(),
+    now: number = Date.now(),
     ce?: string,
   ): void {
     this.#agents.set(fingerprint, {
@@ -107,13 +107,17 @@ export class SiteRegistry {
   }
 
   /** An agent already seen is alive (a heartbeat for one of its jobs). */
-  touch(fingerprint: string, now = Date.now()): void {
+  touch(fingerprint: string, now: number = Date.now()): void {
     const a = this.#agents.get(fingerprint);
     if (a) a.at = now;
   }
 
   /** Records a factory's report for `site`. */
-  factoryReport(site: string, report: FactoryReport, now = Date.now()): void {
+  factoryReport(
+    site: string,
+    report: FactoryReport,
+    now: number = Date.now(),
+  ): void {
     this.#factories.set(site, {
       ...report,
       failures: report.failures.slice(-MAX_FAILURES),
@@ -130,7 +134,7 @@ export class SiteRegistry {
    * Every site seen, by name. `activeAgents` lists the agent fingerprint
    * of each active job (one entry per job).
    */
-  view(activeAgents: Iterable<string>, now = Date.now()): SiteView[] {
+  view(activeAgents: Iterable<string>, now: number = Date.now()): SiteView[] {
     this.#prune(now);
     const sites = new Map<string, SiteView>();
     const get = (site: string) => {
@@ -160,7 +164,7 @@ export class SiteRegistry {
   }
 
   /** Agents seen in the last hour, grouped by site and CE. */
-  agentGroups(now = Date.now()): AgentGroup[] {
+  agentGroups(now: number = Date.now()): AgentGroup[] {
     this.#prune(now);
     const groups = new Map<string, AgentGroup>();
     for (const a of this.#agents.values()) {

@@ -55,7 +55,7 @@ function positive(
 /** See the module doc. */
 export class SiteService {
   /** Agents and factory reports. */
-  readonly registry = new SiteRegistry();
+  readonly registry: SiteRegistry = new SiteRegistry();
   #store: JobStore;
   #issuer: TokenIssuer;
   #artefacts?: ArtefactStore;

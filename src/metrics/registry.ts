@@ -58,7 +58,7 @@ abstract class Labelled<T> implements Family {
   readonly name: string;
   readonly help: string;
   readonly labelNames: readonly string[];
-  protected series = new Map<string, { values: string[]; data: T }>();
+  protected series: Map<string, { values: string[]; data: T }> = new Map();
 
   constructor(name: string, help: string, labelNames: readonly string[]) {
     if (!NAME.test(name)) throw new TypeError(`bad metric name "${name}"`);
@@ -88,7 +88,7 @@ abstract class Labelled<T> implements Family {
 
 /** A monotonically increasing count. */
 export class Counter extends Labelled<{ v: number }> {
-  readonly type = "counter" as const;
+  readonly type: "counter" = "counter";
   /** Adds `by` (default 1). */
   inc(labels?: Labels, by = 1): void {
     this.slot(labels, () => ({ v: 0 })).v += by;
@@ -105,7 +105,7 @@ export class Counter extends Labelled<{ v: number }> {
 
 /** A value that goes up and down. */
 export class Gauge extends Labelled<{ v: number }> {
-  readonly type = "gauge" as const;
+  readonly type: "gauge" = "gauge";
   /** Sets the value. */
   set(labels: Labels | undefined, v: number): void {
     this.slot(labels, () => ({ v: 0 })).v = v;
@@ -123,7 +123,7 @@ export class Gauge extends Labelled<{ v: number }> {
 /** Observations in cumulative buckets, with their sum and count. */
 export class Histogram
   extends Labelled<{ counts: number[]; sum: number; n: number }> {
-  readonly type = "histogram" as const;
+  readonly type: "histogram" = "histogram";
   readonly buckets: readonly number[];
   constructor(
     name: string,
