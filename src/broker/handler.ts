@@ -154,8 +154,12 @@ export function createBrokerHandler(
 
 /** The route name of a request, for metric labels (bounded cardinality). */
 function routeName(req: Request): string {
-  const found = findRoute(req.method, new URL(req.url).pathname);
-  return typeof found === "object" ? found.route.name : "unknown";
+  try {
+    const found = findRoute(req.method, new URL(req.url).pathname);
+    return typeof found === "object" ? found.route.name : "unknown";
+  } catch {
+    return "unknown"; // e.g. a bad percent-escape (already answered 400)
+  }
 }
 
 async function readLimited(req: Request, max: number): Promise<Uint8Array> {
