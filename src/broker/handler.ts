@@ -23,6 +23,7 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
+import { alreadyApplied } from "./attempts.ts";
 import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
 import type { BlobStore } from "./blob_store.ts";
 import {
@@ -597,13 +598,30 @@ class BrokerCore {
     const killReason = num(body, "killReason");
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
-    if (job.state === to) return json({ jobId: job.id, state: to });
-    if (!canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)) {
+    // Reports name their attempt; one without is for the current attempt.
+    const attempt = num(body, "attempt") ?? job.resubmissions;
+    const view = { state: job.state, attempt: job.resubmissions };
+    const current = attempt === job.resubmissions;
+    if (current && job.state === to) {
+      return json({ jobId: job.id, state: to, attempt });
+    }
+    if (
+      !current || !canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)
+    ) {
+      // A resent report whose answer was lost: acknowledge it again.
+      if (alreadyApplied(await this.#deps.store.trace(job.id), attempt, to)) {
+        return json({ jobId: job.id, state: job.state, attempt, resent: true });
+      }
       throw conflict(
-        "illegal_transition",
-        `job ${job.id} cannot go from ${job.state} to ${to}${
-          BROKER_ONLY_STATES.has(to) ? ` (${to} is set by the broker only)` : ""
-        }`,
+        current ? "illegal_transition" : "superseded",
+        current
+          ? `job ${job.id} cannot go from ${job.state} to ${to}${
+            BROKER_ONLY_STATES.has(to)
+              ? ` (${to} is set by the broker only)`
+              : ""
+          }`
+          : `attempt ${attempt} of job ${job.id} is over (now attempt ${job.resubmissions}, ${job.state})`,
+        { job: view },
       );
     }
     let target: JobState = to;

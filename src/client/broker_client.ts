@@ -24,12 +24,23 @@ export class BrokerError extends Error {
   readonly status: number;
   /** The broker's machine-readable reason, or `unreachable`. */
   readonly reason: string;
+  /**
+   * The broker's current view of the job, when a 409 carries one: proof
+   * that the job moved on and a resent report cannot apply.
+   */
+  readonly view?: { state: string; attempt: number };
   /** Creates the error. */
-  constructor(status: number, reason: string, message: string) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    view?: { state: string; attempt: number },
+  ) {
     super(message);
     this.name = "BrokerError";
     this.status = status;
     this.reason = reason;
+    this.view = view;
   }
 }
 
@@ -121,12 +132,14 @@ export class BrokerClient {
       if (res.ok) return res;
       let reason = "http_error";
       let message = `${method} ${path}: HTTP ${res.status}`;
+      let view;
       try {
         const body = await res.json();
         reason = body.reason ?? reason;
         message = body.error ?? message;
+        view = body.job;
       } catch { /* not JSON */ }
-      throw new BrokerError(res.status, reason, message);
+      throw new BrokerError(res.status, reason, message, view);
     }
     throw new BrokerError(
       0,

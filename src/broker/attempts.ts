@@ -1,0 +1,51 @@
+/**
+ * Attempts of a job, read from its trace. Every resubmission (a move to
+ * WAITING after the submit) starts a new attempt, numbered by the job's
+ * `resubmissions` count at match time: attempt 0 is the first run.
+ *
+ * Reports carry the attempt they belong to, which makes them idempotent:
+ * a report resent after its answer was lost finds its transition already
+ * in its attempt's part of the trace and is acknowledged again, and a
+ * report of an older attempt can never move the current one.
+ *
+ * @module
+ */
+import type { TraceEntry } from "./store.ts";
+import type { JobState } from "./states.ts";
+
+/**
+ * The trace entries of attempt `n`: from the entry after its opening
+ * WAITING (the submit for attempt 0) up to and including the WAITING that
+ * closed it, if any.
+ */
+export function attemptEntries(
+  trace: readonly TraceEntry[],
+  n: number,
+): TraceEntry[] {
+  let seen = -1;
+  const out: TraceEntry[] = [];
+  for (const e of trace) {
+    if (e.state === "WAITING") {
+      seen++;
+      if (seen === n + 1) {
+        out.push(e);
+        break;
+      }
+      continue;
+    }
+    if (seen === n) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * Whether a report of `to` for attempt `n` is already applied: its attempt
+ * entered `to` (a preemption's WAITING included).
+ */
+export function alreadyApplied(
+  trace: readonly TraceEntry[],
+  n: number,
+  to: JobState,
+): boolean {
+  return attemptEntries(trace, n).some((e) => e.state === to);
+}
