@@ -29,6 +29,8 @@ export async function reportSetupFailure(
       },
     });
   } catch (e) {
-    t.log(`job ${job.jobId}: could not report ERROR_A: ${(e as Error).message}`);
+    t.log(
+      `job ${job.jobId}: could not report ERROR_A: ${(e as Error).message}`,
+    );
   }
 }

@@ -65,7 +65,9 @@ export async function reportOutcome(
       "GET",
       path,
     );
-    if (!now || now.resubmissions !== e.attempt || !ACTIVE.includes(now.state)) {
+    if (
+      !now || now.resubmissions !== e.attempt || !ACTIVE.includes(now.state)
+    ) {
       return now?.state ?? state;
     }
     const known = ACTIVE.indexOf(now.state);
@@ -85,7 +87,9 @@ export async function reportOutcome(
     ...t.resend,
     onRetry: (err, n) =>
       n === 1 &&
-      log(`job ${e.jobId}: report ${state} not acknowledged, resending: ${err.message}`),
+      log(
+        `job ${e.jobId}: report ${state} not acknowledged, resending: ${err.message}`,
+      ),
   });
   if (r.kind === "expired" || r.kind === "refused") {
     log(`job ${e.jobId}: could not report ${state}: ${r.error.message}`);

@@ -484,7 +484,12 @@ function report(
 ): Promise<string> {
   return reportOutcome(
     { broker: opts.broker, outbox: opts.outbox, log: opts.log },
-    { jobId: opts.job.jobId, attempt: opts.job.resubmission, outcome: o, death },
+    {
+      jobId: opts.job.jobId,
+      attempt: opts.job.resubmission,
+      outcome: o,
+      death,
+    },
   );
 }
 

@@ -142,7 +142,12 @@ export async function listProcesses(): Promise<ProcInfo[]> {
 async function killPids(pids: number[]): Promise<void> {
   if (pids.length === 0) return;
   await new Deno.Command("/bin/sh", {
-    args: ["-c", 'kill -s KILL "$@" 2>/dev/null; exit 0', "sh", ...pids.map(String)],
+    args: [
+      "-c",
+      'kill -s KILL "$@" 2>/dev/null; exit 0',
+      "sh",
+      ...pids.map(String),
+    ],
     stdout: "null",
     stderr: "null",
     stdin: "null",

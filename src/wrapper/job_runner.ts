@@ -69,7 +69,9 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       {
         onRetry: (e, n) =>
           n === 1 &&
-          ctx.log(`report ${body.state} not acknowledged, resending: ${e.message}`),
+          ctx.log(
+            `report ${body.state} not acknowledged, resending: ${e.message}`,
+          ),
       },
     );
     if (r.kind !== "acked") {

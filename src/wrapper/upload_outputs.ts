@@ -155,7 +155,8 @@ export async function uploadOutputs(
       }
     }, {
       onRetry: (e, n) =>
-        n === 1 && log(`upload of ${item.name} failed, resending: ${e.message}`),
+        n === 1 &&
+        log(`upload of ${item.name} failed, resending: ${e.message}`),
     });
     if (sent.kind !== "acked") throw sent.error;
     log(`uploaded ${item.name} → ${lfn} (${sent.value.size} bytes)`);
