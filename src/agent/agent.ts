@@ -81,6 +81,8 @@ export interface AgentOptions {
   maxEmpty?: number;
   /** Heartbeat interval, s. @default 60 */
   heartbeatSeconds?: number;
+  /** Interval of the cheap kill check, s (0: heartbeat only). @default 2 */
+  killCheckSeconds?: number;
   /** Watchdog sampling interval, s. @default 5 */
   sampleSeconds?: number;
   /**
@@ -400,6 +402,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             brokerUrl: opts.broker,
             siteMap,
             heartbeatSeconds: opts.heartbeatSeconds,
+            killCheckSeconds: opts.killCheckSeconds,
             groupKill: !driver.capabilities.pidNamespace,
             sampler,
             limits,

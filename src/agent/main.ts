@@ -30,7 +30,8 @@ function samplerKind(
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
-  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--max-empty N] [--wait]
+  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--kill-check SECONDS]
+  [--max-empty N] [--wait]
   [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
   [--kill-grace SECONDS] [--preempt-grace SECONDS] [--low-cpu-window SECONDS]
   [--margin SECONDS]
@@ -109,6 +110,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "memory",
         "disk",
         "heartbeat",
+        "kill-check",
         "max-empty",
         "sample",
         "sampler",
@@ -162,6 +164,7 @@ export async function agentMain(args: string[]): Promise<number> {
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),
+      killCheckSeconds: int("kill-check", f["kill-check"], 0),
       maxEmpty: int("max-empty", f["max-empty"], 1),
       sampleSeconds: int("sample", f.sample, 1),
       sampler: samplerKind(f.sampler),

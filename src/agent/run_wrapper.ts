@@ -33,6 +33,11 @@ import { Watchdog } from "../watchdog/watchdog.ts";
 import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
+import {
+  brokerKillMessage,
+  KILL_CHECK_SECONDS,
+  watchForKill,
+} from "./kill_watch.ts";
 import { deathState, reportOutcome } from "./report_outcome.ts";
 
 export { deathState };
@@ -76,6 +81,8 @@ export interface RunWrapperOptions {
   siteMap: Record<string, unknown>;
   /** Heartbeat interval, s. @default 60 */
   heartbeatSeconds?: number;
+  /** Interval of the cheap kill check, s (0: heartbeat only). @default 2 */
+  killCheckSeconds?: number;
   /** How long to wait for `hello`, ms. @default 30000 */
   helloTimeoutMs?: number;
   /** Grace after `cancel` before SIGTERM to the tree, ms. @default 10000 */
@@ -297,7 +304,7 @@ export async function runWrapper(
         { kill?: { reason: number; message: string } }
       >("POST", `/api/v1/jobs/${job.jobId}/heartbeat`, { usage: usage() });
       if (r?.kill && !ended) {
-        kill(r.kill.reason, `broker: ${r.kill.message}`);
+        kill(r.kill.reason, brokerKillMessage(r.kill.message));
       }
     } catch (e) {
       const status = (e as { status?: number }).status;
@@ -314,6 +321,12 @@ export async function runWrapper(
       }
     }
   };
+  const stopKillWatch = watchForKill({
+    broker: opts.broker,
+    jobId: job.jobId,
+    intervalMs: (opts.killCheckSeconds ?? KILL_CHECK_SECONDS) * 1000,
+    onKill: (reason, message) => kill(reason, brokerKillMessage(message)),
+  });
   const heartbeatTimer = setInterval(
     beat,
     (opts.heartbeatSeconds ?? 60) * 1000,
@@ -402,6 +415,7 @@ export async function runWrapper(
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await stopTree("KILL");
   ended = true;
+  stopKillWatch();
   for (const t of timers) clearTimeout(t);
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(beating);
