@@ -27,10 +27,7 @@ import {
 } from "../src/launch/role_process.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
-import {
-  listProcesses,
-  type ProcInfo,
-} from "../src/agent/sandbox_sweeper.ts";
+import { listProcesses, type ProcInfo } from "../src/agent/sandbox_sweeper.ts";
 import {
   type ChaosCounts,
   chaosCounts,
@@ -205,7 +202,9 @@ TTL = 600;
       const r = await user.request("POST", "/api/v1/jobs", { body: jdl });
       ids.push((await r.json()).jobId);
     }
-    log(`submitted ${n} jobs; ${agents.length} agents (${containers}), ${k} kills, seed ${seed}`);
+    log(
+      `submitted ${n} jobs; ${agents.length} agents (${containers}), ${k} kills, seed ${seed}`,
+    );
     for (const a of agents) startAgent(a);
 
     const finalCount = async () => {
@@ -228,7 +227,11 @@ TTL = 600;
         lastProgress = Date.now();
       }
       if (Date.now() - lastProgress > stallMs) {
-        log(`no progress for ${stallMs / 1000} s; stopping with ${done}/${n} final`);
+        log(
+          `no progress for ${
+            stallMs / 1000
+          } s; stopping with ${done}/${n} final`,
+        );
         break;
       }
       if (
@@ -253,11 +256,18 @@ TTL = 600;
           }
         }
       }
-      if (Math.floor(Date.now() / 10000) !== Math.floor((Date.now() - 500) / 10000)) {
+      if (
+        Math.floor(Date.now() / 10000) !==
+          Math.floor((Date.now() - 500) / 10000)
+      ) {
         log(`${done}/${n} final, ${killed}/${k} kills`);
       }
     }
-    log(`${done}/${n} final after ${((Date.now() - t0) / 1000).toFixed(0)} s; stopping agents`);
+    log(
+      `${done}/${n} final after ${
+        ((Date.now() - t0) / 1000).toFixed(0)
+      } s; stopping agents`,
+    );
     // Preemption (SIGTERM) ends idle agents at once.
     for (const a of agents) {
       try {
@@ -375,7 +385,12 @@ async function killOne(
   const payloads = tree.filter((p) =>
     p.args.includes(mark) && p.args.startsWith("/bin/sh")
   );
-  const order: ChaosKill["target"][] = ["agent", "wrapper", "payload", "broker"];
+  const order: ChaosKill["target"][] = [
+    "agent",
+    "wrapper",
+    "payload",
+    "broker",
+  ];
   const first = Math.floor(rnd() * order.length);
   for (let i = 0; i < order.length; i++) {
     const target = order[(first + i) % order.length];
@@ -455,14 +470,16 @@ export async function main(args: string[]): Promise<number> {
   const r = await runChaos(o);
   console.log(
     `chaos: ${o.jobs} jobs, ${o.agents} agents (${o.containers}), seed ${o.seed}, ${
-      ((r.seconds)).toFixed(0)
+      r.seconds.toFixed(0)
     } s`,
   );
   console.log(
     `kills: ${Object.entries(r.kills).map(([t, c]) => `${t} ${c}`).join(", ")}`,
   );
   console.log(
-    `final states: ${Object.entries(r.states).map(([s, c]) => `${s} ${c}`).join(", ")}`,
+    `final states: ${
+      Object.entries(r.states).map(([s, c]) => `${s} ${c}`).join(", ")
+    }`,
   );
   console.log(formatCounts(r.counts));
   if (o.keep) console.log(`kept ${r.dir}`);

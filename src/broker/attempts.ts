@@ -49,3 +49,27 @@ export function alreadyApplied(
 ): boolean {
   return attemptEntries(trace, n).some((e) => e.state === to);
 }
+
+/**
+ * Where the broker files a copy of each output of attempt `n`: under the
+ * job's output dir, in `.attempt/<n>/`. The wrapper uploads to the job's
+ * output dir as always (that path keeps the latest upload); the broker
+ * records the same blob here as well, so every attempt's outputs and logs
+ * stay apart and `splitpilot get` serves the attempt that reached the
+ * final state. Only the broker writes below `.attempt/`.
+ */
+export const ATTEMPT_DIR = ".attempt";
+
+/** The per-attempt LFN of `name` (relative to the job's output dir). */
+export function attemptLfn(
+  outputDir: string,
+  attempt: number,
+  name: string,
+): string {
+  return `${outputDir}${ATTEMPT_DIR}/${attempt}/${name}`;
+}
+
+/** Whether `lfn` lies in the broker-only per-attempt tree of `outputDir`. */
+export function inAttemptTree(outputDir: string, lfn: string): boolean {
+  return lfn.startsWith(`${outputDir}${ATTEMPT_DIR}/`);
+}

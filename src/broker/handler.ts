@@ -23,13 +23,14 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
-import { alreadyApplied } from "./attempts.ts";
+import { alreadyApplied, attemptLfn, inAttemptTree } from "./attempts.ts";
 import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
 import type { BlobStore } from "./blob_store.ts";
 import {
   badRequest,
   conflict,
   errorResponse,
+  forbidden,
   HttpError,
   json,
   notFound,
@@ -721,6 +722,13 @@ class BrokerCore {
         "x-sha256 must be 64 lowercase hex digits",
       );
     }
+    const outDir = tokenJob && jobOutputDir(tokenJob.owner, tokenJob.id);
+    if (outDir && inAttemptTree(outDir, lfn)) {
+      throw forbidden(
+        "wrong_object",
+        `${lfn}: the per-attempt copies are written by the broker only`,
+      );
+    }
     const stored = await this.#deps.blobs.write(req.body, {
       maxBytes: this.#maxUpload,
       expectSha256: expect,
@@ -734,6 +742,21 @@ class BrokerCore {
       sha256: stored.sha256,
       createdAt: Date.now(),
     });
+    if (outDir && lfn.startsWith(outDir)) {
+      // The same blob, filed under this attempt too (see attempts.ts).
+      await this.#deps.store.putFile({
+        lfn: attemptLfn(
+          outDir,
+          tokenJob!.resubmissions,
+          lfn.slice(outDir.length),
+        ),
+        owner,
+        jobId: tokenJob!.id,
+        size: stored.size,
+        sha256: stored.sha256,
+        createdAt: Date.now(),
+      });
+    }
     return json({ lfn, size: stored.size, sha256: stored.sha256 }, 201);
   }
 }
