@@ -296,7 +296,8 @@ TTL = 600;
       if (view.state === "DONE") {
         output = await user.request(
           "GET",
-          `/api/v1/files/jdoe/jobs/${id}/id.txt`,
+          // What `splitpilot get` serves: the final attempt's copy.
+          `/api/v1/files/jdoe/jobs/${id}/.attempt/${view.resubmissions}/id.txt`,
         ).then((r) => r.text(), () => undefined);
       }
       jobs.push({

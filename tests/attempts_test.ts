@@ -62,15 +62,19 @@ Deno.test("attempts: get serves the final attempt, --attempt N an older one", as
     await run();
     const j = await job(grid, id);
     assertEquals([j.state, j.resubmissions], ["DONE", 1]);
-    assertEquals(await get(grid, id), {
-      "out.txt": "run-1",
-      stdout: "log-1",
-      stderr: "",
-    });
-    assertEquals(await get(grid, id, ["--attempt", "0"]), {
-      stdout: "log-0",
-      stderr: "",
-    });
+    const final = await get(grid, id);
+    const first = await get(grid, id, ["--attempt", "0"]);
+    // Each attempt's accounting: how it ended, what it used.
+    const acct = [final, first].map((g) => JSON.parse(g[".accounting.json"]));
+    assertEquals(
+      acct.map((a) => [a.attempt, a.state, a.exitCode]),
+      [[1, "DONE", 0], [0, "ERROR_E", 3]],
+    );
+    assertEquals(typeof acct[0].usage.wallSeconds, "number");
+    delete final[".accounting.json"];
+    delete first[".accounting.json"];
+    assertEquals(final, { "out.txt": "run-1", stdout: "log-1", stderr: "" });
+    assertEquals(first, { stdout: "log-0", stderr: "" });
     assertEquals(await get(grid, id, ["--attempt", "5"]), {});
   } finally {
     await grid.close();

@@ -65,10 +65,12 @@ export async function reportOutcome(
       "GET",
       path,
     );
-    if (
-      !now || now.resubmissions !== e.attempt || !ACTIVE.includes(now.state)
-    ) {
-      return now?.state ?? state;
+    if (!now || now.resubmissions !== e.attempt) return now?.state ?? state;
+    if (!ACTIVE.includes(now.state)) {
+      // Ended by the wrapper (or the broker): add what the watchdog saw,
+      // which the broker files as this attempt's accounting.
+      if (o.usage && now.state !== "WAITING") await post(now.state);
+      return now.state;
     }
     const known = ACTIVE.indexOf(now.state);
     state = o.state;

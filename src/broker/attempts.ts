@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { TraceEntry } from "./store.ts";
+import type { FileRecord, TraceEntry } from "./store.ts";
 import type { JobState } from "./states.ts";
 
 /**
@@ -72,4 +72,56 @@ export function attemptLfn(
 /** Whether `lfn` lies in the broker-only per-attempt tree of `outputDir`. */
 export function inAttemptTree(outputDir: string, lfn: string): boolean {
   return lfn.startsWith(`${outputDir}${ATTEMPT_DIR}/`);
+}
+
+/** Name of an attempt's accounting record in its per-attempt tree. */
+export const ACCOUNTING_FILE = ".accounting.json";
+
+/** An attempt's accounting: how it ended and what it used. */
+export interface AttemptAccounting {
+  /** The attempt. */
+  attempt: number;
+  /** The state it ended in. */
+  state: string;
+  /** Exit code, if known. */
+  exitCode?: number;
+  /** Kill reason, if killed. */
+  killReason?: number;
+  /** Usage summary (CPU, memory, wall, disk). */
+  usage: unknown;
+  /** When, ISO time. */
+  at: string;
+}
+
+/**
+ * Files an attempt's accounting as `.attempt/<n>/.accounting.json` in the
+ * job's output dir: the job row keeps only the current attempt's usage
+ * (a resubmission starts it afresh), this keeps every attempt's.
+ */
+export async function recordAccounting(
+  deps: {
+    blobs: {
+      write(
+        body: ReadableStream<Uint8Array>,
+      ): Promise<{ size: number; sha256: string }>;
+    };
+    store: { putFile(f: FileRecord): Promise<void> };
+  },
+  outputDir: string,
+  owner: string,
+  jobId: string,
+  a: AttemptAccounting,
+): Promise<void> {
+  const bytes = new TextEncoder().encode(JSON.stringify(a) + "\n");
+  const stored = await deps.blobs.write(
+    new Blob([bytes]).stream() as ReadableStream<Uint8Array>,
+  );
+  await deps.store.putFile({
+    lfn: attemptLfn(outputDir, a.attempt, ACCOUNTING_FILE),
+    owner,
+    jobId,
+    size: stored.size,
+    sha256: stored.sha256,
+    createdAt: Date.now(),
+  });
 }

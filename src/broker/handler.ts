@@ -23,7 +23,12 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
-import { alreadyApplied, attemptLfn, inAttemptTree } from "./attempts.ts";
+import {
+  alreadyApplied,
+  attemptLfn,
+  inAttemptTree,
+  recordAccounting,
+} from "./attempts.ts";
 import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
 import type { BlobStore } from "./blob_store.ts";
 import {
@@ -604,6 +609,8 @@ class BrokerCore {
     const view = { state: job.state, attempt: job.resubmissions };
     const current = attempt === job.resubmissions;
     if (current && job.state === to) {
+      // The agent's usage summary for an attempt its wrapper ended.
+      if (usage) await this.#account(job, to, exitCode, killReason, usage);
       return json({ jobId: job.id, state: to, attempt });
     }
     if (
@@ -650,7 +657,34 @@ class BrokerCore {
       },
     );
     if (!state) throw conflict("raced", `job ${job.id} changed state; retry`);
+    // The last heartbeat's usage when the report brings none (the wrapper's).
+    await this.#account(job, target, exitCode, killReason, usage ?? job.usage);
     return json({ jobId: job.id, state });
+  }
+
+  /** Files an attempt's accounting once it ends (see attempts.ts). */
+  async #account(
+    job: JobRecord,
+    state: JobState,
+    exitCode: number | undefined,
+    killReason: number | undefined,
+    usage: JobRecord["usage"],
+  ): Promise<void> {
+    if (!usage || ACTIVE_STATES.has(state)) return;
+    await recordAccounting(
+      this.#deps,
+      jobOutputDir(job.owner, job.id),
+      job.owner,
+      job.id,
+      {
+        attempt: job.resubmissions,
+        state,
+        exitCode: exitCode ?? job.exitCode,
+        killReason: killReason ?? job.killReason,
+        usage,
+        at: new Date().toISOString(),
+      },
+    ).catch(() => {/* a copy: the job row keeps the usage too */});
   }
 
   async #heartbeat(req: Request, job: JobRecord): Promise<Response> {
