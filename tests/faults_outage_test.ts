@@ -10,6 +10,7 @@ import {
   job,
   killMarked,
   marker,
+  pgrep,
   sandboxesLeft,
   shellJdl,
   spawnAgent,
@@ -148,6 +149,54 @@ Deno.test("an agent restarted on the same work root reports the outcome its pred
     assertEquals([j.state, j.exitCode], ["ERROR_E", 9]);
     assertEquals(await sandboxesLeft(work), []);
     assertEquals([...Deno.readDirSync(`${work}/outbox`)], []);
+  } finally {
+    await killMarked(m);
+    await grid.close();
+  }
+});
+
+Deno.test("a SIGKILLed agent leaves nothing: the next agent on its work root kills what runs in the old sandbox and removes it", async () => {
+  const grid = await startGrid({ maxResubmissions: 0 });
+  const m = marker();
+  try {
+    // A payload that leaves a daemon behind, outside its process group.
+    const id = await grid.submit(
+      shellJdl(`setsid sleep 4${m} & exec sleep 3${m}`, m),
+    );
+    const work = `${grid.dir}/work`;
+    const a1 = spawnAgent(grid, {
+      containers: "none",
+      extraArgs: ["--max-empty", "1", "--heartbeat", "1"],
+    });
+    try {
+      await waitFor(
+        "the payload and its daemon",
+        async () => (await pgrep(`sleep [34]${m}`)).length >= 2,
+      );
+    } finally {
+      await a1.kill();
+    }
+    const old = await sandboxOf(work, id);
+    const a2 = spawnAgent(grid, {
+      containers: "none",
+      extraArgs: ["--max-empty", "1", "--heartbeat", "1"],
+    });
+    const end = await a2.done();
+    assertEquals(end.code, 0, end.log);
+    assertStringIncludes(
+      end.log,
+      `sweep: removed ${old.slice(work.length + 1)}`,
+    );
+    // Whatever of the old job still ran there (its wrapper, payload and
+    // daemon, when they outlived the agent) is gone, found by command line
+    // or working directory (src/agent/sandbox_sweeper_test.ts kills such
+    // a survivor on purpose).
+    await waitFor(
+      "no process of the old sandbox",
+      async () => (await pgrep(m)).length === 0,
+      20_000,
+    );
+    assertEquals(await sandboxesLeft(work), []);
   } finally {
     await killMarked(m);
     await grid.close();
