@@ -23,6 +23,7 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
+import { isClientAbort } from "./client_abort.ts";
 import {
   alreadyApplied,
   attemptLfn,
@@ -135,6 +136,12 @@ export function createBrokerHandler(
     try {
       return await core.handle(req, peer);
     } catch (e) {
+      // A client gone mid-body is its own business: no stack trace.
+      if (isClientAbort(e)) {
+        return errorResponse(
+          new HttpError(400, "client_aborted", "the client went away"),
+        );
+      }
       if (!(e instanceof HttpError)) {
         (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
       }
