@@ -54,6 +54,8 @@ export interface ChaosOptions {
   log?: (line: string) => void;
   /** Give up waiting for the jobs after this long without progress, s. @default 300 */
   stallSeconds?: number;
+  /** Stops the run early (the verdict is still computed, then cleanup). */
+  signal?: AbortSignal;
 }
 
 /** The outcome of a run. */
@@ -219,7 +221,7 @@ TTL = 600;
     const stallMs = (opts.stallSeconds ?? 300) * 1000;
     let killed = 0;
     let lastKill = 0;
-    while (done < n) {
+    while (done < n && !opts.signal?.aborted) {
       await sleep(500);
       const f = await finalCount();
       if (f !== undefined && f !== done) {
@@ -468,7 +470,14 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(e as Error).message}`);
     return 2;
   }
-  const r = await runChaos(o);
+  // Ctrl-C: stop the kills, stop the agents and the broker, print what
+  // there is (instead of leaving them behind).
+  const stop = new AbortController();
+  const onInt = () => stop.abort();
+  Deno.addSignalListener("SIGINT", onInt);
+  const r = await runChaos({ ...o, signal: stop.signal }).finally(() =>
+    Deno.removeSignalListener("SIGINT", onInt)
+  );
   console.log(
     `chaos: ${o.jobs} jobs, ${o.agents} agents (${o.containers}), seed ${o.seed}, ${
       r.seconds.toFixed(0)
