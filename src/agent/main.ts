@@ -183,6 +183,17 @@ export async function agentMain(args: string[]): Promise<number> {
     return 2;
   }
   const abort = new AbortController();
+  // A stray rejection in one job's code must not end the agent and every
+  // other job with it: log it, keep going (see README, poison-proof).
+  const onStray = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(
+      `[agent] internal error (ignored): ${
+        (e.reason as Error)?.stack ?? String(e.reason)
+      }`,
+    );
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
   const preempt = (sig: Deno.Signal) => {
     if (abort.signal.aborted) return;
     console.error(`[agent] ${sig} received: preempting running jobs`);
@@ -222,5 +233,6 @@ export async function agentMain(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
+    globalThis.removeEventListener("unhandledrejection", onStray);
   }
 }

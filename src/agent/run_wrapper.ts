@@ -381,7 +381,7 @@ export async function runWrapper(
         else if (stage === "SAVING") {
           // The payload is done: send its final CPU and memory now, while
           // the job still takes heartbeats.
-          watchdog?.sampleNow().then(beat);
+          watchdog?.sampleNow().then(beat).catch(() => {});
         }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
