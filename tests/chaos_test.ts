@@ -25,7 +25,7 @@ Deno.test({
     );
     assertEquals(
       r.counts,
-      zero as typeof r.counts,
+      zero as unknown as typeof r.counts,
       `${formatCounts(r.counts)}\n${lines.join("\n")}`,
     );
     // The kills really happened, and over more than one kind of target.
