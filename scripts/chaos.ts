@@ -27,7 +27,7 @@ import {
 } from "../src/launch/role_process.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
-import { listProcesses, type ProcInfo } from "../src/agent/sandbox_sweeper.ts";
+import { killOne, orphanCount } from "./_chaos_targets.ts";
 import {
   type ChaosCounts,
   chaosCounts,
@@ -354,81 +354,6 @@ async function exited(c: Deno.ChildProcess): Promise<boolean> {
     c.status.then(() => true),
     sleep(10).then(() => false),
   ]);
-}
-
-/** Descendants of `roots` in `procs`. */
-function descendants(procs: ProcInfo[], roots: number[]): ProcInfo[] {
-  const ids = new Set(roots);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const p of procs) {
-      if (!ids.has(p.pid) && ids.has(p.ppid)) {
-        ids.add(p.pid);
-        grew = true;
-      }
-    }
-  }
-  return procs.filter((p) => ids.has(p.pid) && !roots.includes(p.pid));
-}
-
-/** SIGKILLs one seeded-random target that exists; returns its kind. */
-async function killOne(
-  rnd: () => number,
-  agents: Agent[],
-  broker: BrokerProcess,
-  mark: string,
-  log: (line: string) => void,
-): Promise<ChaosKill["target"] | undefined> {
-  const procs = await listProcesses();
-  const live = agents.filter((a) => a.child);
-  const tree = descendants(procs, live.map((a) => a.child!.pid));
-  const wrappers = tree.filter((p) =>
-    /wrapper\.(ts|js)/.test(p.args) && !/^bwrap/.test(p.args)
-  );
-  const payloads = tree.filter((p) =>
-    p.args.includes(mark) && p.args.startsWith("/bin/sh")
-  );
-  const order: ChaosKill["target"][] = [
-    "agent",
-    "wrapper",
-    "payload",
-    "broker",
-  ];
-  const first = Math.floor(rnd() * order.length);
-  for (let i = 0; i < order.length; i++) {
-    const target = order[(first + i) % order.length];
-    const pick = <T>(xs: T[]) => xs[Math.floor(rnd() * xs.length)];
-    let pid: number | undefined;
-    if (target === "agent" && live.length > 0) pid = pick(live).child!.pid;
-    if (target === "wrapper" && wrappers.length > 0) pid = pick(wrappers).pid;
-    if (target === "payload" && payloads.length > 0) pid = pick(payloads).pid;
-    if (target === "broker") pid = broker.child.pid;
-    if (pid === undefined) continue;
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      continue;
-    }
-    log(`SIGKILL ${target} (pid ${pid})`);
-    if (target === "broker") await broker.child.status;
-    return target;
-  }
-  return undefined;
-}
-
-/** Processes of this run still alive (payloads, wrappers, launchers). */
-async function orphanCount(dir: string, mark: string): Promise<number> {
-  let left: ProcInfo[] = [];
-  for (let i = 0; i < 50; i++) {
-    left = (await listProcesses()).filter((p) =>
-      p.pid !== Deno.pid && (p.args.includes(mark) || p.args.includes(dir)) &&
-      !p.args.startsWith("ps ")
-    );
-    if (left.length === 0) return 0;
-    await sleep(200);
-  }
-  for (const p of left) console.error(`[chaos] orphan ${p.pid}: ${p.args}`);
-  return left.length;
 }
 
 function int(v: string | undefined, name: string, dflt: number): number {
