@@ -5,7 +5,7 @@
  * records when its SIGTERM came (the generous measure: no polling of
  * ours adds to it), and the job keeps kill reason 30.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { needs, startGrid } from "./_grid.ts";
 import {
   job,
@@ -47,9 +47,15 @@ async function killLatency(containers: "bwrap" | "none") {
       );
       const j = await job(grid, id);
       assertEquals([j.state, j.killReason], ["KILLED", 30]);
-      // Said once, not twice.
-      assertEquals(end.log.split("kill reason 30").length - 1, 1, end.log);
-      assertStringIncludes(end.log, `job ${id}: cancel (reason 30)`);
+      // Said once at most, never twice. (Under load the wrapper's own
+      // RUNNING report can come after the kill: its refused token then
+      // stops the payload before the agent's check does.)
+      assert(end.log.split("kill reason 30").length - 1 <= 1, end.log);
+      assert(
+        end.log.includes(`job ${id}: cancel (reason 30)`) ||
+          end.log.includes("job token refused"),
+        end.log,
+      );
       assert(!end.log.includes("stdin closed: agent gone"), end.log);
     } finally {
       await agent.kill();
