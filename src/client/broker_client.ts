@@ -121,6 +121,11 @@ export class BrokerClient {
           signal: abort.signal,
         });
       } catch (e) {
+        // Our own permissions refused the connection: no retry can help.
+        if (
+          e instanceof Deno.errors.NotCapable ||
+          e instanceof Deno.errors.PermissionDenied
+        ) throw e;
         lastError = abort.signal.aborted ? abort.signal.reason : e;
         if (i + 1 < attempts) {
           await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));

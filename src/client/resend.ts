@@ -17,9 +17,12 @@ export type ResendResult<T> =
     error: BrokerError;
   }
   | {
-    /** The broker refused the report for good (bad request, no such job). */
+    /**
+     * Refused for good: the broker said no (bad request, no such job) or
+     * our own permissions did (NotCapable).
+     */
     kind: "refused";
-    error: BrokerError;
+    error: Error;
   }
   | {
     /** The time budget ran out with the broker still unreachable. */
@@ -54,6 +57,11 @@ export const RESEND_MAX_MS = 20 * 60_000;
  * longer ours; 409 carrying the broker's view of the job) or `refused`.
  */
 export function classify(e: unknown): "retry" | "taken" | "refused" {
+  // Our own permissions (or code) said no: resending cannot change that.
+  if (
+    e instanceof Deno.errors.NotCapable ||
+    e instanceof Deno.errors.PermissionDenied
+  ) return "refused";
   if (!(e instanceof BrokerError)) return "retry";
   const s = e.status;
   if (s === 0 || s === 408 || s === 429 || s >= 500) return "retry";

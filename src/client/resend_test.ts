@@ -18,6 +18,7 @@ Deno.test("classify: outages retry, revoked or moved-on jobs are taken", () => {
     "taken",
   );
   assertEquals(classify(new BrokerError(400, "bad_state", "no")), "refused");
+  assertEquals(classify(new Deno.errors.NotCapable("net")), "refused");
 });
 
 Deno.test("resend keeps trying through an outage until acknowledged", async () => {
