@@ -47,7 +47,9 @@ Deno.test("provenPids: named, working inside, and descendants; nothing else", ()
 
 Deno.test("parseProcList reads the listing script's lines", () => {
   assertEquals(
-    parseProcList("P   12    1 sleep 9\nC 12 /tmp\nP 13 12 \nC 99 /gone\n"),
+    parseProcList(
+      "P   12    1 sleep 9\nC /proc/12/cwd /tmp\nP 13 12 \nC /proc/99/cwd /gone\n",
+    ),
     [{ pid: 12, ppid: 1, args: "sleep 9", cwd: "/tmp" }, {
       pid: 13,
       ppid: 12,
