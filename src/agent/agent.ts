@@ -360,8 +360,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           }
           let cgroup: string | undefined;
           if (sampler instanceof CgroupSampler) {
+            // The sampler moves the wrapper in when it starts watching it.
             cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
-            launch.argv = [...sampler.joinPrefix(cgroup), ...launch.argv];
           }
           const limits = jobLimits(jd, {
             cores,

@@ -27,8 +27,7 @@ import type {
   WrapperContext,
 } from "../permissions/table.ts";
 import { DEFAULT_BINARIES } from "../container/select.ts";
-import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
+import { agentHelpers, HELPER_DIR } from "../watchdog/helpers.ts";
 
 /**
  * Where the agent hands a built wrapper its `--allow-run` list, relative to
@@ -85,8 +84,8 @@ export function siteLayout(workDir: string): SiteLayout {
  * The agent's row context for a built agent started with work dir `W`.
  * It may run what the source agent may run for `USE_CONTAINERS=auto`
  * (see `agentLaunchers` in `src/launch/role_process.ts`): `bwrap`, or for
- * `none` the wrapper's own launcher (in place of `deno`), `/bin/kill` and
- * the watchdog's `/bin/sh` procfs coprocess.
+ * `none` the wrapper's own launcher (in place of `deno`), and its three
+ * helpers, unpacked with it into `W/rt/agent/helpers/`.
  */
 export function siteAgentContext(
   workDir: string,
@@ -99,12 +98,8 @@ export function siteAgentContext(
     workRoot: l.workRoot,
     wrapperProgram: [l.wrapperDir],
     deno: `${l.wrapperDir}/deno`,
-    launchers: [
-      DEFAULT_BINARIES.bwrap,
-      l.wrapperLauncher,
-      KILL_PROGRAM,
-      PROCFS_SHELL,
-    ],
+    launchers: [DEFAULT_BINARIES.bwrap, l.wrapperLauncher],
+    helpers: agentHelpers(`${l.agentDir}/${HELPER_DIR}`),
   };
 }
 

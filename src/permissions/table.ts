@@ -9,12 +9,20 @@
  *
  * | process | net | read | write | run | env |
  * |---|---|---|---|---|---|
- * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir, /proc | work root | container launcher (or deno for `none`) | named vars |
+ * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir | work root | container launcher (or deno for `none`), its three helpers | named vars |
  * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
  * | broker | its listen address | state dir | state dir | none | named vars |
  *
+ * The agent's helpers (`src/watchdog/helpers.ts`) are the only programs it
+ * runs besides the launcher: `splitpilot-procfs` (the procfs sampler loop;
+ * Deno wants `--allow-all` for any read below `/proc`, so the agent has no
+ * `/proc` grant), `splitpilot-kill` (signals to processes and groups
+ * already verified to be the job's) and `splitpilot-du` (the sandbox
+ * probe). None of them takes a command or evaluates its input.
+ *
  * @module
  */
+import { agentHelpers } from "../watchdog/helpers.ts";
 
 /** A process role; each maps to exactly one token role (see the table). */
 export type ProcessRole = "agent" | "wrapper" | "broker";
@@ -70,6 +78,11 @@ export interface AgentContext {
   deno: string;
   /** The container launcher, e.g. `/usr/bin/bwrap`; empty for `none`. */
   launchers: string[];
+  /**
+   * The agent's helpers (absolute paths).
+   * @default the shipped helpers next to the watchdog's code
+   */
+  helpers?: string[];
   /** Software directory (images, setup script), if any. */
   softwareDir?: string;
   /** Extra read-only config files. @default [] */
@@ -107,10 +120,12 @@ export function agentPermissions(ctx: AgentContext): PermissionSet {
       ctx.deno,
       ...(ctx.softwareDir ? [ctx.softwareDir] : []),
       ...(ctx.configFiles ?? []),
-      "/proc",
     ]),
     write: [ctx.workRoot],
-    run: unique(ctx.launchers.length > 0 ? ctx.launchers : [ctx.deno]),
+    run: unique([
+      ...(ctx.launchers.length > 0 ? ctx.launchers : [ctx.deno]),
+      ...(ctx.helpers ?? agentHelpers()),
+    ]),
     env: [...AGENT_ENV],
   };
 }

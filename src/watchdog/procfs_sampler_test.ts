@@ -6,6 +6,8 @@ import {
   assertLessOrEqual,
 } from "@std/assert";
 import { ProcfsSampler } from "./procfs_sampler.ts";
+import { ProcfsShell } from "./_procfs_shell.ts";
+import { agentHelpers } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -145,13 +147,20 @@ Deno.test("procfs sampler: sandbox size and a real core dump", async () => {
   }
 });
 
-Deno.test("procfs sampler: bad request words are refused before the shell sees them", async () => {
+Deno.test("procfs sampler: bad request words are refused before the helper sees them", async () => {
   const sampler = await ProcfsSampler.start({ discoverMs: 0 });
+  const shell = new ProcfsShell();
   try {
     let error = "";
-    await sampler.dirUsage("/tmp/x; rm -rf /").catch((e) => error = e.message);
+    await shell.request("cwd", ["/tmp/x; rm -rf /"]).catch((e) =>
+      error = e.message
+    );
     assert(error.includes("expected letters, digits"), error);
+    // The du helper takes the path as one argument and runs nothing else.
+    const u = await sampler.dirUsage("/tmp/x; touch /tmp/sp-owned-$$");
+    assertEquals(u.diskBytes, 0);
   } finally {
+    await shell.close();
     await sampler.close();
   }
 });
@@ -160,7 +169,13 @@ Deno.test("procfs sampler: SIGKILL of its owner kills every guarded process", as
   const m = marker();
   const fixture = new URL("./_guard_fixture.ts", import.meta.url).pathname;
   const owner = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-run=/bin/sh", fixture, m],
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-run=/bin/sh,${agentHelpers().join(",")}`,
+      fixture,
+      m,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
