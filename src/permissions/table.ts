@@ -11,7 +11,7 @@
  * |---|---|---|---|---|---|
  * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir | work root | container launcher (or deno for `none`), its three helpers | named vars |
  * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
- * | broker | its listen address | state dir | state dir | none | named vars |
+ * | broker | its listen address | state dir | state dir, except its runtime `STATE/rt` | none | named vars |
  *
  * The agent's helpers (`src/watchdog/helpers.ts`) are the only programs it
  * runs besides the launcher: `splitpilot-procfs` (the procfs sampler loop;
@@ -35,6 +35,11 @@ export interface PermissionSet {
   read: string[];
   /** Paths for `--allow-write`. */
   write: string[];
+  /**
+   * Paths inside `write` that stay read-only (`--deny-write`, which wins
+   * over the grant): a role's own runtime. @default []
+   */
+  denyWrite?: string[];
   /** Programs (absolute paths) for `--allow-run`. */
   run: string[];
   /** Variable names (a trailing `*` is a prefix match) for `--allow-env`. */
@@ -147,6 +152,8 @@ export function brokerPermissions(ctx: BrokerContext): PermissionSet {
     net: [ctx.listen],
     read: [ctx.stateDir],
     write: [ctx.stateDir],
+    // A built broker's runtime is unpacked into STATE/rt: never writable.
+    denyWrite: [`${ctx.stateDir}/rt`],
     run: [],
     env: [...BROKER_ENV],
   };
@@ -173,6 +180,15 @@ export function toDenoFlags(set: PermissionSet): string[] {
   add("write", set.write);
   add("run", set.run);
   add("env", set.env);
+  const deny = set.denyWrite ?? [];
+  for (const v of deny) {
+    if (v.includes(",")) {
+      throw new TypeError(
+        `permission entry "${v}" for --deny-write contains a comma; expected a plain path`,
+      );
+    }
+  }
+  if (deny.length > 0) flags.push(`--deny-write=${deny.join(",")}`);
   return flags;
 }
 
