@@ -12,7 +12,11 @@ import { brokerPermissions, toDenoFlags } from "../src/permissions/table.ts";
 
 const dec = new TextDecoder();
 
-async function run(cmd: string, args: string[], env: Record<string, string> = {}) {
+async function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+) {
   const out = await new Deno.Command(cmd, {
     args,
     stdin: "null",
@@ -52,76 +56,85 @@ Deno.test("artefact integrity: planted, tampered and foreign runtime dirs are ne
       /^stamp: (\w+)$/m,
     )![1];
 
-    await t.step("a dir planted by another uid with the public stamp is replaced, its run never executed", async () => {
-      const w = await site("planted");
-      const marker = `${w}/planted-ran`;
-      await Deno.mkdir(`${w}/rt/agent`, { recursive: true, mode: 0o700 });
-      await Deno.writeTextFile(`${w}/rt/agent/.stamp`, `${stamp}\n`);
-      await Deno.writeTextFile(
-        `${w}/rt/agent/run`,
-        `#!/bin/sh\ntouch ${marker}\n`,
-        { mode: 0o755 },
-      );
-      await run("chown", ["-R", "65534:65534", `${w}/rt/agent`]);
-      const r = await run(agent, [w]);
-      assert(!exists(marker), "the planted run was executed");
-      assertEquals(r.code, 2, r.stderr);
-      assertStringIncludes(r.stderr, "token/cert.pem");
-      assertEquals(Deno.statSync(`${w}/rt/agent/run`).uid, Deno.uid());
-    });
-
-    await t.step("a run edited to -A with the stamp intact is replaced before use", async () => {
-      const w = await site("tampered");
-      await run(agent, [w]);
-      const original = await Deno.readTextFile(`${w}/rt/agent/run`);
-      const marker = `${w}/tampered-ran`;
-      await Deno.chmod(`${w}/rt/agent/run`, 0o700);
-      await Deno.writeTextFile(
-        `${w}/rt/agent/run`,
-        `#!/bin/sh\ntouch ${marker}\nexec deno run -A "$@"\n`,
-      );
-      for (let i = 0; i < 2; i++) {
+    await t.step(
+      "a dir planted by another uid with the public stamp is replaced, its run never executed",
+      async () => {
+        const w = await site("planted");
+        const marker = `${w}/planted-ran`;
+        await Deno.mkdir(`${w}/rt/agent`, { recursive: true, mode: 0o700 });
+        await Deno.writeTextFile(`${w}/rt/agent/.stamp`, `${stamp}\n`);
+        await Deno.writeTextFile(
+          `${w}/rt/agent/run`,
+          `#!/bin/sh\ntouch ${marker}\n`,
+          { mode: 0o755 },
+        );
+        await run("chown", ["-R", "65534:65534", `${w}/rt/agent`]);
         const r = await run(agent, [w]);
-        assert(!exists(marker), "the tampered run was executed");
+        assert(!exists(marker), "the planted run was executed");
+        assertEquals(r.code, 2, r.stderr);
         assertStringIncludes(r.stderr, "token/cert.pem");
-      }
-      assertEquals(await Deno.readTextFile(`${w}/rt/agent/run`), original);
-      // A tampered runtime or helper is caught the same way.
-      await Deno.chmod(`${w}/rt/agent/helpers/splitpilot-kill`, 0o700);
-      await Deno.writeTextFile(
-        `${w}/rt/agent/helpers/splitpilot-kill`,
-        `#!/bin/sh\ntouch ${marker}\n`,
-      );
-      await run(agent, [w]);
-      assertStringIncludes(
-        await Deno.readTextFile(`${w}/rt/agent/helpers/splitpilot-kill`),
-        "splitpilot-kill SIGNAL TARGET",
-      );
-    });
+        assertEquals(Deno.statSync(`${w}/rt/agent/run`).uid, Deno.uid());
+      },
+    );
 
-    await t.step("W or W/rt owned by someone else, or group/world-writable, is refused in one line", async () => {
-      const open = await site("open");
-      await Deno.chmod(open, 0o777);
-      let r = await run(agent, [open]);
-      assertEquals(r.code, 2);
-      assertStringIncludes(r.stderr, `refusing ${open}:`);
-      assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
-      assert(!exists(`${open}/rt`), "nothing unpacked into an open W");
+    await t.step(
+      "a run edited to -A with the stamp intact is replaced before use",
+      async () => {
+        const w = await site("tampered");
+        await run(agent, [w]);
+        const original = await Deno.readTextFile(`${w}/rt/agent/run`);
+        const marker = `${w}/tampered-ran`;
+        await Deno.chmod(`${w}/rt/agent/run`, 0o700);
+        await Deno.writeTextFile(
+          `${w}/rt/agent/run`,
+          `#!/bin/sh\ntouch ${marker}\nexec deno run -A "$@"\n`,
+        );
+        for (let i = 0; i < 2; i++) {
+          const r = await run(agent, [w]);
+          assert(!exists(marker), "the tampered run was executed");
+          assertStringIncludes(r.stderr, "token/cert.pem");
+        }
+        assertEquals(await Deno.readTextFile(`${w}/rt/agent/run`), original);
+        // A tampered runtime or helper is caught the same way.
+        await Deno.chmod(`${w}/rt/agent/helpers/splitpilot-kill`, 0o700);
+        await Deno.writeTextFile(
+          `${w}/rt/agent/helpers/splitpilot-kill`,
+          `#!/bin/sh\ntouch ${marker}\n`,
+        );
+        await run(agent, [w]);
+        assertStringIncludes(
+          await Deno.readTextFile(`${w}/rt/agent/helpers/splitpilot-kill`),
+          "splitpilot-kill SIGNAL TARGET",
+        );
+      },
+    );
 
-      const foreign = await site("foreign");
-      await Deno.mkdir(`${foreign}/rt`, { mode: 0o700 });
-      await run("chown", ["65534:65534", `${foreign}/rt`]);
-      r = await run(agent, [foreign]);
-      assertEquals(r.code, 2);
-      assertStringIncludes(r.stderr, `refusing ${foreign}/rt:`);
+    await t.step(
+      "W or W/rt owned by someone else, or group/world-writable, is refused in one line",
+      async () => {
+        const open = await site("open");
+        await Deno.chmod(open, 0o777);
+        let r = await run(agent, [open]);
+        assertEquals(r.code, 2);
+        assertStringIncludes(r.stderr, `refusing ${open}:`);
+        assertEquals(r.stderr.trim().split("\n").length, 1, r.stderr);
+        assert(!exists(`${open}/rt`), "nothing unpacked into an open W");
 
-      const groupRt = await site("group-rt");
-      await Deno.mkdir(`${groupRt}/rt`, { mode: 0o700 });
-      await Deno.chmod(`${groupRt}/rt`, 0o770);
-      r = await run(agent, [groupRt]);
-      assertEquals(r.code, 2);
-      assertStringIncludes(r.stderr, `refusing ${groupRt}/rt:`);
-    });
+        const foreign = await site("foreign");
+        await Deno.mkdir(`${foreign}/rt`, { mode: 0o700 });
+        await run("chown", ["65534:65534", `${foreign}/rt`]);
+        r = await run(agent, [foreign]);
+        assertEquals(r.code, 2);
+        assertStringIncludes(r.stderr, `refusing ${foreign}/rt:`);
+
+        const groupRt = await site("group-rt");
+        await Deno.mkdir(`${groupRt}/rt`, { mode: 0o700 });
+        await Deno.chmod(`${groupRt}/rt`, 0o770);
+        r = await run(agent, [groupRt]);
+        assertEquals(r.code, 2);
+        assertStringIncludes(r.stderr, `refusing ${groupRt}/rt:`);
+      },
+    );
 
     await t.step("a fake sh, tail or gzip on PATH is never run", async () => {
       const w = await site("path");

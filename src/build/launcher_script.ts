@@ -148,14 +148,36 @@ export function renderLauncher(opts: LauncherOptions): string {
   }
   if (runFromFile) {
     const file = word(`${WORKDIR_MARK}/${opts.runListFile}`);
+    // One line of JSON (see allow_run_list.ts): only plain strings, no
+    // escapes, so nothing in a value can add an entry.
+    const bad = (what: string) =>
+      `sp_die "allow-run: ${what} (expected one line: a JSON array of plain absolute paths)"`;
     add(
       "sp_run=",
       `if [ -f ${file} ]; then`,
-      `  while IFS= read -r sp_p || [ -n "$sp_p" ]; do`,
-      `    case $sp_p in '') continue ;; /*) ;; *) sp_die "allow-run: not an absolute path: $sp_p" ;; esac`,
+      "  sp_json=",
+      "  sp_n=0",
+      '  while IFS= read -r sp_l || [ -n "$sp_l" ]; do sp_n=$((sp_n + 1)); sp_json=$sp_l; done < ' +
+        file,
+      `  [ "$sp_n" -le 1 ] || ${bad("more than one line")}`,
+      `  case $sp_json in '['*']') ;; *) ${bad("not a JSON array")} ;; esac`,
+      "  sp_json=${sp_json#?}",
+      "  sp_json=${sp_json%?}",
+      `  case $sp_json in *\\\\*) ${bad("an escape in a path")} ;; esac`,
+      '  while [ -n "$sp_json" ]; do',
+      `    case $sp_json in '"'*) ;; *) ${bad("not a string")} ;; esac`,
+      '    sp_json=${sp_json#\\"}',
+      '    sp_p=${sp_json%%\\"*}',
+      `    [ "$sp_p" != "$sp_json" ] || ${bad("an unterminated string")}`,
+      '    sp_json=${sp_json#*\\"}',
+      `    case $sp_json in ,?*) sp_json=\${sp_json#,} ;; '') ;; *) ${
+        bad("a bad separator")
+      } ;; esac`,
+      `    case $sp_p in /*) ;; *) sp_die "allow-run: not an absolute path: $sp_p" ;; esac`,
       `    case $sp_p in *,*) sp_die "allow-run: comma in $sp_p" ;; esac`,
+      `    case $sp_p in *[![:print:]]*) ${bad("a control character")} ;; esac`,
       "    sp_run=${sp_run:+$sp_run,}$sp_p",
-      `  done < ${file}`,
+      "  done",
       "fi",
     );
   }

@@ -10,7 +10,7 @@
  * | role | started as | derived from `W` |
  * |---|---|---|
  * | agent | `splitpilot-agent.run W [agent flags]` | token `W/token/`, work root `W/work/`, wrapper `W/rt/wrapper/` (unpacked from `W/splitpilot-wrapper.run`), own runtime `W/rt/agent/` |
- * | wrapper | `W/rt/wrapper/run SANDBOX [wrapper flags]` (by the agent) | read/write `SANDBOX` only; `--allow-run` = the lines of `SANDBOX/.splitpilot/allow-run`, written by the agent before the start |
+ * | wrapper | `W/rt/wrapper/run SANDBOX [wrapper flags]` (by the agent) | read/write `SANDBOX` only; `--allow-run` = the JSON array in `SANDBOX/.splitpilot/allow-run`, written by the agent before the start |
  * | broker/CLI | `splitpilot-broker.run STATE [splitpilot args]` | read/write `STATE`; own runtime `STATE/rt/broker/` |
  *
  * The broker address (and the broker's listen address) are baked in at
@@ -31,7 +31,8 @@ import { agentHelpers, HELPER_DIR } from "../watchdog/helpers.ts";
 
 /**
  * Where the agent hands a built wrapper its `--allow-run` list, relative to
- * the sandbox: one absolute program path per line.
+ * the sandbox: one line of JSON, an array of plain absolute paths (see
+ * `allow_run_list.ts`; no value can add a line or an entry).
  */
 export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
 

@@ -167,6 +167,15 @@ export function toDenoFlags(set: PermissionSet): string[] {
   const flags: string[] = [];
   const add = (name: string, values: string[]) => {
     for (const v of values) {
+      // \x01 is left to the build's path placeholders (WORKDIR_MARK).
+      // deno-lint-ignore no-control-regex
+      if (/[\x00\x02-\x1f\x7f]/.test(v)) {
+        throw new TypeError(
+          `permission entry ${
+            JSON.stringify(v)
+          } for --allow-${name} contains a control character; expected a plain path or host:port`,
+        );
+      }
       if (v.includes(",")) {
         throw new TypeError(
           `permission entry "${v}" for --allow-${name} contains a comma; expected a plain path or host:port`,
