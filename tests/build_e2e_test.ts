@@ -26,7 +26,12 @@ Deno.test({
     try {
       const build = await buildFor(grid);
       const ids = await submitSamples(grid);
-      const agentAudit = `${grid.dir}/agent-audit.jsonl`;
+      // In the work root: the only place the agent may write.
+      const agentAudit = `${grid.dir}/site/work/agent-audit.jsonl`;
+      await Deno.mkdir(`${grid.dir}/site/work`, {
+        recursive: true,
+        mode: 0o700,
+      });
       const agent = await runBuiltAgent(grid, build, {
         containers: "bwrap",
         extraArgs: [

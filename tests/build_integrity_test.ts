@@ -157,6 +157,26 @@ Deno.test("artefact integrity: planted, tampered and foreign runtime dirs are ne
       );
     });
 
+    await t.step(
+      "DENO_AUDIT_PERMISSIONS outside the role's write grant is refused",
+      async () => {
+        const w = await site("audit");
+        await Deno.mkdir(`${w}/token`, { mode: 0o700 });
+        await Deno.writeTextFile(`${w}/token/cert.pem`, "not a certificate");
+        const victim = `${grid.dir}/victim.txt`;
+        await Deno.writeTextFile(victim, "precious\n");
+        for (const bad of [victim, `${w}/rt/agent/run`, `${w}/token/x`]) {
+          const r = await run(agent, [w], { DENO_AUDIT_PERMISSIONS: bad });
+          assertEquals(r.code, 2, r.stderr);
+          assertStringIncludes(
+            r.stderr,
+            `DENO_AUDIT_PERMISSIONS ${bad}: expected a file in a directory this role may write`,
+          );
+        }
+        assertEquals(await Deno.readTextFile(victim), "precious\n");
+      },
+    );
+
     await t.step("the broker cannot modify its own runtime", async () => {
       const broker = artefactOf(build, "broker").path;
       const state = `${grid.dir}/bstate`;

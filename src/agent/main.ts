@@ -11,6 +11,7 @@ import { KillReason } from "../pipe/messages.ts";
 import { runAgent } from "./agent.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
+import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
 
@@ -139,6 +140,8 @@ export async function agentMain(args: string[]): Promise<number> {
       f.containers ?? Deno.env.get("USE_CONTAINERS") ?? "auto",
     );
     const auditLog = f["wrapper-audit"];
+    if (auditLog) checkWrapperAudit(auditLog);
+    if (f.wrapper) checkWrapperDir(absolute(f.wrapper), [absolute(f.work)]);
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
         broker: brokerHostPort(f.broker),
