@@ -73,7 +73,10 @@ Deno.test("artefact integrity: planted, tampered and foreign runtime dirs are ne
         assert(!exists(marker), "the planted run was executed");
         assertEquals(r.code, 2, r.stderr);
         assertStringIncludes(r.stderr, "token/cert.pem");
-        assertEquals(Deno.statSync(`${w}/rt/agent/run`).uid, Deno.uid());
+        assertEquals(
+          Deno.statSync(`${w}/rt/agent/run`).uid,
+          Deno.statSync(w).uid,
+        );
       },
     );
 

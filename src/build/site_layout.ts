@@ -9,9 +9,9 @@
  *
  * | role | started as | derived from `W` |
  * |---|---|---|
- * | agent | `splitpilot-agent.run W [agent flags]` | token `W/token/`, work root `W/work/`, wrapper `W/rt/wrapper/` (unpacked from `W/splitpilot-wrapper.run`), own runtime `W/rt/agent/` |
+ * | agent | `splitpilot-agent.run W [agent flags]` | token `W/token/`, work root `W/work/`, wrapper `W/rt/wrapper/` (unpacked from `W/splitpilot-wrapper.run`), own runtime `W/rt/agent/` with its helpers in `W/rt/agent/helpers/` |
  * | wrapper | `W/rt/wrapper/run SANDBOX [wrapper flags]` (by the agent) | read/write `SANDBOX` only; `--allow-run` = the JSON array in `SANDBOX/.splitpilot/allow-run`, written by the agent before the start |
- * | broker/CLI | `splitpilot-broker.run STATE [splitpilot args]` | read/write `STATE`; own runtime `STATE/rt/broker/` |
+ * | broker/CLI | `splitpilot-broker.run STATE [splitpilot args]` | read/write `STATE`; own runtime `STATE/rt/broker/`, which `--deny-write=STATE/rt` keeps read-only |
  *
  * The broker address (and the broker's listen address) are baked in at
  * build time. The same functions feed the build (with a placeholder for

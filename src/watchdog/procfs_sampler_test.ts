@@ -208,19 +208,19 @@ Deno.test("procfs sampler: between discoveries only known members are read", asy
   const sampler = await ProcfsSampler.start({ discoverMs: 60_000 });
   const m = marker();
   const child = new Deno.Command("/bin/sh", {
-    // A child only after a busy while (no fork before it).
-    args: [
-      "-c",
-      `i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; sleep ${m}; :`,
-    ],
+    // A child only once the test says so (a line on stdin): no timing.
+    args: ["-c", `read go; sleep ${m}; :`],
     detached: true,
+    stdin: "piped",
     // A leftover must never hold the test runner's pipes.
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const go = child.stdin.getWriter();
   try {
     const tree = await sampler.watch(child.pid);
     assertEquals((await tree.sample()).processes, 1);
+    await go.write(new TextEncoder().encode("go\n"));
     await until("the sleep", async () => (await pgrep(m)).length === 1);
     assertEquals((await tree.sample()).processes, 1, "not looked for yet");
     assertEquals((await tree.sample({ discover: true })).processes, 2);
@@ -228,6 +228,7 @@ Deno.test("procfs sampler: between discoveries only known members are read", asy
     await tree.signal("KILL");
     await tree.release();
   } finally {
+    await go.close().catch(() => {});
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }
