@@ -364,8 +364,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             });
             hold = await prepareLaunch(driver, launch);
             if (sampler instanceof CgroupSampler) {
+              // The sampler moves the wrapper in when it starts watching it.
               cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
-              launch.argv = [...sampler.joinPrefix(cgroup), ...launch.argv];
             }
             limits = jobLimits(jd, {
               cores,

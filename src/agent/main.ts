@@ -12,6 +12,7 @@ import { runAgent } from "./agent.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
+import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
 
@@ -151,6 +152,8 @@ export async function agentMain(args: string[]): Promise<number> {
       );
     }
     const auditLog = f["wrapper-audit"];
+    if (auditLog) checkWrapperAudit(auditLog);
+    if (f.wrapper) checkWrapperDir(absolute(f.wrapper), [absolute(f.work)]);
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
         broker: brokerHostPort(f.broker),

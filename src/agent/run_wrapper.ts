@@ -30,7 +30,7 @@ import {
 import type { JobLimits } from "../watchdog/limits.ts";
 import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
-import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
+import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
@@ -222,12 +222,7 @@ export async function runWrapper(
         log(`job ${job.jobId}: SIG${sig} failed: ${(e as Error).message}`);
       }
     } else if (opts.groupKill) {
-      await new Deno.Command(KILL_PROGRAM, {
-        args: groupKillArgs(sig, child.pid),
-        stdout: "null",
-        stderr: "null",
-        clearEnv: true,
-      }).output().catch(() => {});
+      await signalOwnGroup(sig, child.pid);
     }
   };
 
