@@ -117,6 +117,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [360, 90],
   },
   {
+    name: "kill",
+    module: "bench/kill_latency.ts",
+    run: (m, quick) => call(m, "benchKill", { quick }),
+    limit: [240, 90],
+  },
+  {
     name: "build",
     module: "scripts/bench_build.ts",
     run: (m, quick) => call(m, "benchBuild", { quick }),

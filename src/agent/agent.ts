@@ -19,7 +19,11 @@ import {
   type ResolvedImage,
   SoftwareDir,
 } from "../container/software_dir.ts";
-import { parseJdl } from "../jdl/mod.ts";
+import { JdlError, type JobDescription, parseJdl } from "../jdl/mod.ts";
+import { ReportOutbox } from "./report_outbox.ts";
+import { flushOutbox } from "./report_outcome.ts";
+import { reportSetupFailure } from "./job_setup_failure.ts";
+import { sweepSandboxes } from "./sandbox_sweeper.ts";
 import { payloadPrograms } from "../wrapper/executable.ts";
 import { probeRuntime } from "./probe.ts";
 import {
@@ -77,6 +81,8 @@ export interface AgentOptions {
   maxEmpty?: number;
   /** Heartbeat interval, s. @default 60 */
   heartbeatSeconds?: number;
+  /** Interval of the cheap kill check, s (0: heartbeat only). @default 2 */
+  killCheckSeconds?: number;
   /** Watchdog sampling interval, s. @default 5 */
   sampleSeconds?: number;
   /**
@@ -243,10 +249,19 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     () => ({ mode: "use" as const, dir: cacheDir }),
     () => undefined,
   );
+  // Sandboxes of agents that died on this work root: their processes are
+  // killed and their directories removed before we add our own.
+  await sweepSandboxes(opts.workRoot, { log });
   const token = await readTokenDir(opts.tokenDir);
   const tokenNotAfter = tokenIdentity(token.certPem).notAfter.getTime();
   const sampler = await startSampler(opts.sampler ?? "auto", log);
   const broker = new BrokerClient(opts.broker, token);
+  const outbox = new ReportOutbox(`${opts.workRoot}/outbox`);
+  const reports = { broker, outbox, log };
+  // Outcomes an earlier agent here persisted but never got acknowledged.
+  const flushed = flushOutbox(reports).catch((e) =>
+    log(`outbox: ${(e as Error).message}`)
+  );
   const cores = opts.cores ?? 1;
   const deadline = Date.now() + (opts.ttl ?? 86400) * 1000;
   const margin = opts.marginSeconds ?? 60;
@@ -308,22 +323,29 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         if (job) {
           empty = 0;
           backoff = 500;
-          const jd = parseJdl(job.jdl);
           const sandbox =
             `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
-          await Deno.mkdir(sandbox, { mode: 0o700 });
-          const limits = jobLimits(jd, {
-            cores,
-            memory: opts.memory,
-            disk: opts.disk,
-            ttlGraceSeconds: ttlGrace,
-            memoryFactor: opts.memoryFactor,
-            lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
-            lowCpuFraction: opts.lowCpuFraction,
-          });
           let launch;
-          let hold: LaunchHold;
+          let hold: LaunchHold | undefined;
+          let jd!: JobDescription;
+          let cgroup: string | undefined;
+          let limits!: ReturnType<typeof jobLimits>;
           try {
+            // Anything about one job that throws here (a JDL the broker
+            // should never have handed out, a full disk) fails that job,
+            // never the agent.
+            jd = parseJdl(job.jdl);
+            await Deno.mkdir(sandbox, { mode: 0o700 });
+            // Before the launch: runtimes that can cap memory take the limit.
+            limits = jobLimits(jd, {
+              cores,
+              memory: opts.memory,
+              disk: opts.disk,
+              ttlGraceSeconds: ttlGrace,
+              memoryFactor: opts.memoryFactor,
+              lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
+              lowCpuFraction: opts.lowCpuFraction,
+            });
             // Pin the image now: a `latest` switch must not move a running job.
             let image: ResolvedImage | undefined = defaultImage;
             if (
@@ -352,31 +374,28 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               memoryBytes: limits.memoryBytes,
             });
             hold = await prepareLaunch(driver, launch);
+            if (sampler instanceof CgroupSampler) {
+              // The sampler moves the wrapper in when it starts watching it.
+              cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
+            }
           } catch (e) {
+            await hold?.release().catch(() => {});
             const reason = `wrapper not started: ${(e as Error).message}`;
             log(`job ${job.jobId}: ${reason}`);
-            // A job naming an image we lack is the job's problem; a broken
-            // image or runtime is ours.
-            const jobFault = e instanceof ImageError && e.kind !== "broken";
+            // A job naming an image we lack, or with a JDL we cannot read,
+            // is the job's problem; a broken image or runtime is ours.
+            const jobFault = (e instanceof ImageError && e.kind !== "broken") ||
+              e instanceof JdlError;
             if (!jobFault) health.failed(reason);
-            await broker.json("POST", `/api/v1/jobs/${job.jobId}/status`, {
-              state: "ERROR_A",
-              message: reason,
-            }).catch((err) =>
-              log(`job ${job!.jobId}: could not report ERROR_A: ${err.message}`)
-            );
+            await reportSetupFailure(reports, job, reason);
             await Deno.remove(sandbox, { recursive: true }).catch(() => {});
             continue;
-          }
-          let cgroup: string | undefined;
-          if (sampler instanceof CgroupSampler) {
-            cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
-            launch.argv = [...sampler.joinPrefix(cgroup), ...launch.argv];
           }
           log(
             `job ${job.jobId}: matched (${jd.cpuCores} core(s)), starting wrapper in ${driver.name}`,
           );
           const m = job;
+          const release = hold;
           const done = runWrapper({
             job: m,
             launch,
@@ -385,6 +404,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             brokerUrl: opts.broker,
             siteMap,
             heartbeatSeconds: opts.heartbeatSeconds,
+            killCheckSeconds: opts.killCheckSeconds,
             groupKill: !driver.capabilities.pidNamespace,
             sampler,
             limits,
@@ -393,6 +413,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             cancelGraceMs: killGraceMs,
             termGraceMs: Math.max(1000, killGraceMs / 2),
             log,
+            outbox,
             signal: opts.signal,
           }).then((outcome) => {
             log(`job ${m.jobId}: ${describeOutcome(outcome)}`);
@@ -404,7 +425,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             } else health.started();
           }).finally(() => {
             running.delete(m.jobId);
-            return hold.release();
+            return release.release();
           });
           running.set(m.jobId, {
             cores: Math.max(1, Math.min(jd.cpuCores, free)),
@@ -444,6 +465,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       log(`preempted: stopping ${running.size} job(s)`);
     }
     await Promise.all([...running.values()].map((r) => r.done));
+    await flushed;
   } finally {
     broker.close();
     await sampler?.close();

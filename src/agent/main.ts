@@ -12,6 +12,7 @@ import { runAgent } from "./agent.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
+import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
 
@@ -31,7 +32,8 @@ function samplerKind(
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
-  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--max-empty N] [--wait]
+  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--kill-check SECONDS]
+  [--max-empty N] [--wait]
   [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
   [--kill-grace SECONDS] [--preempt-grace SECONDS] [--low-cpu-window SECONDS]
   [--margin SECONDS]
@@ -110,6 +112,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "memory",
         "disk",
         "heartbeat",
+        "kill-check",
         "max-empty",
         "sample",
         "sampler",
@@ -149,6 +152,8 @@ export async function agentMain(args: string[]): Promise<number> {
       );
     }
     const auditLog = f["wrapper-audit"];
+    if (auditLog) checkWrapperAudit(auditLog);
+    if (f.wrapper) checkWrapperDir(absolute(f.wrapper), [absolute(f.work)]);
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
         broker: brokerHostPort(f.broker),
@@ -172,6 +177,7 @@ export async function agentMain(args: string[]): Promise<number> {
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),
+      killCheckSeconds: int("kill-check", f["kill-check"], 0),
       maxEmpty: int("max-empty", f["max-empty"], 1),
       sampleSeconds: int("sample", f.sample, 1),
       sampler: samplerKind(f.sampler),
@@ -190,6 +196,17 @@ export async function agentMain(args: string[]): Promise<number> {
     return 2;
   }
   const abort = new AbortController();
+  // A stray rejection in one job's code must not end the agent and every
+  // other job with it: log it, keep going (see README, poison-proof).
+  const onStray = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(
+      `[agent] internal error (ignored): ${
+        (e.reason as Error)?.stack ?? String(e.reason)
+      }`,
+    );
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
   const preempt = (sig: Deno.Signal) => {
     if (abort.signal.aborted) return;
     console.error(`[agent] ${sig} received: preempting running jobs`);
@@ -229,5 +246,6 @@ export async function agentMain(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
+    globalThis.removeEventListener("unhandledrejection", onStray);
   }
 }

@@ -33,6 +33,7 @@ import {
   SOFTWARE_PATH,
 } from "../container/driver.ts";
 import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
+import { encodeAllowRun } from "../build/allow_run_list.ts";
 import {
   SETUP_ENV,
   SETUP_SHELL,
@@ -242,10 +243,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     // The built launcher's only per-job input besides the sandbox.
     const file = `${input.sandbox}/${ALLOW_RUN_FILE}`;
     Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(
-      file,
-      runList.map((p) => `${p}\n`).join(""),
-    );
+    Deno.writeTextFileSync(file, encodeAllowRun(runList));
   }
   const wrapper = input.program.launcher
     ? [map(input.program.launcher), workdir, ...(input.extraArgs ?? [])]

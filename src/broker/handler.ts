@@ -23,12 +23,20 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
+import { isClientAbort } from "./client_abort.ts";
+import {
+  alreadyApplied,
+  attemptLfn,
+  inAttemptTree,
+  recordAccounting,
+} from "./attempts.ts";
 import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
 import type { BlobStore } from "./blob_store.ts";
 import {
   badRequest,
   conflict,
   errorResponse,
+  forbidden,
   HttpError,
   json,
   notFound,
@@ -139,6 +147,12 @@ export function createBrokerHandler(
     try {
       res = await core.handle(req, peer);
     } catch (e) {
+      // A client gone mid-body is its own business: no stack trace.
+      if (isClientAbort(e)) {
+        return errorResponse(
+          new HttpError(400, "client_aborted", "the client went away"),
+        );
+      }
       if (!(e instanceof HttpError)) {
         (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
       }
@@ -720,13 +734,32 @@ class BrokerCore {
     const killReason = num(body, "killReason");
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
-    if (job.state === to) return json({ jobId: job.id, state: to });
-    if (!canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)) {
+    // Reports name their attempt; one without is for the current attempt.
+    const attempt = num(body, "attempt") ?? job.resubmissions;
+    const view = { state: job.state, attempt: job.resubmissions };
+    const current = attempt === job.resubmissions;
+    if (current && job.state === to) {
+      // The agent's usage summary for an attempt its wrapper ended.
+      if (usage) await this.#account(job, to, exitCode, killReason, usage);
+      return json({ jobId: job.id, state: to, attempt });
+    }
+    if (
+      !current || !canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)
+    ) {
+      // A resent report whose answer was lost: acknowledge it again.
+      if (alreadyApplied(await this.#deps.store.trace(job.id), attempt, to)) {
+        return json({ jobId: job.id, state: job.state, attempt, resent: true });
+      }
       throw conflict(
-        "illegal_transition",
-        `job ${job.id} cannot go from ${job.state} to ${to}${
-          BROKER_ONLY_STATES.has(to) ? ` (${to} is set by the broker only)` : ""
-        }`,
+        current ? "illegal_transition" : "superseded",
+        current
+          ? `job ${job.id} cannot go from ${job.state} to ${to}${
+            BROKER_ONLY_STATES.has(to)
+              ? ` (${to} is set by the broker only)`
+              : ""
+          }`
+          : `attempt ${attempt} of job ${job.id} is over (now attempt ${job.resubmissions}, ${job.state})`,
+        { job: view },
       );
     }
     let target: JobState = to;
@@ -754,7 +787,34 @@ class BrokerCore {
       },
     );
     if (!state) throw conflict("raced", `job ${job.id} changed state; retry`);
+    // The last heartbeat's usage when the report brings none (the wrapper's).
+    await this.#account(job, target, exitCode, killReason, usage ?? job.usage);
     return json({ jobId: job.id, state });
+  }
+
+  /** Files an attempt's accounting once it ends (see attempts.ts). */
+  async #account(
+    job: JobRecord,
+    state: JobState,
+    exitCode: number | undefined,
+    killReason: number | undefined,
+    usage: JobRecord["usage"],
+  ): Promise<void> {
+    if (!usage || ACTIVE_STATES.has(state)) return;
+    await recordAccounting(
+      this.#deps,
+      jobOutputDir(job.owner, job.id),
+      job.owner,
+      job.id,
+      {
+        attempt: job.resubmissions,
+        state,
+        exitCode: exitCode ?? job.exitCode,
+        killReason: killReason ?? job.killReason,
+        usage,
+        at: new Date().toISOString(),
+      },
+    ).catch(() => {/* a copy: the job row keeps the usage too */});
   }
 
   async #heartbeat(req: Request, job: JobRecord): Promise<Response> {
@@ -826,6 +886,13 @@ class BrokerCore {
         "x-sha256 must be 64 lowercase hex digits",
       );
     }
+    const outDir = tokenJob && jobOutputDir(tokenJob.owner, tokenJob.id);
+    if (outDir && inAttemptTree(outDir, lfn)) {
+      throw forbidden(
+        "wrong_object",
+        `${lfn}: the per-attempt copies are written by the broker only`,
+      );
+    }
     const stored = await this.#deps.blobs.write(req.body, {
       maxBytes: this.#maxUpload,
       expectSha256: expect,
@@ -839,6 +906,21 @@ class BrokerCore {
       sha256: stored.sha256,
       createdAt: Date.now(),
     });
+    if (outDir && lfn.startsWith(outDir)) {
+      // The same blob, filed under this attempt too (see attempts.ts).
+      await this.#deps.store.putFile({
+        lfn: attemptLfn(
+          outDir,
+          tokenJob!.resubmissions,
+          lfn.slice(outDir.length),
+        ),
+        owner,
+        jobId: tokenJob!.id,
+        size: stored.size,
+        sha256: stored.sha256,
+        createdAt: Date.now(),
+      });
+    }
     return json({ lfn, size: stored.size, sha256: stored.sha256 }, 201);
   }
 }

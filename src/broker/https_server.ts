@@ -70,8 +70,17 @@ async function writeResponse(res: ServerResponse, response: Response) {
   for await (const chunk of response.body) {
     if (!res.write(chunk)) {
       await new Promise<void>((resolve, reject) => {
-        res.once("drain", resolve);
-        res.once("close", () => reject(new Error("client went away")));
+        // One pair per wait, both removed: no listener piles up.
+        const gone = () => {
+          res.off("drain", drained);
+          reject(new Error("client went away"));
+        };
+        const drained = () => {
+          res.off("close", gone);
+          resolve();
+        };
+        res.once("drain", drained);
+        res.once("close", gone);
       });
     }
   }

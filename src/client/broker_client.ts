@@ -24,12 +24,23 @@ export class BrokerError extends Error {
   readonly status: number;
   /** The broker's machine-readable reason, or `unreachable`. */
   readonly reason: string;
+  /**
+   * The broker's current view of the job, when a 409 carries one: proof
+   * that the job moved on and a resent report cannot apply.
+   */
+  readonly view?: { state: string; attempt: number };
   /** Creates the error. */
-  constructor(status: number, reason: string, message: string) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    view?: { state: string; attempt: number },
+  ) {
     super(message);
     this.name = "BrokerError";
     this.status = status;
     this.reason = reason;
+    this.view = view;
   }
 }
 
@@ -110,6 +121,11 @@ export class BrokerClient {
           signal: abort.signal,
         });
       } catch (e) {
+        // Our own permissions refused the connection: no retry can help.
+        if (
+          e instanceof Deno.errors.NotCapable ||
+          e instanceof Deno.errors.PermissionDenied
+        ) throw e;
         lastError = abort.signal.aborted ? abort.signal.reason : e;
         if (i + 1 < attempts) {
           await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));
@@ -121,12 +137,14 @@ export class BrokerClient {
       if (res.ok) return res;
       let reason = "http_error";
       let message = `${method} ${path}: HTTP ${res.status}`;
+      let view;
       try {
         const body = await res.json();
         reason = body.reason ?? reason;
         message = body.error ?? message;
+        view = body.job;
       } catch { /* not JSON */ }
-      throw new BrokerError(res.status, reason, message);
+      throw new BrokerError(res.status, reason, message, view);
     }
     throw new BrokerError(
       0,

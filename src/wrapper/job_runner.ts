@@ -10,6 +10,7 @@
  * @module
  */
 import { BrokerClient, BrokerError } from "../client/broker_client.ts";
+import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import {
   type CancelMessage,
@@ -57,9 +58,24 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const revoked = new AbortController();
   const signal = AbortSignal.any([ctx.signal, revoked.signal]);
   const post = async (body: Record<string, unknown>) => {
-    try {
-      await broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, body);
-    } catch (e) {
+    // Resent until acknowledged: a report lost in a broker outage would
+    // leave the job behind its payload (see src/client/resend.ts).
+    const r = await resend(
+      () =>
+        broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, {
+          ...body,
+          attempt: start.resubmission,
+        }),
+      {
+        onRetry: (e, n) =>
+          n === 1 &&
+          ctx.log(
+            `report ${body.state} not acknowledged, resending: ${e.message}`,
+          ),
+      },
+    );
+    if (r.kind !== "acked") {
+      const e = r.error;
       ctx.log(
         `could not report ${body.state} to the broker: ${(e as Error).message}`,
       );

@@ -9,6 +9,7 @@
  */
 import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
+import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import type { StartMessage } from "../pipe/mod.ts";
 import { writeZip } from "./zip_writer.ts";
@@ -139,9 +140,25 @@ export async function uploadOutputs(
       throw new Error(`${item.name} is not a regular file in the sandbox`);
     }
     const sha = await sha256File(item.path);
-    const file = await Deno.open(item.path, { read: true });
     const lfn = `/${start.user}/jobs/${start.jobId}/${item.name}`;
-    const r = await broker.upload(lfn, file.readable, sha);
-    log(`uploaded ${item.name} → ${lfn} (${r.size} bytes)`);
+    // Resent through a broker outage like the state reports: an output
+    // lost there would turn a good job into ERROR_SV.
+    const sent = await resend(async () => {
+      const file = await Deno.open(item.path, { read: true });
+      try {
+        return await broker.upload(lfn, file.readable, sha);
+      } catch (e) {
+        try {
+          file.close();
+        } catch { /* the stream closed it */ }
+        throw e;
+      }
+    }, {
+      onRetry: (e, n) =>
+        n === 1 &&
+        log(`upload of ${item.name} failed, resending: ${e.message}`),
+    });
+    if (sent.kind !== "acked") throw sent.error;
+    log(`uploaded ${item.name} → ${lfn} (${sent.value.size} bytes)`);
   }
 }
