@@ -4,10 +4,11 @@
  * renamed successor), with the few version-specific flags chosen from
  * `--version` (see `runtime_version.ts`).
  *
- * The argv is `/bin/sh -c LAUNCH … BINARY exec … IMAGE /bin/sh -c INNER …`:
+ * The argv is `splitpilot-runtime-launch ENV… BINARY exec … IMAGE /bin/sh -c
+ * INNER …` (the launcher is a read-only script in `helpers/`):
  *
  * - **Frames on their own channel.** Singularity prints its warnings and
- *   errors on stdout, in colour. LAUNCH moves the agent's pipe to fd 8 and
+ *   errors on stdout, in colour. The launcher moves the agent's pipe to fd 8 and
  *   points the runtime's stdout at stderr; INNER, the first process inside,
  *   moves fd 8 back to stdout for the wrapper only. Whatever the runtime
  *   says ends up on stderr, whose tail the agent puts in the job's trace.
@@ -55,11 +56,14 @@ export const SINGULARITY_PAYLOAD_UID = 589825;
 /** The fd that carries the wrapper's frames past the runtime. */
 const FRAME_FD = 8;
 
-/** Host side: frames to fd 8, the runtime's stdout to stderr, env only ours. */
-export const LAUNCH_SCRIPT = [
-  `exec ${FRAME_FD}>&1 1>&2`,
-  'exec /usr/bin/env -i "$@"',
-].join("\n");
+/**
+ * Host side: frames to fd 8, the runtime's stdout to stderr, env only
+ * ours. A read-only script next to this module (`helpers/`), so the
+ * agent's `--allow-run` names it, not a shell.
+ */
+export const RUNTIME_LAUNCHER: string = decodeURIComponent(
+  new URL("./helpers/splitpilot-runtime-launch", import.meta.url).pathname,
+);
 
 /** Container side: frames back on stdout; as root, drop to `$1` first. */
 export const INNER_SCRIPT = [
@@ -132,10 +136,7 @@ export function apptainerCommand(
     return `${opts.flags.envPrefix}${k}=${v}`;
   });
   const argv = [
-    "/bin/sh",
-    "-c",
-    LAUNCH_SCRIPT,
-    `splitpilot-${name}`,
+    RUNTIME_LAUNCHER,
     ...RUNTIME_ENV,
     ...env,
     binary,

@@ -5,7 +5,7 @@ import { SingularityDriver } from "./singularity.ts";
 import { goldenSpec } from "./_test_spec.ts";
 import {
   INNER_SCRIPT,
-  LAUNCH_SCRIPT,
+  RUNTIME_LAUNCHER,
   SINGULARITY_PAYLOAD_UID,
 } from "./_apptainer_like.ts";
 
@@ -49,10 +49,7 @@ Deno.test("apptainer 1.x: APPTAINERENV_ variables, --network none, no --env", ()
     version: "apptainer version 1.2.5",
   });
   assertEquals(d.command(goldenSpec({ network: "none" })), [
-    "/bin/sh",
-    "-c",
-    LAUNCH_SCRIPT,
-    "splitpilot-apptainer",
+    RUNTIME_LAUNCHER,
     ...RUNTIME_ENV,
     "APPTAINERENV_HOME=/workdir",
     "APPTAINERENV_PATH=/usr/bin:/bin",
@@ -71,10 +68,7 @@ Deno.test("singularity 2.6: SINGULARITYENV_ variables, --net alone for network n
     version: "2.6.1-dist",
   });
   assertEquals(d.command(goldenSpec({ network: "none" })), [
-    "/bin/sh",
-    "-c",
-    LAUNCH_SCRIPT,
-    "splitpilot-singularity",
+    RUNTIME_LAUNCHER,
     ...RUNTIME_ENV,
     "SINGULARITYENV_HOME=/workdir",
     "SINGULARITYENV_PATH=/usr/bin:/bin",
@@ -110,7 +104,10 @@ Deno.test("singularity 3.x/4.x: --network none; network host adds nothing", () =
 
 Deno.test("apptainer/singularity: the frames' fd and the root drop in the scripts", () => {
   // The runtime's stdout goes to stderr; the wrapper gets fd 8 back as stdout.
-  assertEquals(LAUNCH_SCRIPT.split("\n")[0], "exec 8>&1 1>&2");
+  const launcher = Deno.readTextFileSync(RUNTIME_LAUNCHER).split("\n")
+    .filter((l) => l && !l.startsWith("#"));
+  assertEquals(launcher, ["exec 8>&1 1>&2", 'exec /usr/bin/env -i "$@"']);
+  assertEquals((Deno.statSync(RUNTIME_LAUNCHER).mode ?? 0) & 0o111, 0o111);
   assertEquals(INNER_SCRIPT.split("\n")[0], "exec 1>&8 8>&-");
   for (
     const f of [

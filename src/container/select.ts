@@ -9,6 +9,7 @@
  * @module
  */
 import { ApptainerDriver } from "./apptainer.ts";
+import { RUNTIME_LAUNCHER } from "./_apptainer_like.ts";
 import { BwrapDriver } from "./bwrap.ts";
 import { DockerDriver } from "./docker.ts";
 import {
@@ -127,9 +128,11 @@ export function launcherPrograms(
 ): string[] {
   const names = wanted === "auto" ? AUTO_ORDER : [wanted];
   const out = names.flatMap((n) =>
-    n === "none"
-      ? [opts.binaries?.none ?? DEFAULT_BINARIES.none, opts.deno]
-      : [opts.binaries?.[n] ?? defaultBinary(n)].filter((b) => b !== undefined)
+    n === "none" ? [opts.binaries?.none ?? DEFAULT_BINARIES.none, opts.deno] : [
+      // singularity and apptainer start through their launcher script.
+      ...(n === "singularity" || n === "apptainer" ? [RUNTIME_LAUNCHER] : []),
+      opts.binaries?.[n] ?? defaultBinary(n),
+    ].filter((b) => b !== undefined)
   );
   return [...new Set(out)];
 }

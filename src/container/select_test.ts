@@ -1,3 +1,4 @@
+import { RUNTIME_LAUNCHER } from "./_apptainer_like.ts";
 import { assertEquals, assertRejects } from "@std/assert";
 import {
   type ContainerDriver,
@@ -93,6 +94,7 @@ Deno.test("select: launcher programs for the agent's --allow-run", () => {
     [
       "/usr/bin/bwrap",
       "/usr/bin/podman",
+      RUNTIME_LAUNCHER,
       "/a/apptainer",
       "/s/singularity",
       "/usr/bin/docker",
@@ -100,11 +102,11 @@ Deno.test("select: launcher programs for the agent's --allow-run", () => {
       "/d",
     ],
   );
-  // Not on PATH: nothing to allow (no guessed /usr/bin path).
+  // Not on PATH: only the launcher script (no guessed /usr/bin path).
   assertEquals(
-    launcherPrograms("singularity", { deno: "/d" }).every((p) =>
-      p.endsWith("/singularity")
+    launcherPrograms("singularity", { deno: "/d", binaries: {} }).filter((p) =>
+      p !== RUNTIME_LAUNCHER && !p.endsWith("/singularity")
     ),
-    true,
+    [],
   );
 });
