@@ -32,6 +32,8 @@ import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
 import type { Launch } from "./wrapper_launch.ts";
+import { escapeControl } from "./log_escape.ts";
+import { protocolViolation } from "./supervisor_report.ts";
 
 /** A job as the broker handed it to us. */
 export interface MatchedJob {
@@ -373,7 +375,7 @@ export async function runWrapper(
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
         for (const line of l.lines) {
-          log(`job ${job.jobId} ${l.stream}: ${line}`);
+          log(`job ${job.jobId} ${escapeControl(`${l.stream}: ${line}`)}`);
         }
       } else if (frame.type === FrameType.End) {
         end = decodeJson<EndMessage>(frame);
@@ -497,14 +499,26 @@ async function report(
       state = "ERROR_A";
     }
     if (now.state === state) return state;
-    await opts.broker.json("POST", `${path}/status`, {
-      state,
-      message: o.message ?? `agent: ${state}`,
-      exitCode: o.exitCode,
-      killReason: o.killReason,
-      // A job handed back for resubmission starts its accounting afresh.
-      usage: state === "WAITING" ? undefined : o.usage,
-    });
+    const post = (state: string, message: string) =>
+      opts.broker.json("POST", `${path}/status`, {
+        state,
+        message,
+        exitCode: o.exitCode,
+        killReason: o.killReason,
+        // A job handed back for resubmission starts its accounting afresh.
+        usage: state === "WAITING" ? undefined : o.usage,
+      });
+    try {
+      await post(state, o.message ?? `agent: ${state}`);
+    } catch (e) {
+      // The wrapper's end frame claimed a move the broker refuses: report
+      // what we saw, so the job does not stay active with no process.
+      if ((e as { status?: number }).status !== 409 || death) throw e;
+      const v = protocolViolation(state, now.state, (e as Error).message);
+      opts.log(`job ${opts.job.jobId}: ${v.message}`);
+      await post(v.state, v.message);
+      return v.state;
+    }
   } catch (e) {
     // 403: the broker already moved the job on (e.g. resubmitted it).
     if ((e as { status?: number }).status === 403) return state;

@@ -1,0 +1,164 @@
+/**
+ * Who the payload runs as, and who owns the sandbox (README "Threat
+ * model").
+ *
+ * The payload must not be able to ptrace the wrapper, open the wrapper's
+ * file descriptors (`/proc/<wrapper>/fd/1` is the agent's frame pipe) or
+ * use any capability. Both hold when the payload runs under a uid that
+ * differs from the wrapper's and has no capabilities: `ptrace` and
+ * `/proc/<pid>/fd` of another uid need `CAP_SYS_PTRACE`.
+ *
+ * The uid design, per launch:
+ *
+ * | who | uid | capabilities |
+ * |---|---|---|
+ * | wrapper | 0 of its namespace (host root for bwrap/none as root, the mapped uid for podman) | `CAP_SETUID`, `CAP_SETGID`, `CAP_KILL` only |
+ * | payload | the payload user (default nobody, 65534:65534) | none (`setpriv --inh-caps=-all`, no-new-privs) |
+ *
+ * The sandbox is owned by the wrapper's uid and the payload's group, mode
+ * 2770: the wrapper stages inputs and collects outputs as the owner (no
+ * `CAP_DAC_OVERRIDE` needed), the payload writes through the group, and
+ * every file created there keeps that group. The container's `/tmp` is
+ * `<sandbox>/.tmp` (mode 1777), so it lives on the sandbox's disk and
+ * counts against `WorkDirectorySize`.
+ *
+ * The wrapper starts the payload (and the validation command) through
+ * {@link dropArgv} when the launch environment names a payload user
+ * ({@link PAYLOAD_USER_ENV}).
+ *
+ * @module
+ */
+
+/** A numeric uid and gid, as the payload's namespace sees them. */
+export interface PayloadUser {
+  /** User ID. */
+  uid: number;
+  /** Group ID. */
+  gid: number;
+}
+
+/** The default payload user: nobody/nogroup. */
+export const DEFAULT_PAYLOAD_USER: PayloadUser = { uid: 65534, gid: 65534 };
+
+/** Launch environment variable naming the payload user (`uid:gid`). */
+export const PAYLOAD_USER_ENV = "SPLITPILOT_PAYLOAD_USER";
+
+/** The program that switches the payload's uid (util-linux). */
+export const SETPRIV = "/usr/bin/setpriv";
+
+/** Capabilities the wrapper keeps: switch the payload's ids and signal it. */
+export const WRAPPER_CAPS: readonly string[] = [
+  "CAP_SETUID",
+  "CAP_SETGID",
+  "CAP_KILL",
+];
+
+/** Name of the container's `/tmp` inside the sandbox. */
+export const SANDBOX_TMP = ".tmp";
+
+/**
+ * Parses `--payload-user UID[:GID]` (numeric: the agent may not read
+ * `/etc/passwd`). Throws a `TypeError` with a one-line reason.
+ */
+export function parsePayloadUser(value: string): PayloadUser {
+  const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(value.trim());
+  const uid = m ? Number(m[1]) : NaN;
+  const gid = m ? Number(m[2] ?? m[1]) : NaN;
+  if (!m || uid === 0 || gid === 0 || uid > 2 ** 32 - 2 || gid > 2 ** 32 - 2) {
+    throw new TypeError(
+      `--payload-user ${value}: expected a numeric UID[:GID] other than 0 (e.g. 65534:65534)`,
+    );
+  }
+  return { uid, gid };
+}
+
+/** `uid:gid`, as {@link PAYLOAD_USER_ENV} carries it. */
+export function formatPayloadUser(u: PayloadUser): string {
+  return `${u.uid}:${u.gid}`;
+}
+
+/** Reads {@link PAYLOAD_USER_ENV} (undefined: run the payload as we are). */
+export function payloadUserFromEnv(
+  value: string | undefined,
+): PayloadUser | undefined {
+  return value ? parsePayloadUser(value) : undefined;
+}
+
+/**
+ * The argv that runs `argv` as `user` with no capabilities at all: no
+ * inheritable or ambient ones, and no supplementary groups. The launch
+ * already set no-new-privs, so no setuid program gives any back.
+ *
+ * @example
+ * ```ts
+ * dropArgv({ uid: 65534, gid: 65534 }, ["/bin/sh", "-c", "id"]);
+ * // ["/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
+ * //  "--clear-groups", "--inh-caps=-all", "--", "/bin/sh", "-c", "id"]
+ * ```
+ */
+export function dropArgv(user: PayloadUser, argv: string[]): string[] {
+  return [
+    SETPRIV,
+    "--reuid",
+    String(user.uid),
+    "--regid",
+    String(user.gid),
+    "--clear-groups",
+    "--inh-caps=-all",
+    "--",
+    ...argv,
+  ];
+}
+
+/**
+ * Hands the sandbox to `owner` (the wrapper) and `user`'s group, mode
+ * 2770, and creates the container's `/tmp` in it (mode 1777). Needs root.
+ */
+export async function shareSandbox(
+  sandbox: string,
+  owner: number,
+  group: number,
+): Promise<void> {
+  const tmp = `${sandbox}/${SANDBOX_TMP}`;
+  await Deno.mkdir(tmp, { recursive: true });
+  await Deno.chown(sandbox, owner, group);
+  await Deno.chmod(sandbox, 0o2770);
+  await Deno.chown(tmp, owner, group);
+  await Deno.chmod(tmp, 0o1777);
+}
+
+/**
+ * The payload user for a runtime, or undefined to run the payload as the
+ * wrapper: podman always switches (its ids are the container's, mapped
+ * to unprivileged host ids); bwrap and `none` switch when the agent runs
+ * as root (as a normal user, the payload already has no privileges and
+ * bwrap's user namespace has only one uid). Other runtimes keep their
+ * own user handling.
+ */
+export function payloadUserFor(
+  runtime: string,
+  opts: { asRoot: boolean; user?: PayloadUser },
+): PayloadUser | undefined {
+  const user = opts.user ?? DEFAULT_PAYLOAD_USER;
+  if (runtime === "podman") return user.uid < 65536 ? user : undefined;
+  if (runtime === "bwrap" || runtime === "none") {
+    return opts.asRoot ? user : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Whether this process runs as root, found without `--allow-sys`: the
+ * owner of a file we just created in `dir` (which we may write).
+ */
+export async function runningAsRoot(dir: string): Promise<boolean> {
+  const probe = `${dir}/.uid-probe-${Deno.pid}`;
+  try {
+    await Deno.writeTextFile(probe, "");
+    return (await Deno.stat(probe)).uid === 0;
+  } catch {
+    return false;
+  } finally {
+    await Deno.remove(probe).catch(() => {});
+  }
+}
