@@ -1,0 +1,222 @@
+/**
+ * The escape suite: hostile payloads (`tests/fixtures/escape/*.sh`) run as
+ * real jobs through a real grid (mutual-TLS broker, agent process with the
+ * table's permissions, the real runtime), one agent run per runtime, as
+ * the user the tests run as (root in CI). Each attack's assertion names
+ * the finding of issue 12 it pins (README "Threat model").
+ *
+ * To add a runtime, add one entry to {@link RUNTIMES}.
+ */
+import {
+  assert,
+  assertEquals,
+  assertStringIncludes,
+} from "@std/assert";
+import type { RuntimeName } from "../src/container/driver.ts";
+import { needs, type Grid, startGrid } from "./_grid.ts";
+import { job, killMarked, marker, pgrep, trace } from "./_agent_helpers.ts";
+import { makeSoftwareDir, needsImage } from "./_software.ts";
+
+/** One runtime of the matrix. */
+interface EscapeRuntime {
+  /** `--containers` value. */
+  name: RuntimeName;
+  /** `ignore` of its test (see `needs`). */
+  ignore: boolean;
+  /** Runs in the debootstrap image (software dir in the work root). */
+  image: boolean;
+  /** Whether the container's /tmp is its own (the /tmp-on-disk attack). */
+  ownTmp: boolean;
+  /** Extra agent flags. */
+  extraArgs?: string[];
+}
+
+/** The runtime matrix. Add docker, singularity, … here. */
+const RUNTIMES: EscapeRuntime[] = [
+  { name: "bwrap", ignore: needs("bwrap"), image: false, ownTmp: true },
+  { name: "none", ignore: needs("setpriv"), image: false, ownTmp: false },
+  {
+    name: "podman",
+    ignore: needs("podman") || needsImage(),
+    image: true,
+    ownTmp: true,
+  },
+];
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const FIXTURES = `${REPO}/tests/fixtures/escape`;
+const DENO_DIR = Deno.execPath().slice(0, Deno.execPath().lastIndexOf("/"));
+
+/** Uploads fixture `name` and submits `sh name args` with `extra` lines. */
+async function attack(
+  grid: Grid,
+  name: string,
+  args: string[],
+  extra = "",
+): Promise<string> {
+  await grid.user.upload(
+    `/jdoe/escape/${name}`,
+    await Deno.readFile(`${FIXTURES}/${name}`),
+  );
+  return await grid.submit(`Executable = "/bin/sh";
+Arguments = "${[name, ...args].join(" ")}";
+InputFile = {"LF:/jdoe/escape/${name}"};
+TTL = 120;
+${extra}`);
+}
+
+async function stdoutOf(grid: Grid, id: string): Promise<string> {
+  try {
+    return await (await grid.user.download(`/jdoe/jobs/${id}/stdout`)).text();
+  } catch {
+    return "";
+  }
+}
+
+async function downloadable(grid: Grid, lfn: string): Promise<boolean> {
+  try {
+    await (await grid.user.download(lfn)).arrayBuffer();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.lstat(path).then(() => true, () => false);
+}
+
+async function escapeSuite(rt: EscapeRuntime) {
+  const grid = await startGrid();
+  const m = marker();
+  const work = `${grid.dir}/work`;
+  const hostMarkers = [
+    "/etc",
+    "/usr",
+    "/root",
+    REPO,
+    `${REPO}/src`,
+    grid.dir,
+    DENO_DIR,
+  ].map((d) => `${d}/.escape-${m}`);
+  try {
+    if (rt.image) await makeSoftwareDir(work);
+    const ids = {
+      host: await attack(grid, "host.sh", [
+        m,
+        grid.agentTokenDir,
+        grid.stateDir,
+        REPO,
+        grid.dir,
+        DENO_DIR,
+      ]),
+      forge: await attack(grid, "forge.sh", []),
+      outputs: await attack(
+        grid,
+        "outputs.sh",
+        [grid.agentTokenDir],
+        `OutputFile = {"d/passwd", "t/key.pem", "deep/er/link/passwd", "hl"};`,
+      ),
+      held: await attack(grid, "held.sh", [m]),
+      logs: await attack(grid, "logs.sh", []),
+      memory: await attack(grid, "memory.sh", [m], `MemorySize = "50MB";`),
+      tmpdisk: rt.ownTmp
+        ? await attack(grid, "tmpdisk.sh", [m], `WorkDirectorySize = "20MB";`)
+        : undefined,
+    };
+    const agent = await grid.runAgent({
+      containers: rt.name,
+      extraArgs: [
+        "--cores",
+        "4",
+        "--max-empty",
+        "1",
+        "--heartbeat",
+        "1",
+        "--sample",
+        "1",
+        "--kill-grace",
+        "2",
+        ...(rt.extraArgs ?? []),
+      ],
+      timeoutMs: 240_000,
+    });
+    assertEquals(agent.code, 0, agent.log);
+    const log = agent.log;
+
+    // Findings 1 and 4: no capability, no remount, nothing written on the
+    // host, no agent or CA key, no broker state.
+    const host = await stdoutOf(grid, ids.host);
+    assertStringIncludes(host, "CapEff:\t0000000000000000", log);
+    for (const bad of ["REMOUNTED", "WROTE", "READ A KEY", "READ BROKER"]) {
+      assertEquals(host.includes(bad), false, `${bad} in:\n${host}`);
+    }
+    for (const f of hostMarkers) {
+      assertEquals(await exists(f), false, `${f} was written`);
+    }
+    assertEquals((await job(grid, ids.host)).state, "DONE", log);
+
+    // Findings 5 and 7 (ptrace): the payload reaches neither the wrapper's
+    // fds nor its memory; the job ends by the payload's own exit code.
+    const forge = await stdoutOf(grid, ids.forge);
+    for (const bad of ["FORGED", "READ ENVIRON", "LISTED FDS"]) {
+      assertEquals(forge.includes(bad), false, `${bad} in:\n${forge}`);
+    }
+    const f = await job(grid, ids.forge);
+    assertEquals([f.state, f.exitCode], ["ERROR_E", 3], log);
+
+    // Finding 6: outputs that lead out of the sandbox are refused, and
+    // the trace says why.
+    const o = await job(grid, ids.outputs);
+    assertEquals(o.state, "ERROR_S", log);
+    const why = (await trace(grid, ids.outputs)).at(-1)!.reason;
+    for (
+      const name of ["d/passwd", "t/key.pem", "deep/er/link/passwd", "hl"]
+    ) {
+      assertStringIncludes(why, `output ${name} refused`);
+      assertEquals(
+        await downloadable(grid, `/jdoe/jobs/${ids.outputs}/${name}`),
+        false,
+        `${name} was uploaded`,
+      );
+    }
+    assertStringIncludes(why, "symbolic link");
+    assertStringIncludes(why, "hard links");
+
+    // Finding 7 (held stdout): the job ends by the exit code, leftovers die.
+    const h = await job(grid, ids.held);
+    assertEquals([h.state, h.exitCode, h.killReason], ["DONE", 0, null], log);
+    assertEquals(await pgrep(`sleep 9${m}`), []);
+
+    // Finding 7 (logs): control bytes arrive escaped.
+    assertStringIncludes(log, "esc-A\\x1b[2Jesc-B\\x0dFAKE agent line");
+    assertEquals(log.includes("\x1b"), false, "raw ESC in the agent log");
+    assertEquals((await job(grid, ids.logs)).state, "DONE", log);
+
+    // Finding 3b: memory is enforced (watchdog kill 80, or podman's
+    // cgroup kills the payload).
+    const mem = await job(grid, ids.memory);
+    assertEquals(mem.state, "ERROR_E", log);
+    assert(
+      mem.killReason === 80 || mem.exitCode !== 0,
+      `memory payload: ${JSON.stringify(mem)}`,
+    );
+
+    // Finding 3c: the container's /tmp is on the sandbox's disk.
+    if (ids.tmpdisk) {
+      const t = await job(grid, ids.tmpdisk);
+      assertEquals([t.state, t.killReason], ["ERROR_E", 70], log);
+    }
+  } finally {
+    await killMarked(m);
+    await grid.close();
+  }
+}
+
+for (const rt of RUNTIMES) {
+  Deno.test({
+    name: `escape suite: hostile payloads through a real grid (${rt.name})`,
+    ignore: rt.ignore,
+    fn: () => escapeSuite(rt),
+  });
+}
