@@ -7,13 +7,9 @@
  *
  * To add a runtime, add one entry to {@link RUNTIMES}.
  */
-import {
-  assert,
-  assertEquals,
-  assertStringIncludes,
-} from "@std/assert";
+import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import type { RuntimeName } from "../src/container/driver.ts";
-import { needs, type Grid, startGrid } from "./_grid.ts";
+import { type Grid, needs, startGrid } from "./_grid.ts";
 import { job, killMarked, marker, pgrep, trace } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
 
@@ -119,7 +115,7 @@ async function escapeSuite(rt: EscapeRuntime) {
       ),
       held: await attack(grid, "held.sh", [m]),
       logs: await attack(grid, "logs.sh", []),
-      memory: await attack(grid, "memory.sh", [m], `MemorySize = "50MB";`),
+      memory: await attack(grid, "memory.sh", [], `MemorySize = "50MB";`),
       tmpdisk: rt.ownTmp
         ? await attack(grid, "tmpdisk.sh", [m], `WorkDirectorySize = "20MB";`)
         : undefined,
@@ -208,6 +204,7 @@ async function escapeSuite(rt: EscapeRuntime) {
       assertEquals([t.state, t.killReason], ["ERROR_E", 70], log);
     }
   } finally {
+    for (const f of hostMarkers) await Deno.remove(f).catch(() => {});
     await killMarked(m);
     await grid.close();
   }
