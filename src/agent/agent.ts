@@ -254,7 +254,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   const jobUser = payloadUser(driver);
   log(
     `container runtime: ${driver.name}${
-      jobUser ? `, payload as uid ${jobUser.uid}:${jobUser.gid}` : ""
+      jobUser ? ` (payload as uid ${jobUser.uid}:${jobUser.gid})` : ""
     }`,
   );
   const health = new RuntimeHealth({ maxFailures: opts.maxStartFailures });
