@@ -93,7 +93,8 @@ export function payloadUserFromEnv(
  * ```ts
  * dropArgv({ uid: 65534, gid: 65534 }, ["/bin/sh", "-c", "id"]);
  * // ["/usr/bin/setpriv", "--reuid", "65534", "--regid", "65534",
- * //  "--clear-groups", "--inh-caps=-all", "--", "/bin/sh", "-c", "id"]
+ * //  "--clear-groups", "--inh-caps=-all", "--", "/bin/sh", "-c",
+ * //  'umask 002 && exec "$@"', "splitpilot-payload", "/bin/sh", "-c", "id"]
  * ```
  */
 export function dropArgv(user: PayloadUser, argv: string[]): string[] {
@@ -106,8 +107,29 @@ export function dropArgv(user: PayloadUser, argv: string[]): string[] {
     "--clear-groups",
     "--inh-caps=-all",
     "--",
+    // The wrapper (uid 0, another group) reads the outputs through the
+    // "other" bits, whatever umask the agent was started with (the built
+    // artefacts use 077); the sandbox itself is 2770, closed to others.
+    "/bin/sh",
+    "-c",
+    'umask 002 && exec "$@"',
+    "splitpilot-payload",
     ...argv,
   ];
+}
+
+/**
+ * Opens the files the wrapper staged in `workdir` to the payload's group
+ * (the wrapper's umask may be 077). Runs before the payload starts, so
+ * everything there is the wrapper's own; symlinks are left alone.
+ */
+export async function shareStaged(workdir: string): Promise<void> {
+  for await (const e of Deno.readDir(workdir)) {
+    if (!e.isFile) continue;
+    const path = `${workdir}/${e.name}`;
+    const st = await Deno.lstat(path);
+    await Deno.chmod(path, ((st.mode ?? 0o600) & 0o777) | 0o060);
+  }
 }
 
 /**

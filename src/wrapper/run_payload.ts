@@ -20,6 +20,7 @@ import {
   dropArgv,
   PAYLOAD_USER_ENV,
   payloadUserFromEnv,
+  shareStaged,
 } from "../container/payload_user.ts";
 import {
   HELD_OUTPUT_GRACE_MS,
@@ -154,6 +155,7 @@ export async function runPayload(ctx: JobContext): Promise<PayloadResult> {
     JALIEN_RESUBMISSION: String(start.resubmission),
     ...start.env,
   };
+  if (Deno.env.get(PAYLOAD_USER_ENV)) await shareStaged(workdir);
   let child: Deno.ChildProcess;
   const [cmd, ...cmdArgs] = withSetup(
     spawnArgv(program, jdl.arguments, workdir),
