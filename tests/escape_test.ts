@@ -82,7 +82,7 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
 
-async function escapeSuite(rt: EscapeRuntime) {
+async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
   const grid = await startGrid();
   const m = marker();
   const work = `${grid.dir}/work`;
@@ -133,75 +133,107 @@ async function escapeSuite(rt: EscapeRuntime) {
         "1",
         "--kill-grace",
         "2",
+        "--ttl-grace",
+        "5",
         ...(rt.extraArgs ?? []),
       ],
       timeoutMs: 240_000,
     });
     assertEquals(agent.code, 0, agent.log);
     const log = agent.log;
+    const step = (name: string, fn: () => Promise<void>) =>
+      t.step(`${rt.name}: ${name}`, fn);
 
-    // Findings 1 and 4: no capability, no remount, nothing written on the
-    // host, no agent or CA key, no broker state.
-    const host = await stdoutOf(grid, ids.host);
-    assertStringIncludes(host, "CapEff:\t0000000000000000", log);
-    for (const bad of ["REMOUNTED", "WROTE", "READ A KEY", "READ BROKER"]) {
-      assertEquals(host.includes(bad), false, `${bad} in:\n${host}`);
-    }
-    for (const f of hostMarkers) {
-      assertEquals(await exists(f), false, `${f} was written`);
-    }
-    assertEquals((await job(grid, ids.host)).state, "DONE", log);
-
-    // Findings 5 and 7 (ptrace): the payload reaches neither the wrapper's
-    // fds nor its memory; the job ends by the payload's own exit code.
-    const forge = await stdoutOf(grid, ids.forge);
-    for (const bad of ["FORGED", "READ ENVIRON", "LISTED FDS"]) {
-      assertEquals(forge.includes(bad), false, `${bad} in:\n${forge}`);
-    }
-    const f = await job(grid, ids.forge);
-    assertEquals([f.state, f.exitCode], ["ERROR_E", 3], log);
-
-    // Finding 6: outputs that lead out of the sandbox are refused, and
-    // the trace says why.
-    const o = await job(grid, ids.outputs);
-    assertEquals(o.state, "ERROR_S", log);
-    const why = (await trace(grid, ids.outputs)).at(-1)!.reason;
-    for (
-      const name of ["d/passwd", "t/key.pem", "deep/er/link/passwd", "hl"]
-    ) {
-      assertStringIncludes(why, `output ${name} refused`);
-      assertEquals(
-        await downloadable(grid, `/jdoe/jobs/${ids.outputs}/${name}`),
-        false,
-        `${name} was uploaded`,
-      );
-    }
-    assertStringIncludes(why, "symbolic link");
-    assertStringIncludes(why, "hard links");
-
-    // Finding 7 (held stdout): the job ends by the exit code, leftovers die.
-    const h = await job(grid, ids.held);
-    assertEquals([h.state, h.exitCode, h.killReason], ["DONE", 0, null], log);
-    assertEquals(await pgrep(`sleep 9${m}`), []);
-
-    // Finding 7 (logs): control bytes arrive escaped.
-    assertStringIncludes(log, "esc-A\\x1b[2Jesc-B\\x0dFAKE agent line");
-    assertEquals(log.includes("\x1b"), false, "raw ESC in the agent log");
-    assertEquals((await job(grid, ids.logs)).state, "DONE", log);
-
-    // Finding 3b: memory is enforced (watchdog kill 80, or podman's
-    // cgroup kills the payload).
-    const mem = await job(grid, ids.memory);
-    assertEquals(mem.state, "ERROR_E", log);
-    assert(
-      mem.killReason === 80 || mem.exitCode !== 0,
-      `memory payload: ${JSON.stringify(mem)}`,
+    await step(
+      "finding 1/4: no capability, no remount, nothing written on the host, no agent key, no broker state",
+      async () => {
+        const host = await stdoutOf(grid, ids.host);
+        assertStringIncludes(host, "CapEff:\t0000000000000000", log);
+        for (const bad of ["REMOUNTED", "WROTE", "READ A KEY", "READ BROKER"]) {
+          assertEquals(host.includes(bad), false, `${bad} in:\n${host}`);
+        }
+        for (const f of hostMarkers) {
+          assertEquals(await exists(f), false, `${f} was written`);
+        }
+        assertEquals((await job(grid, ids.host)).state, "DONE", log);
+      },
     );
 
-    // Finding 3c: the container's /tmp is on the sandbox's disk.
+    await step(
+      "finding 5/7a: no access to the wrapper's fds or memory; a forged end frame changes nothing",
+      async () => {
+        const forge = await stdoutOf(grid, ids.forge);
+        for (const bad of ["FORGED", "READ ENVIRON", "LISTED FDS"]) {
+          assertEquals(forge.includes(bad), false, `${bad} in:\n${forge}`);
+        }
+        const f = await job(grid, ids.forge);
+        assertEquals([f.state, f.exitCode], ["ERROR_E", 3], log);
+      },
+    );
+
+    await step(
+      "finding 6: outputs leading out of the sandbox are refused, with the reason in the trace",
+      async () => {
+        const o = await job(grid, ids.outputs);
+        assertEquals(o.state, "ERROR_S", log);
+        const why = (await trace(grid, ids.outputs)).at(-1)!.reason;
+        for (
+          const name of ["d/passwd", "t/key.pem", "deep/er/link/passwd", "hl"]
+        ) {
+          assertStringIncludes(why, `output ${name} refused`);
+          assertEquals(
+            await downloadable(grid, `/jdoe/jobs/${ids.outputs}/${name}`),
+            false,
+            `${name} was uploaded`,
+          );
+        }
+        assertStringIncludes(why, "symbolic link");
+        assertStringIncludes(why, "hard links");
+      },
+    );
+
+    await step(
+      "finding 7c: held stdout: the job ends by the exit code, leftovers die",
+      async () => {
+        const h = await job(grid, ids.held);
+        assertEquals(
+          [h.state, h.exitCode, h.killReason],
+          ["DONE", 0, null],
+          log,
+        );
+        assertEquals(await pgrep(`sleep 9${m}`), []);
+      },
+    );
+
+    await step(
+      "finding 7b: control bytes reach the agent's log escaped",
+      async () => {
+        assertStringIncludes(log, "esc-A\\x1b[2Jesc-B\\x0dFAKE agent line");
+        assertEquals(log.includes("\x1b"), false, "raw ESC in the agent log");
+        assertEquals((await job(grid, ids.logs)).state, "DONE", log);
+      },
+    );
+
+    await step(
+      "finding 3b: memory is enforced (watchdog kill 80, or the container's cgroup)",
+      async () => {
+        const mem = await job(grid, ids.memory);
+        assertEquals(mem.state, "ERROR_E", log);
+        assert(
+          mem.killReason === 80 || mem.exitCode !== 0,
+          `memory payload: ${JSON.stringify(mem)}`,
+        );
+      },
+    );
+
     if (ids.tmpdisk) {
-      const t = await job(grid, ids.tmpdisk);
-      assertEquals([t.state, t.killReason], ["ERROR_E", 70], log);
+      await step(
+        "finding 3c: the container's /tmp counts against WorkDirectorySize (kill 70)",
+        async () => {
+          const t = await job(grid, ids.tmpdisk!);
+          assertEquals([t.state, t.killReason], ["ERROR_E", 70], log);
+        },
+      );
     }
   } finally {
     for (const f of hostMarkers) await Deno.remove(f).catch(() => {});
@@ -214,6 +246,6 @@ for (const rt of RUNTIMES) {
   Deno.test({
     name: `escape suite: hostile payloads through a real grid (${rt.name})`,
     ignore: rt.ignore,
-    fn: () => escapeSuite(rt),
+    fn: (t) => escapeSuite(t, rt),
   });
 }
