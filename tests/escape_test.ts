@@ -12,6 +12,7 @@ import type { RuntimeName } from "../src/container/driver.ts";
 import { type Grid, needs, startGrid } from "./_grid.ts";
 import { job, killMarked, marker, pgrep, trace } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
+import { agentCommand } from "../src/launch/role_process.ts";
 
 /** One runtime of the matrix. */
 interface EscapeRuntime {
@@ -25,10 +26,34 @@ interface EscapeRuntime {
   ownTmp: boolean;
   /** Extra agent flags. */
   extraArgs?: string[];
+  /**
+   * Run the agent as this unprivileged uid (from a root test run), the
+   * way a site without root runs it. @default the test's own user
+   */
+  user?: number;
+}
+
+/** Whether the tests run as root (found without `--allow-sys`). */
+function testsRunAsRoot(): boolean {
+  const f = Deno.makeTempFileSync({ prefix: "splitpilot-uid-" });
+  try {
+    return Deno.statSync(f).uid === 0;
+  } finally {
+    Deno.removeSync(f);
+  }
 }
 
 /** The runtime matrix. Add docker, singularity, … here. */
 const RUNTIMES: EscapeRuntime[] = [
+  // The agent as a normal user: bwrap's unprivileged user namespace, the
+  // payload jailed in namespaces of its own (no second uid to switch to).
+  {
+    name: "bwrap",
+    ignore: needs("bwrap") || needs("setpriv") || !testsRunAsRoot(),
+    image: false,
+    ownTmp: true,
+    user: 65534,
+  },
   { name: "bwrap", ignore: needs("bwrap"), image: false, ownTmp: true },
   { name: "none", ignore: needs("setpriv"), image: false, ownTmp: false },
   {
@@ -82,6 +107,66 @@ async function exists(path: string): Promise<boolean> {
   return await Deno.lstat(path).then(() => true, () => false);
 }
 
+/**
+ * Runs an agent as `uid` to completion: its own copy of deno (the one the
+ * tests run may sit below a 0700 home), token, work root and Deno cache,
+ * owned by `uid`, and the table's flags rewritten to that deno.
+ */
+async function runAgentAs(
+  grid: Grid,
+  uid: number,
+  containers: RuntimeName,
+  extraArgs: string[],
+): Promise<{ code: number; log: string }> {
+  const root = `${grid.dir}/as-${uid}`;
+  await Deno.mkdir(`${root}/token`, { recursive: true });
+  await Deno.mkdir(`${root}/work`);
+  await Deno.mkdir(`${root}/deno-dir`);
+  const deno = `${root}/deno`;
+  await Deno.copyFile(Deno.execPath(), deno);
+  await Deno.chmod(deno, 0o755);
+  for (const f of ["cert.pem", "key.pem", "ca.pem"]) {
+    await Deno.copyFile(`${grid.agentTokenDir}/${f}`, `${root}/token/${f}`);
+  }
+  for (const p of [root, `${root}/token`, `${root}/work`, `${root}/deno-dir`]) {
+    await Deno.chown(p, uid, uid);
+  }
+  for (const f of ["cert.pem", "key.pem", "ca.pem"]) {
+    await Deno.chown(`${root}/token/${f}`, uid, uid);
+  }
+  await Deno.chmod(`${root}/token`, 0o700);
+  const { args } = agentCommand({
+    broker: grid.url,
+    tokenDir: `${root}/token`,
+    workRoot: `${root}/work`,
+    containers,
+    extraArgs,
+  });
+  const child = new Deno.Command("/usr/bin/setpriv", {
+    args: [
+      "--reuid",
+      String(uid),
+      "--regid",
+      String(uid),
+      "--clear-groups",
+      "--",
+      deno,
+      ...args.map((a) => a.replaceAll(Deno.execPath(), deno)),
+    ],
+    cwd: root,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+    env: { NO_COLOR: "1", HOME: root, DENO_DIR: `${root}/deno-dir` },
+    clearEnv: true,
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  const log = await new Response(child.stderr).text();
+  const status = await child.status;
+  clearTimeout(timer);
+  return { code: status.code, log };
+}
+
 async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
   const grid = await startGrid();
   const m = marker();
@@ -120,7 +205,12 @@ async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
         ? await attack(grid, "tmpdisk.sh", [m], `WorkDirectorySize = "20MB";`)
         : undefined,
     };
-    const agent = await grid.runAgent({
+    const run = rt.user === undefined
+      ? (o: { containers: RuntimeName; extraArgs: string[] }) =>
+        grid.runAgent({ ...o, timeoutMs: 240_000 })
+      : (o: { containers: RuntimeName; extraArgs: string[] }) =>
+        runAgentAs(grid, rt.user!, o.containers, o.extraArgs);
+    const agent = await run({
       containers: rt.name,
       extraArgs: [
         "--cores",
@@ -137,12 +227,14 @@ async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
         "5",
         ...(rt.extraArgs ?? []),
       ],
-      timeoutMs: 240_000,
     });
     assertEquals(agent.code, 0, agent.log);
     const log = agent.log;
     const step = (name: string, fn: () => Promise<void>) =>
-      t.step(`${rt.name}: ${name}`, fn);
+      t.step(
+        `${rt.name}${rt.user === undefined ? "" : " unprivileged"}: ${name}`,
+        fn,
+      );
 
     await step(
       "finding 1/4: no capability, no remount, nothing written on the host, no agent key, no broker state",
@@ -244,7 +336,9 @@ async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
 
 for (const rt of RUNTIMES) {
   Deno.test({
-    name: `escape suite: hostile payloads through a real grid (${rt.name})`,
+    name: `escape suite: hostile payloads through a real grid (${rt.name}${
+      rt.user === undefined ? "" : `, agent as uid ${rt.user}`
+    })`,
     ignore: rt.ignore,
     fn: (t) => escapeSuite(t, rt),
   });

@@ -129,6 +129,9 @@ export interface AgentReport {
 
 let sandboxSeq = 0;
 
+/** Runtimes whose payloads get their own namespaces when not switched. */
+const JAILED = new Set(["bwrap", "none"]);
+
 function brokerHostPort(url: string): string {
   const u = new URL(url);
   if (u.protocol !== "https:") {
@@ -370,6 +373,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               denoDir: `${opts.workRoot}/.deno`,
               wrapperCache,
               payloadUser: jobUser,
+              payloadJail: !jobUser && JAILED.has(driver.name),
               resources: kernelLimits(limits),
             });
             hold = await prepareLaunch(driver, launch);

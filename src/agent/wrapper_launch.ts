@@ -42,10 +42,12 @@ import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
 import { ALLOW_RUN_FILE } from "../build/site_layout.ts";
 import {
   formatPayloadUser,
+  PAYLOAD_JAIL_ENV,
   PAYLOAD_USER_ENV,
   type PayloadUser,
   SANDBOX_TMP,
   SETPRIV,
+  UNSHARE,
 } from "../container/payload_user.ts";
 
 /** Where the wrapper program comes from. */
@@ -174,6 +176,11 @@ export interface LaunchInput {
   payloadUser?: PayloadUser;
   /** Kernel-enforced limits for runtimes that take them (podman). */
   resources?: LaunchSpec["resources"];
+  /**
+   * Jail the payload in its own namespaces (no `payloadUser`: it would
+   * run under the wrapper's uid). @default false
+   */
+  payloadJail?: boolean;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -243,10 +250,12 @@ export function buildLaunch(input: LaunchInput): Launch {
   };
   const setup = input.software?.setup ? `${software}/etc/setup.sh` : undefined;
   const payload = input.payload(workdir);
+  const jail = !input.payloadUser && input.payloadJail === true;
   const runList = [
     ...payload,
     ...(setup ? [SETUP_SHELL] : []),
     ...(input.payloadUser ? [SETPRIV] : []),
+    ...(jail ? [UNSHARE] : []),
   ];
   const denoFlags = toDenoFlags(wrapperPermissions({
     broker: input.broker,
@@ -296,6 +305,7 @@ export function buildLaunch(input: LaunchInput): Launch {
   if (input.payloadUser) {
     env[PAYLOAD_USER_ENV] = formatPayloadUser(input.payloadUser);
   }
+  if (jail) env[PAYLOAD_JAIL_ENV] = "1";
   // The container's /tmp lives on the sandbox's disk (WorkDirectorySize).
   const tmp = relocate ? `${input.sandbox}/${SANDBOX_TMP}` : undefined;
   if (tmp) Deno.mkdirSync(tmp, { recursive: true, mode: 0o1777 });

@@ -46,6 +46,44 @@ export const PAYLOAD_USER_ENV = "SPLITPILOT_PAYLOAD_USER";
 /** The program that switches the payload's uid (util-linux). */
 export const SETPRIV = "/usr/bin/setpriv";
 
+/**
+ * Launch environment variable asking the wrapper to jail the payload in
+ * its own user, pid and mount namespaces (`1`), for launches where it
+ * runs under the wrapper's own uid (an agent that is not root): with its
+ * own `/proc` it cannot even name the wrapper's process.
+ */
+export const PAYLOAD_JAIL_ENV = "SPLITPILOT_PAYLOAD_JAIL";
+
+/** The program that jails the payload (util-linux). */
+export const UNSHARE = "/usr/bin/unshare";
+
+/**
+ * The argv that runs `argv` as pid 1 of fresh user, pid and mount
+ * namespaces with its own `/proc`: the payload sees only its own
+ * processes, has no capability outside, and when its main process exits
+ * the kernel kills everything it left.
+ *
+ * @example
+ * ```ts
+ * jailArgv(["/bin/true"]);
+ * // ["/usr/bin/unshare", "--user", "--map-current-user", "--pid", "--fork",
+ * //  "--mount-proc", "--kill-child", "--", "/bin/true"]
+ * ```
+ */
+export function jailArgv(argv: string[]): string[] {
+  return [
+    UNSHARE,
+    "--user",
+    "--map-current-user",
+    "--pid",
+    "--fork",
+    "--mount-proc",
+    "--kill-child",
+    "--",
+    ...argv,
+  ];
+}
+
 /** Capabilities the wrapper keeps: switch the payload's ids and signal it. */
 export const WRAPPER_CAPS: readonly string[] = [
   "CAP_SETUID",

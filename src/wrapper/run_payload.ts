@@ -18,6 +18,8 @@ import {
 import { SETUP_ENV, setupArgv } from "../container/setup_script.ts";
 import {
   dropArgv,
+  jailArgv,
+  PAYLOAD_JAIL_ENV,
   PAYLOAD_USER_ENV,
   payloadUserFromEnv,
   shareStaged,
@@ -36,7 +38,8 @@ function withSetup(argv: string[]): string[] {
   const setup = Deno.env.get(SETUP_ENV);
   const full = setup ? setupArgv(setup, argv) : argv;
   const user = payloadUserFromEnv(Deno.env.get(PAYLOAD_USER_ENV));
-  return user ? dropArgv(user, full) : full;
+  if (user) return dropArgv(user, full);
+  return Deno.env.get(PAYLOAD_JAIL_ENV) === "1" ? jailArgv(full) : full;
 }
 import type { JobContext } from "./job_runner.ts";
 
