@@ -56,6 +56,17 @@ const RUNTIMES: EscapeRuntime[] = [
   },
   { name: "bwrap", ignore: needs("bwrap"), image: false, ownTmp: true },
   { name: "none", ignore: needs("setpriv"), image: false, ownTmp: false },
+  // none as a normal user: the payload shares the agent's uid, so it can
+  // read that agent's own token (README "Threat model"); the key checked
+  // here is another user's (the grid's, root's), and the jail still hides
+  // the wrapper.
+  {
+    name: "none",
+    ignore: needs("setpriv") || !testsRunAsRoot(),
+    image: false,
+    ownTmp: false,
+    user: 65534,
+  },
   {
     name: "podman",
     ignore: needs("podman") || needsImage(),
