@@ -85,8 +85,9 @@ export function siteLayout(workDir: string): SiteLayout {
  * The agent's row context for a built agent started with work dir `W`.
  * It may run what the source agent may run for `USE_CONTAINERS=auto`
  * (see `agentLaunchers` in `src/launch/role_process.ts`): `bwrap`, or for
- * `none` the wrapper's own launcher (in place of `deno`), `/bin/kill` and
- * the watchdog's `/bin/sh` procfs coprocess.
+ * `none` `setpriv` (its reaper, and the payload user's capability drop as
+ * root) and the wrapper's own launcher (in place of `deno`), `/bin/kill`
+ * and the watchdog's `/bin/sh` procfs coprocess.
  */
 export function siteAgentContext(
   workDir: string,
@@ -101,6 +102,7 @@ export function siteAgentContext(
     deno: `${l.wrapperDir}/deno`,
     launchers: [
       DEFAULT_BINARIES.bwrap,
+      DEFAULT_BINARIES.none,
       l.wrapperLauncher,
       KILL_PROGRAM,
       PROCFS_SHELL,
