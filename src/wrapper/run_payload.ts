@@ -213,8 +213,10 @@ export async function runPayload(ctx: JobContext): Promise<PayloadResult> {
     );
     await signalGroup(child.pid, "KILL");
     stopPumps.abort();
-  }
-  await pumps.catch(() => {});
+    // A read blocked on a pipe that a process outside the group still
+    // holds may not return even when cancelled: never wait on it again.
+    await settlesWithin(pumps, 2000);
+  } else await pumps.catch(() => {});
   // Reap anything the payload left behind in its group.
   await signalGroup(child.pid, "KILL");
   const exitCode = exitCodeOf(status);
