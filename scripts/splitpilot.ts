@@ -24,6 +24,9 @@ const COMMANDS: Record<
   kill: () => import("../src/cli/kill_cmd.ts"),
   resubmit: () => import("../src/cli/resubmit_cmd.ts"),
   get: () => import("../src/cli/get_cmd.ts"),
+  factory: () => import("../src/cli/factory_cmd.ts"),
+  logs: () => import("../src/cli/logs_cmd.ts"),
+  dashboard: () => import("../src/cli/dashboard_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -32,12 +35,15 @@ commands:
   token issue|show ...                issue or inspect token certificates
   broker serve --state DIR --listen H:P   run the broker
   audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
-  site publish|script ...             publish built artefacts; write a batch startup script
+  site publish|script|status ...      publish built artefacts; write a batch startup script; site view
+  factory --site S --slurm ...        run a site's pilot factory (submits startup scripts to the batch system)
   submit FILE|-                       submit a JDL; prints the job ID (USER token)
   ps [--state S] [--user U]           list jobs with their accounting
   trace ID                            a job's accounting and state history
   kill ID | resubmit ID               kill a job; put a failed one back in the queue
   get ID [--out DIR]                  download a job's outputs (sha-256 checked)
+  logs ID [-f]                        a job's output, live while it runs (-f follows)
+  dashboard [--listen H:P]            a live web page of your jobs and the sites (loopback)
   authz                               print the authorization table
 user commands take --broker URL --token DIR (or $SPLITPILOT_BROKER,
 $SPLITPILOT_TOKEN) and --json; exit codes: 0 ok, 1 failure, 2 bad usage or
