@@ -38,6 +38,19 @@ export class BlobStore {
     Deno.mkdirSync(`${dir}/blobs`, { recursive: true });
   }
 
+  /**
+   * Removes every temp file: call once at start, before any upload, so
+   * uploads cut off by a crash leave nothing behind. Returns how many.
+   */
+  async removeTemp(): Promise<number> {
+    let n = 0;
+    for await (const e of Deno.readDir(`${this.#dir}/tmp`)) {
+      await Deno.remove(`${this.#dir}/tmp/${e.name}`, { recursive: true })
+        .then(() => n++, () => {});
+    }
+    return n;
+  }
+
   /** Path of a blob by hash. */
   path(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) {

@@ -16,12 +16,17 @@ import {
   type Handler,
 } from "./handler.ts";
 import { type HttpsServer, serveHttps } from "./https_server.ts";
+import {
+  checkFdBudget,
+  type ConnectionLimits,
+  DEFAULT_MAX_CONNECTIONS,
+} from "./connection_guard.ts";
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { Sweeper } from "./sweeper.ts";
 
 /** Options of {@link startBroker}. */
-export interface StartBrokerOptions extends BrokerOptions {
+export interface StartBrokerOptions extends BrokerOptions, ConnectionLimits {
   /** State directory (must hold `ca/ca.pem` and `ca/ca.key`). */
   stateDir: string;
   /** Listen address. @default "127.0.0.1" */
@@ -88,6 +93,8 @@ export async function startBroker(
     await store.setUserQuota(user, quota);
   }
   const blobs = new BlobStore(`${opts.stateDir}/files`);
+  // Uploads cut off by a crash or a kill left their temp files behind.
+  await blobs.removeTemp();
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },
     { artefactsDir: `${opts.stateDir}/artefacts`, ...opts },
@@ -100,7 +107,9 @@ export async function startBroker(
       certPem: host.certPem,
       keyPem: host.keyPem,
       caPem: ca.certPem,
+      limits: opts,
     });
+    checkFdBudget(opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   } catch (e) {
     await store.close();
     throw e;

@@ -35,6 +35,8 @@ import {
   unauthenticated,
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
+import { requestKey } from "./request_key.ts";
+import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
 import { matchClassKey } from "./match_class.ts";
 import {
   ACTIVE_STATES,
@@ -97,6 +99,11 @@ export interface BrokerOptions {
    * @default none (404)
    */
   artefactsDir?: string;
+  /**
+   * Called after submit or match committed, before the answer is sent.
+   * Tests use it to crash the broker at exactly that point.
+   */
+  afterCommit?: (op: "submit" | "match", jobId: string) => void;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
 }
@@ -267,6 +274,7 @@ class BrokerCore {
   #maxJdl: number;
   #maxUpload: number;
   #artefacts?: ArtefactStore;
+  #afterCommit: BrokerOptions["afterCommit"];
   #parsed = new Map<string, JobDescription>();
 
   constructor(deps: BrokerDeps, opts: BrokerOptions) {
@@ -276,7 +284,8 @@ class BrokerCore {
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
     this.#quota = opts.userQuota ?? Infinity;
     this.#maxJdl = opts.maxJdlBytes ?? 256 * 1024;
-    this.#maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3;
+    this.#afterCommit = opts.afterCommit;
+    this.#maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
@@ -444,7 +453,9 @@ class BrokerCore {
       keys,
       matchClass: matchClassKey(jd, keys),
       maxWaitingSeconds: jd.maxWaitingTime ?? this.#maxWait,
+      idempotencyKey: requestKey(req),
     }, `USER:${who.subject}`);
+    this.#afterCommit?.("submit", id);
     return json({ jobId: id, state: "WAITING" }, 201);
   }
 
@@ -544,9 +555,10 @@ class BrokerCore {
           return false;
         }
       },
-      { userQuota: this.#quota },
+      { userQuota: this.#quota, requestKey: requestKey(req) },
     );
     if (!job) return new Response(null, { status: 204 });
+    this.#afterCommit?.("match", job.id);
     try {
       const token = await this.#deps.issuer.issue({
         role: "JOB",
@@ -703,6 +715,7 @@ class BrokerCore {
         "x-sha256 must be 64 lowercase hex digits",
       );
     }
+    checkDeclaredSize(req, this.#maxUpload);
     const stored = await this.#deps.blobs.write(req.body, {
       maxBytes: this.#maxUpload,
       expectSha256: expect,

@@ -96,6 +96,11 @@ export interface NewJob {
   matchClass: string;
   /** Seconds it may wait before it expires; absent = forever. */
   maxWaitingSeconds?: number;
+  /**
+   * The client's idempotency key: a submission repeating a key of the
+   * same owner returns the job the first one created.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -127,6 +132,12 @@ export interface ClaimOptions {
    * {@link JobStore.setUserQuota} wins. @default Infinity
    */
   userQuota?: number;
+  /**
+   * The agent's request key: a claim repeating a key of the same agent
+   * certificate returns the job the first one claimed while it is still
+   * ASSIGNED to it (else nothing), so a lost answer strands no job.
+   */
+  requestKey?: string;
 }
 
 /** What {@link JobStore.transition} stores with the move. */
