@@ -36,6 +36,7 @@ import {
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
 import { requestKey } from "./request_key.ts";
+import { pageParams } from "./page.ts";
 import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
 import { matchClassKey } from "./match_class.ts";
 import {
@@ -477,16 +478,21 @@ class BrokerCore {
         job: { owner: userParam } as JobRecord,
       });
     }
-    const limit = Math.min(
-      Number(url.searchParams.get("limit") ?? 1000),
-      10000,
-    );
+    const { limit, cursor } = pageParams(url, "before");
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) {
+      throw badRequest("bad_cursor", `"before" must be a job ID`);
+    }
     const jobs = await this.#deps.store.list({
       owner: owner || undefined,
       states: states as JobState[] | undefined,
-      limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
+      limit,
+      before,
     });
-    return json({ jobs: jobs.map(jobView) });
+    return json({
+      jobs: jobs.map(jobView),
+      next: jobs.length === limit ? jobs[jobs.length - 1].id : null,
+    });
   }
 
   async #trace(job: JobRecord): Promise<Response> {
@@ -672,8 +678,15 @@ class BrokerCore {
       throw badRequest("bad_lfn", "prefix must start with /");
     }
     checkObject("own_path", who, { lfn: prefix });
-    const files = await this.#deps.store.listFiles(prefix);
-    return json({ files });
+    const { limit, cursor } = pageParams(url, "after");
+    const files = await this.#deps.store.listFiles(prefix, {
+      after: cursor,
+      limit,
+    });
+    return json({
+      files,
+      next: files.length === limit ? files[files.length - 1].lfn : null,
+    });
   }
 
   async #artefact(name: string): Promise<Response> {

@@ -176,7 +176,13 @@ export async function serveHttps(
     close: () =>
       new Promise<void>((resolve) => {
         guard.stop();
-        server.close(() => resolve());
+        // Sockets refused during a flood may stay in the runtime's count
+        // and hold the close callback back: do not wait on it forever.
+        const timer = setTimeout(resolve, 2000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
         server.closeAllConnections?.();
       }),
   };

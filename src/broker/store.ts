@@ -180,6 +180,8 @@ export interface JobFilter {
   states?: JobState[];
   /** At most this many, newest first. @default 1000 */
   limit?: number;
+  /** Only jobs with a smaller ID (the cursor of the next page). */
+  before?: number;
 }
 
 /** The task queue. */
@@ -239,8 +241,14 @@ export interface JobStore {
   putFile(file: FileRecord): Promise<void>;
   /** Looks a file up. */
   getFile(lfn: string): Promise<FileRecord | undefined>;
-  /** Files whose LFN starts with `prefix`. */
-  listFiles(prefix: string): Promise<FileRecord[]>;
+  /**
+   * Files whose LFN starts with `prefix`, in LFN order; with `page`, at
+   * most `limit` of them after the LFN `after` (the cursor).
+   */
+  listFiles(
+    prefix: string,
+    page?: { after?: string; limit?: number },
+  ): Promise<FileRecord[]>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -713,6 +713,10 @@ export class SqliteJobStore implements JobStore {
         where.push(`state IN (${filter.states.map(() => "?").join(",")})`);
         args.push(...filter.states);
       }
+      if (filter.before !== undefined) {
+        where.push("id < ?");
+        args.push(filter.before);
+      }
       const sql = `SELECT * FROM jobs ${
         where.length ? "WHERE " + where.join(" AND ") : ""
       } ORDER BY id DESC LIMIT ?`;
@@ -1006,11 +1010,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
-  listFiles(prefix: string): Promise<FileRecord[]> {
+  listFiles(
+    prefix: string,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<FileRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
-        "SELECT * FROM files WHERE substr(lfn, 1, ?) = ? ORDER BY lfn",
-      ).all(prefix.length, prefix) as Row[];
+        `SELECT * FROM files WHERE substr(lfn, 1, ?) = ? AND lfn > ?
+         ORDER BY lfn LIMIT ?`,
+      ).all(prefix.length, prefix, page.after ?? "", page.limit ?? -1) as Row[];
       return rows.map(toFile);
     });
   }

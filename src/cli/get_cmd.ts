@@ -122,12 +122,18 @@ export async function main(
     client = await connect(flags);
     const job = (await client.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
     const prefix = `/${job.owner}/jobs/${id}/`;
-    const listing = (await client.json<{ files: FileView[] }>(
-      "GET",
-      `/api/v1/files?prefix=${encodeURIComponent(prefix)}`,
-    ))!;
+    const files: FileView[] = [];
+    for (let after: string | null = ""; after !== null;) {
+      const page: { files: FileView[]; next?: string | null } =
+        (await client.json<{ files: FileView[]; next?: string | null }>(
+          "GET",
+          `/api/v1/files?${new URLSearchParams({ prefix, after })}`,
+        ))!;
+      files.push(...page.files);
+      after = page.next ?? null;
+    }
     const got: Downloaded[] = [];
-    for (const f of listing.files) {
+    for (const f of files) {
       const rel = relativePath(f.lfn, prefix);
       const path = `${dir}/${rel}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {
