@@ -29,6 +29,15 @@ export class ClientAbortError extends HttpError {
 /** Bytes queued before the request is paused. */
 export const BODY_HIGH_WATER_MARK = 1024 * 1024;
 
+/** The runtime's socket handle (internal to `node:net`, may be absent). */
+function handleOf(
+  req: IncomingMessage,
+): { readStop?(): unknown; readStart?(): unknown } | undefined {
+  return (req.socket as unknown as {
+    _handle?: { readStop?(): unknown; readStart?(): unknown };
+  })._handle ?? undefined;
+}
+
 /**
  * Wraps `req` in a pull-driven stream.
  *
@@ -43,13 +52,22 @@ export function requestBody(
   highWaterMark = BODY_HIGH_WATER_MARK,
 ): ReadableStream<Uint8Array> {
   let done = false;
+  let stopped = false;
   return new ReadableStream<Uint8Array>({
     start(controller) {
       req.on("data", (chunk: Uint8Array) => {
         if (done) return;
         // Copy out of a possibly pooled buffer the socket reuses.
         controller.enqueue(new Uint8Array(chunk));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+        if ((controller.desiredSize ?? 0) <= 0 && !stopped) {
+          // Pausing the message or the socket does not stop Deno's TLS
+          // layer from reading (a paused 400 MB upload still took 700 MB);
+          // stopping reads on the socket's handle does.
+          stopped = true;
+          req.pause();
+          req.socket.pause();
+          handleOf(req)?.readStop?.();
+        }
       });
       req.once("end", () => {
         if (done) return;
@@ -68,7 +86,12 @@ export function requestBody(
       });
     },
     pull() {
-      if (!done) req.resume();
+      if (!done && stopped) {
+        stopped = false;
+        handleOf(req)?.readStart?.();
+        req.socket.resume();
+        req.resume();
+      }
     },
     cancel() {
       // Stop reading; the transport answers and then closes the
