@@ -10,6 +10,9 @@
 import { createHash } from "node:crypto";
 import { HttpError } from "./errors.ts";
 
+/** Bytes written between yields to the event loop. */
+const YIELD_EVERY = 256 * 1024;
+
 /** Result of a stored upload. */
 export interface StoredBlob {
   /** SHA-256, lowercase hex. */
@@ -73,6 +76,7 @@ export class BlobStore {
     });
     const hash = createHash("sha256");
     let size = 0;
+    let yielded = 0;
     try {
       for await (const chunk of body) {
         size += chunk.byteLength;
@@ -87,6 +91,12 @@ export class BlobStore {
         let off = 0;
         while (off < chunk.byteLength) {
           off += await file.write(chunk.subarray(off));
+        }
+        if (size - yielded >= YIELD_EVERY) {
+          // Let queued requests run: a fast upload otherwise keeps the
+          // event loop busy with microtasks between its writes.
+          yielded = size;
+          await new Promise((r) => setTimeout(r, 0));
         }
       }
       await file.sync();

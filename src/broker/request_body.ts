@@ -27,15 +27,32 @@ export class ClientAbortError extends HttpError {
 }
 
 /** Bytes queued before the request is paused. */
-export const BODY_HIGH_WATER_MARK = 1024 * 1024;
+export const BODY_HIGH_WATER_MARK = 256 * 1024;
 
-/** The runtime's socket handle (internal to `node:net`, may be absent). */
-function handleOf(
-  req: IncomingMessage,
-): { readStop?(): unknown; readStart?(): unknown } | undefined {
-  return (req.socket as unknown as {
-    _handle?: { readStop?(): unknown; readStart?(): unknown };
-  })._handle ?? undefined;
+interface StreamHandle {
+  readStop?(): unknown;
+  readStart?(): unknown;
+}
+
+interface HandleOwner {
+  _handle?: StreamHandle | null;
+  _parent?: HandleOwner | null;
+}
+
+/**
+ * The runtime's stream handles under the request (internal to `node:net`,
+ * may be absent): the TLS wrap and the TCP socket below it.
+ */
+function handlesOf(req: IncomingMessage): StreamHandle[] {
+  const out: StreamHandle[] = [];
+  for (
+    let s = req.socket as unknown as HandleOwner | null | undefined, depth = 0;
+    s && depth < 3;
+    s = s._parent, depth++
+  ) {
+    if (s._handle) out.push(s._handle);
+  }
+  return out;
 }
 
 /**
@@ -59,14 +76,16 @@ export function requestBody(
         if (done) return;
         // Copy out of a possibly pooled buffer the socket reuses.
         controller.enqueue(new Uint8Array(chunk));
-        if ((controller.desiredSize ?? 0) <= 0 && !stopped) {
+        // Stop on every chunk over the mark: the runtime restarts reads
+        // on its own (e.g. when the parser asks for more).
+        if ((controller.desiredSize ?? 0) <= 0) {
           // Pausing the message or the socket does not stop Deno's TLS
           // layer from reading (a paused 400 MB upload still took 700 MB);
           // stopping reads on the socket's handle does.
           stopped = true;
           req.pause();
           req.socket.pause();
-          handleOf(req)?.readStop?.();
+          for (const h of handlesOf(req)) h.readStop?.();
         }
       });
       req.once("end", () => {
@@ -88,7 +107,7 @@ export function requestBody(
     pull() {
       if (!done && stopped) {
         stopped = false;
-        handleOf(req)?.readStart?.();
+        for (const h of handlesOf(req).reverse()) h.readStart?.();
         req.socket.resume();
         req.resume();
       }
