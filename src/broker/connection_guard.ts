@@ -13,7 +13,8 @@
  *   peer address (our own accounting on `connection`);
  * - checks the accept path every few seconds with a plain TCP connect to
  *   itself: a connection the server sees, or one it closes (at the cap),
- *   shows the loop alive; no sign within the timeout means it is dead;
+ *   shows the loop alive; no sign within 10 s, twice in a row, means it is
+ *   dead;
  * - on a dead loop logs one line, closes the listener and listens again;
  *   after `maxRecoveries` failed attempts in a row it exits with code 70 so
  *   a supervisor restarts the process rather than leave it half-dead.
@@ -140,7 +141,7 @@ export function guardConnections(
   });
 
   const address = selfAddress(target.hostname);
-  const timeoutMs = 5000;
+  const timeoutMs = 10_000;
   async function probe(): Promise<boolean> {
     let conn: Deno.TcpConn;
     try {
@@ -179,7 +180,9 @@ export function guardConnections(
       return true;
     }
     failedInRow++;
-    if (failedInRow > maxRecoveries) {
+    // One miss may be a stalled event loop on a busy machine: act on two.
+    if (failedInRow < 2) return false;
+    if (failedInRow > maxRecoveries + 1) {
       log(
         `broker: accept path still dead after ${maxRecoveries} re-listens; exiting (${EXIT_ACCEPT_DEAD}) for the supervisor to restart`,
       );
