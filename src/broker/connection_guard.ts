@@ -16,8 +16,9 @@
  *   shows the loop alive; no sign within 10 s, twice in a row, means it is
  *   dead;
  * - on a dead loop logs one line, closes the listener and listens again;
- *   after `maxRecoveries` failed attempts in a row it exits with code 70 so
- *   a supervisor restarts the process rather than leave it half-dead.
+ *   after `maxRecoveries` failed attempts in a row `broker serve` exits
+ *   with code 70 so a supervisor restarts the process rather than leave it
+ *   half-dead (an in-process broker only logs and keeps trying).
  *
  * @module
  */
@@ -29,10 +30,19 @@ export interface ConnectionLimits {
   maxConnections?: number;
   /** Open connections from one peer address at most. @default 200 */
   maxConnectionsPerPeer?: number;
-  /** Seconds between accept-path checks; 0 = none. @default 5 */
+  /**
+   * Seconds between accept-path checks; 0 = none. `broker serve` uses 5;
+   * an in-process broker checks only when this is set. @default 0
+   */
   acceptCheckSeconds?: number;
-  /** Failed recoveries in a row before the process exits (70). @default 6 */
+  /** Failed recoveries in a row before giving up. @default 6 */
   maxRecoveries?: number;
+  /**
+   * Exit the process (code 70) on giving up, for a supervisor to restart
+   * it; `broker serve` sets this. Otherwise the guard logs and keeps
+   * trying. @default false
+   */
+  exitWhenDead?: boolean;
 }
 
 /** Default of {@link ConnectionLimits.maxConnections}. */
@@ -153,7 +163,15 @@ export function guardConnections(
     const local = (conn.localAddr as Deno.NetAddr).port;
     const seen = Promise.withResolvers<boolean>();
     seenPorts.set(local, () => seen.resolve(true));
-    const timer = setTimeout(() => seen.resolve(false), timeoutMs);
+    const due = performance.now() + timeoutMs;
+    const timer = setTimeout(async () => {
+      // A stalled event loop (a long synchronous task) makes the timer and
+      // the accept ready at once, and timers run first: give pending I/O
+      // a turn, and call a late timer inconclusive rather than a failure.
+      const late = performance.now() - due > 1000;
+      await new Promise((r) => setTimeout(r, 200));
+      seen.resolve(late);
+    }, timeoutMs);
     // Closed by the server at the connection cap: the loop accepted it.
     conn.read(new Uint8Array(1)).then(
       () => seen.resolve(true),
@@ -172,6 +190,7 @@ export function guardConnections(
 
   let recoveries = 0;
   let failedInRow = 0;
+  const timer: { id?: ReturnType<typeof setInterval> } = {};
   let checking: Promise<boolean> | undefined;
   async function runCheck(): Promise<boolean> {
     if (await probe()) {
@@ -184,9 +203,15 @@ export function guardConnections(
     if (failedInRow < 2) return false;
     if (failedInRow > maxRecoveries + 1) {
       log(
-        `broker: accept path still dead after ${maxRecoveries} re-listens; exiting (${EXIT_ACCEPT_DEAD}) for the supervisor to restart`,
+        `broker: accept path still dead after ${maxRecoveries} re-listens${
+          limits.exitWhenDead
+            ? `; exiting (${EXIT_ACCEPT_DEAD}) for the supervisor to restart`
+            : ""
+        }`,
       );
-      (target.exit ?? Deno.exit)(EXIT_ACCEPT_DEAD);
+      if (limits.exitWhenDead) (target.exit ?? Deno.exit)(EXIT_ACCEPT_DEAD);
+      // In process: stop checking (the owner decides what to do).
+      clearInterval(timer.id);
       return false;
     }
     log(
@@ -204,11 +229,11 @@ export function guardConnections(
   const check = () => (checking ??= runCheck().finally(() => {
     checking = undefined;
   }));
-  const every = (limits.acceptCheckSeconds ?? 5) * 1000;
-  const interval = every > 0
+  const every = (limits.acceptCheckSeconds ?? 0) * 1000;
+  timer.id = every > 0
     ? setInterval(() => void check().catch(() => {}), every)
     : undefined;
-  if (interval !== undefined) Deno.unrefTimer(interval);
+  if (timer.id !== undefined) Deno.unrefTimer(timer.id);
   return {
     get open() {
       return open;
@@ -220,7 +245,7 @@ export function guardConnections(
       return recoveries;
     },
     check,
-    stop: () => clearInterval(interval),
+    stop: () => clearInterval(timer.id),
   };
 }
 

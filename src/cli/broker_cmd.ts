@@ -134,7 +134,8 @@ export async function main(args: string[]): Promise<number> {
         integer: true,
         positive: true,
       }),
-      acceptCheckSeconds: amount(flags, "accept-check"),
+      acceptCheckSeconds: amount(flags, "accept-check") ?? 5,
+      exitWhenDead: true,
     };
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);
