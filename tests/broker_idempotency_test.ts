@@ -113,4 +113,7 @@ Deno.test("retry policy: only reads, keyed requests and state reports are repeat
   assert(retrySafe("POST", "/api/v1/jobs/7/heartbeat", h()));
   assert(!retrySafe("POST", "/api/v1/jobs/7/kill", h()));
   assert(!retrySafe("POST", "/api/v1/jobs/7/resubmit", h()));
+  assert(retrySafe("PUT", "/api/v1/factory/pilots?site=a", h()));
+  assert(retrySafe("POST", "/api/v1/factory/demand?site=a", h()));
+  assert(!retrySafe("POST", "/api/v1/factory/pilot?site=a", h()));
 });

@@ -7,8 +7,9 @@
  *   answers a repeat with the first request's job;
  * - status reports and heartbeats: the broker answers a report of the
  *   state a job is already in as done, so a repeat changes nothing;
- * - a `PUT` of a file from memory: it replaces the same LFN with the
- *   same bytes;
+ * - `PUT` (a file from memory, a factory's pilot report): it replaces
+ *   the same object with the same content (streamed uploads opt out);
+ * - a factory's demand query: it changes nothing;
  * - everything else (kill, resubmit, …): once. The caller sees the error
  *   and decides.
  *
@@ -22,9 +23,15 @@ export function retrySafe(
   headers: Headers,
 ): boolean {
   const m = method.toUpperCase();
-  if (m === "GET" || m === "HEAD") return true;
+  // PUT replaces (a file from memory, a factory's pilot list) with the
+  // same content.
+  if (m === "GET" || m === "HEAD" || m === "PUT") return true;
   if (headers.has("idempotency-key")) return true;
   if (m === "POST" && /^\/api\/v1\/jobs\/\d+\/(status|heartbeat)$/.test(path)) {
+    return true;
+  }
+  // A factory's demand query changes nothing.
+  if (m === "POST" && /^\/api\/v1\/factory\/demand(\?|$)/.test(path)) {
     return true;
   }
   return false;
