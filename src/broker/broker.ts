@@ -24,6 +24,7 @@ import {
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { Sweeper } from "./sweeper.ts";
+import { BrokerMetrics } from "./broker_metrics.ts";
 
 /** Options of {@link startBroker}. */
 export interface StartBrokerOptions extends BrokerOptions, ConnectionLimits {
@@ -95,9 +96,10 @@ export async function startBroker(
   const blobs = new BlobStore(`${opts.stateDir}/files`);
   // Uploads cut off by a crash or a kill left their temp files behind.
   await blobs.removeTemp();
+  const metrics = opts.metrics ?? new BrokerMetrics();
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },
-    { artefactsDir: `${opts.stateDir}/artefacts`, ...opts },
+    { artefactsDir: `${opts.stateDir}/artefacts`, ...opts, metrics },
   );
   let server: HttpsServer;
   try {
@@ -120,6 +122,7 @@ export async function startBroker(
       intervalSeconds: interval,
       zombieAfterSeconds: opts.zombieAfterSeconds,
       maxResubmissions: opts.maxResubmissions,
+      onSweep: (r) => metrics.sweep(r),
     })
     : undefined;
   sweeper?.start();
