@@ -305,6 +305,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     )
     : undefined;
   try {
+    let matchKey: string | undefined;
     while (!opts.signal?.aborted) {
       if (!health.healthy) {
         log(
@@ -339,8 +340,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           containers: [driver.name],
         };
         try {
-          job = await broker.json<MatchedJob>("POST", "/api/v1/match", siteMap);
+          // The key stays until an answer arrives: a match whose answer
+          // was lost is asked for again, never left ASSIGNED to nobody.
+          matchKey ??= crypto.randomUUID();
+          job = await broker.match<MatchedJob>(siteMap, matchKey);
+          matchKey = undefined;
         } catch (e) {
+          // Answered (4xx/5xx): that request is over; unreachable: repeat it.
+          if ((e as { status?: number }).status !== 0) matchKey = undefined;
           log(`match failed: ${(e as Error).message}`);
         }
         if (job) {
