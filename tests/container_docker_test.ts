@@ -11,12 +11,9 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { startPrivateDockerd } from "../scripts/private_dockerd.ts";
-import {
-  DOCKER_LABELS,
-  DOCKER_PAYLOAD_USER,
-  dockerMemoryCap,
-} from "../src/container/docker.ts";
+import { DOCKER_LABELS, DOCKER_PAYLOAD_USER } from "../src/container/docker.ts";
 import { parseJdl } from "../src/jdl/mod.ts";
+import { kernelLimits } from "../src/container/kernel_limits.ts";
 import { type Grid, startGrid } from "./_grid.ts";
 import { needsDocker, withDocker } from "./_runtimes.ts";
 import { cachedImage, needsImage } from "./_software.ts";
@@ -196,7 +193,10 @@ TTL = 300;`;
         assertEquals(await jobState(grid, id), "DONE", agent.log);
         const [mem, pids, tmp, uid] = (await jobOutput(grid, id, "limits.txt"))
           .trim().split("\n").map((l) => l.trim());
-        const cap = dockerMemoryCap(parseJdl(jdl).memorySize!);
+        const cap = kernelLimits({
+          memoryBytes: parseJdl(jdl).memorySize!,
+          memoryFactor: 1.2,
+        }).memoryBytes!;
         assertEquals(Number(mem), cap);
         assertEquals(pids, "4096");
         // tmpfs rounds to pages; never above the memory cap.

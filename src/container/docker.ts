@@ -10,7 +10,8 @@
  * - `--user`: the wrapper and payload run as an unprivileged host uid
  *   that owns nothing but the sandbox, which {@link DockerDriver.prepare}
  *   hands to it.
- * - `--pids-limit`, and `--memory` from the job's limit.
+ * - `--pids-limit` and `--memory` from the agent's kernel limits
+ *   (`kernel_limits.ts`: above the watchdog's kill, a backstop).
  * - `--network host|none` only (the daemon runs with `--bridge=none`);
  *   `--pull never`: nothing comes from a registry.
  * - The daemon's socket is never bound in: the client talks to it from
@@ -70,11 +71,6 @@ export const DOCKER_LABELS = {
   sandbox: "splitpilot.sandbox",
 } as const;
 
-/** Headroom of the container cap over the job's memory limit. */
-const MEMORY_FACTOR = 1.25;
-/** Plus a fixed amount for the wrapper (a Deno process) and /tmp slack. */
-const MEMORY_HEADROOM = 128 * 2 ** 20;
-
 /**
  * The docker reference for a JDL `Container` value: a plain name maps to
  * `splitpilot/NAME:latest`, anything with `/` or `:` is taken as is.
@@ -88,11 +84,6 @@ export function dockerImageRef(name: string): string {
     );
   }
   return /[\/:]/.test(name) ? name : `${DOCKER_REPOSITORY}/${name}:latest`;
-}
-
-/** The container's memory cap for a job limit (bytes), see module doc. */
-export function dockerMemoryCap(memoryBytes: number): number {
-  return Math.ceil(memoryBytes * MEMORY_FACTOR) + MEMORY_HEADROOM;
 }
 
 function envHost(): string | undefined {
@@ -170,7 +161,8 @@ export class DockerDriver implements ContainerDriver {
         );
       }
     }
-    const cap = spec.memoryBytes ? dockerMemoryCap(spec.memoryBytes) : 0;
+    // The agent's kernel limits: above the watchdog's kill, a backstop.
+    const cap = spec.resources?.memoryBytes ?? 0;
     const tmp = cap ? Math.min(cap, this.#tmpBytes) : this.#tmpBytes;
     const work = spec.sandbox.slice(0, spec.sandbox.lastIndexOf("/")) || "/";
     const argv = [
@@ -196,7 +188,7 @@ export class DockerDriver implements ContainerDriver {
       "--tmpfs",
       `/tmp:rw,nosuid,nodev,size=${tmp},mode=1777`,
       "--pids-limit",
-      String(this.#pidsLimit),
+      String(spec.resources?.pids ?? this.#pidsLimit),
     ];
     if (cap) argv.push("--memory", String(cap), "--memory-swap", String(cap));
     if (this.#user) argv.push("--user", this.#user);

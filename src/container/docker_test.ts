@@ -1,10 +1,5 @@
 import { assertEquals, assertThrows } from "@std/assert";
-import {
-  DOCKER_PAYLOAD_USER,
-  DockerDriver,
-  dockerImageRef,
-  dockerMemoryCap,
-} from "./docker.ts";
+import { DOCKER_PAYLOAD_USER, DockerDriver, dockerImageRef } from "./docker.ts";
 import { ContainerError } from "./driver.ts";
 import { goldenSpec } from "./_test_spec.ts";
 
@@ -65,22 +60,21 @@ Deno.test("docker: run argv, safe by default, with the job's image reference", (
   );
 });
 
-Deno.test("docker: memory cap from the job's limit bounds /tmp too; user false keeps the image's", () => {
+Deno.test("docker: memory and pids from the kernel limits bound /tmp too; user false keeps the image's", () => {
   const d = new DockerDriver({
     binary: "/usr/local/bin/docker",
     user: false,
     host: "",
   });
+  const cap = 300 * 2 ** 20;
   const argv = d.command(
     goldenSpec({
       image: undefined,
       network: "none",
-      memoryBytes: 100 * 2 ** 20,
+      resources: { memoryBytes: cap, pids: 99 },
     }),
   );
   assertEquals(argv.slice(0, 3), ["/usr/local/bin/docker", "run", "--rm"]);
-  const cap = dockerMemoryCap(100 * 2 ** 20);
-  assertEquals(cap > 1.2 * 100 * 2 ** 20, true, "above the watchdog's kill");
   const at = argv.indexOf("--memory");
   assertEquals(argv.slice(at, at + 4), [
     "--memory",
@@ -88,6 +82,7 @@ Deno.test("docker: memory cap from the job's limit bounds /tmp too; user false k
     "--memory-swap",
     String(cap),
   ]);
+  assertEquals(argv[argv.indexOf("--pids-limit") + 1], "99");
   assertEquals(
     argv.includes(`/tmp:rw,nosuid,nodev,size=${cap},mode=1777`),
     true,

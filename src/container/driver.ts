@@ -57,12 +57,25 @@ export interface LaunchSpec {
    */
   scratch?: string[];
   /**
-   * The job's memory limit (JDL `MemorySize` or the slot's share), bytes.
-   * The watchdog kills at a multiple of it; runtimes that can also cap
-   * the container (docker `--memory`) set their cap a little above that,
-   * as a backstop between samples. @default no limit
+   * Who the payload runs as inside the container, when the wrapper must
+   * switch to it (see `payload_user.ts`); the driver then keeps the
+   * wrapper's few capabilities for that and hands the sandbox over in
+   * `prepare`. @default undefined (payload runs as the wrapper)
    */
-  memoryBytes?: number;
+  payloadUser?: { uid: number; gid: number };
+  /**
+   * Host directory (inside the sandbox) to bind at `/tmp`, so that the
+   * container's `/tmp` is on the sandbox's disk and counted by
+   * `WorkDirectorySize`. @default undefined (the runtime's own /tmp)
+   */
+  tmp?: string;
+  /** Kernel-enforced limits, for runtimes with a cgroup of their own. */
+  resources?: {
+    /** Memory limit, bytes (`--memory`). */
+    memoryBytes?: number;
+    /** Process limit (`--pids-limit`). */
+    pids?: number;
+  };
 }
 
 /** What a runtime can guarantee; used by selection and by the tests. */
