@@ -9,11 +9,17 @@ import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import { tokenIdentity } from "../token/token_identity.ts";
 import { CgroupSampler, probeCgroupV2 } from "../watchdog/cgroup_sampler.ts";
 import { jobLimits } from "../watchdog/limits.ts";
+import { kernelLimits } from "../container/kernel_limits.ts";
 import { ProcfsSampler } from "../watchdog/procfs_sampler.ts";
 import type { Sampler } from "../watchdog/sampler.ts";
 import { ContainerError, type RuntimeName } from "../container/driver.ts";
 import { RuntimeHealth } from "../container/health.ts";
 import { selectRuntime } from "../container/select.ts";
+import {
+  type PayloadUser,
+  payloadUserFor,
+  runningAsRoot,
+} from "../container/payload_user.ts";
 import {
   ImageError,
   type ResolvedImage,
@@ -107,6 +113,10 @@ export interface AgentOptions {
   marginSeconds?: number;
   /** The wrapper program. @default this checkout's wrapper.ts */
   program?: WrapperProgram;
+  /** Payload user (bwrap/none as root, podman). @default nobody 65534:65534 */
+  payloadUser?: PayloadUser;
+  /** Let `auto` fall back to `none` (no container). @default false */
+  allowNoContainer?: boolean;
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */
@@ -124,6 +134,9 @@ export interface AgentReport {
 }
 
 let sandboxSeq = 0;
+
+/** Runtimes whose payloads get their own namespaces when not switched. */
+const JAILED = new Set(["bwrap", "none"]);
 
 function brokerHostPort(url: string): string {
   const u = new URL(url);
@@ -227,8 +240,12 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       }, default image: ${defaultImage?.dir ?? "none, host rootfs"})`,
     );
   }
+  const asRoot = await runningAsRoot(opts.workRoot);
+  const payloadUser = (d: { name: string }) =>
+    payloadUserFor(d.name, { asRoot, user: opts.payloadUser });
   const { driver, probes } = await selectRuntime(opts.containers ?? "auto", {
     binaries: opts.binaries,
+    allowNoContainer: opts.allowNoContainer,
     probe: (d) =>
       probeRuntime(d, {
         program,
@@ -237,12 +254,18 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         image: defaultImage?.dir,
         software,
         cacheDir: `${opts.workRoot}/.wrapper-cache/${d.name}`,
+        payloadUser,
       }),
   });
   for (const p of probes) {
     log(`probe ${p.name}: ${p.result.message} (${p.result.ms.toFixed(0)} ms)`);
   }
-  log(`container runtime: ${driver.name}`);
+  const jobUser = payloadUser(driver);
+  log(
+    `container runtime: ${driver.name}${
+      jobUser ? ` (payload as uid ${jobUser.uid}:${jobUser.gid})` : ""
+    }`,
+  );
   const health = new RuntimeHealth({ maxFailures: opts.maxStartFailures });
   const cacheDir = `${opts.workRoot}/.wrapper-cache/${driver.name}`;
   const wrapperCache = await Deno.stat(cacheDir).then(
@@ -282,6 +305,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     )
     : undefined;
   try {
+    let matchKey: string | undefined;
     while (!opts.signal?.aborted) {
       if (!health.healthy) {
         log(
@@ -316,8 +340,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           containers: [driver.name],
         };
         try {
-          job = await broker.json<MatchedJob>("POST", "/api/v1/match", siteMap);
+          // The key stays until an answer arrives: a match whose answer
+          // was lost is asked for again, never left ASSIGNED to nobody.
+          matchKey ??= crypto.randomUUID();
+          job = await broker.match<MatchedJob>(siteMap, matchKey);
+          matchKey = undefined;
         } catch (e) {
+          // Answered (4xx/5xx): that request is over; unreachable: repeat it.
+          if ((e as { status?: number }).status !== 0) matchKey = undefined;
           log(`match failed: ${(e as Error).message}`);
         }
         if (job) {
@@ -336,6 +366,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             // never the agent.
             jd = parseJdl(job.jdl);
             await Deno.mkdir(sandbox, { mode: 0o700 });
+            limits = jobLimits(jd, {
+              cores,
+              memory: opts.memory,
+              disk: opts.disk,
+              ttlGraceSeconds: ttlGrace,
+              memoryFactor: opts.memoryFactor,
+              lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
+              lowCpuFraction: opts.lowCpuFraction,
+            });
             // Pin the image now: a `latest` switch must not move a running job.
             let image: ResolvedImage | undefined = defaultImage;
             if (
@@ -361,21 +400,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               software,
               denoDir: `${opts.workRoot}/.deno`,
               wrapperCache,
+              payloadUser: jobUser,
+              payloadJail: !jobUser && JAILED.has(driver.name),
+              resources: kernelLimits(limits),
             });
             hold = await prepareLaunch(driver, launch);
             if (sampler instanceof CgroupSampler) {
               // The sampler moves the wrapper in when it starts watching it.
               cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
             }
-            limits = jobLimits(jd, {
-              cores,
-              memory: opts.memory,
-              disk: opts.disk,
-              ttlGraceSeconds: ttlGrace,
-              memoryFactor: opts.memoryFactor,
-              lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
-              lowCpuFraction: opts.lowCpuFraction,
-            });
           } catch (e) {
             await hold?.release().catch(() => {});
             const reason = `wrapper not started: ${(e as Error).message}`;

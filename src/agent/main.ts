@@ -9,6 +9,7 @@ import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../pipe/messages.ts";
 import { runAgent } from "./agent.ts";
+import { parsePayloadUser } from "../container/payload_user.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
@@ -40,7 +41,12 @@ export const AGENT_USAGE =
   [--containers auto|none|bwrap|podman|apptainer|singularity|docker]
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
-  [--wrapper DIR] [--wrapper-audit PATH]
+  [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
+  [--payload-user UID[:GID]]
+--allow-no-container: let auto fall back to none (no container; see README
+  "Threat model"); without it the agent exits when no container runtime works
+--payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
+  is root (bwrap, none) and inside podman containers; default 65534:65534
 --wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
   read-only into the container; default: deno run of this checkout's wrapper.ts
 --wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
@@ -128,9 +134,10 @@ export async function agentMain(args: string[]): Promise<number> {
         "max-start-failures",
         "wrapper",
         "wrapper-audit",
+        "payload-user",
       ],
       collect: ["package", "runtime-binary"],
-      boolean: ["wait", "help"],
+      boolean: ["wait", "help", "allow-no-container"],
     });
     if (f.help) {
       console.log(AGENT_USAGE);
@@ -189,6 +196,10 @@ export async function agentMain(args: string[]): Promise<number> {
       ce: f.ce,
       packages: f.package,
       wait: f.wait,
+      allowNoContainer: f["allow-no-container"],
+      payloadUser: f["payload-user"] !== undefined
+        ? parsePayloadUser(f["payload-user"])
+        : undefined,
     };
     preemptGrace = int("preempt-grace", f["preempt-grace"], 1) ?? 10;
   } catch (e) {

@@ -6,9 +6,10 @@
  *
  * @module
  */
-import type { BrokerClient } from "../client/broker_client.ts";
+import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend, type ResendOptions } from "../client/resend.ts";
 import type { OutboxEntry, ReportOutbox } from "./report_outbox.ts";
+import { protocolViolation } from "./supervisor_report.ts";
 
 const ACTIVE = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
 
@@ -36,8 +37,10 @@ export interface ReportTarget {
  * attempt; returns the state it reported or found. The wrapper's status
  * frames can run ahead of its reports to the broker, so an error is chosen
  * for the stage the broker knows when that is earlier (ERROR_E from
- * ASSIGNED is not a legal move), and a DONE the broker sees in RUNNING
- * goes through SAVING first.
+ * ASSIGNED is not a legal move). A final state the broker refuses as a
+ * move (e.g. DONE while it has RUNNING: the wrapper reports SAVING itself
+ * before it uploads) is a protocol violation, reported as the error of
+ * the stage the broker knows.
  */
 export async function reportOutcome(
   t: ReportTarget,
@@ -80,10 +83,23 @@ export async function reportOutcome(
       state = "ERROR_A";
     }
     if (now.state === state) return state;
-    if (state.startsWith("DONE") && now.state === "RUNNING") {
-      await post("SAVING");
+    try {
+      await post(state);
+    } catch (err) {
+      // The wrapper's end frame claimed a move the broker refuses (a forged
+      // or confused frame; an honest wrapper's own reports got there first):
+      // report what we saw, so the job does not stay active with no process.
+      if (
+        !(err instanceof BrokerError) || err.reason !== "illegal_transition" ||
+        e.death
+      ) {
+        throw err;
+      }
+      const v = protocolViolation(state, now.state, err.message);
+      log(`job ${e.jobId}: ${v.message}`);
+      await post(v.state);
+      return v.state;
     }
-    await post(state);
     return state;
   }, {
     ...t.resend,

@@ -32,6 +32,7 @@ import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
+import { escapeControl } from "./log_escape.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
@@ -385,9 +386,10 @@ export async function runWrapper(
         }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
-        live.push(l.stream, l.lines);
+        // Payload output: control bytes escaped before any log or viewer.
+        live.push(l.stream, l.lines.map(escapeControl));
         for (const line of l.lines) {
-          log(`job ${job.jobId} ${l.stream}: ${line}`);
+          log(`job ${job.jobId} ${escapeControl(`${l.stream}: ${line}`)}`);
         }
       } else if (frame.type === FrameType.End) {
         end = decodeJson<EndMessage>(frame);

@@ -43,6 +43,9 @@ import {
   unauthenticated,
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
+import { requestKey } from "./request_key.ts";
+import { pageParams } from "./page.ts";
+import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
 import { matchClassKey } from "./match_class.ts";
 import {
   ACTIVE_STATES,
@@ -108,6 +111,11 @@ export interface BrokerOptions {
    * @default none (404)
    */
   artefactsDir?: string;
+  /**
+   * Called after submit or match committed, before the answer is sent.
+   * Tests use it to crash the broker at exactly that point.
+   */
+  afterCommit?: (op: "submit" | "match", jobId: string) => void;
   /**
    * Metrics to count into (shared with the sweeper by `startBroker`).
    * @default a fresh set
@@ -307,6 +315,7 @@ class BrokerCore {
   #maxJdl: number;
   #maxUpload: number;
   #artefacts?: ArtefactStore;
+  #afterCommit: BrokerOptions["afterCommit"];
   #sites: SiteService;
   #metrics: BrokerMetrics;
   #live = new LiveLog();
@@ -320,7 +329,8 @@ class BrokerCore {
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
     this.#quota = opts.userQuota ?? Infinity;
     this.#maxJdl = opts.maxJdlBytes ?? 256 * 1024;
-    this.#maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3;
+    this.#afterCommit = opts.afterCommit;
+    this.#maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
@@ -518,7 +528,9 @@ class BrokerCore {
       keys,
       matchClass: matchClassKey(jd, keys),
       maxWaitingSeconds: jd.maxWaitingTime ?? this.#maxWait,
+      idempotencyKey: requestKey(req),
     }, `USER:${who.subject}`);
+    this.#afterCommit?.("submit", id);
     return json({ jobId: id, state: "WAITING" }, 201);
   }
 
@@ -540,16 +552,21 @@ class BrokerCore {
         job: { owner: userParam } as JobRecord,
       });
     }
-    const limit = Math.min(
-      Number(url.searchParams.get("limit") ?? 1000),
-      10000,
-    );
+    const { limit, cursor } = pageParams(url, "before");
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) {
+      throw badRequest("bad_cursor", `"before" must be a job ID`);
+    }
     const jobs = await this.#deps.store.list({
       owner: owner || undefined,
       states: states as JobState[] | undefined,
-      limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
+      limit,
+      before,
     });
-    return json({ jobs: jobs.map(jobView) });
+    return json({
+      jobs: jobs.map(jobView),
+      next: jobs.length === limit ? jobs[jobs.length - 1].id : null,
+    });
   }
 
   async #trace(job: JobRecord): Promise<Response> {
@@ -680,9 +697,10 @@ class BrokerCore {
           return false;
         }
       },
-      { userQuota: this.#quota },
+      { userQuota: this.#quota, requestKey: requestKey(req) },
     );
     if (!job) return new Response(null, { status: 204 });
+    this.#afterCommit?.("match", job.id);
     try {
       const token = await this.#deps.issuer.issue({
         role: "JOB",
@@ -843,8 +861,15 @@ class BrokerCore {
       throw badRequest("bad_lfn", "prefix must start with /");
     }
     checkObject("own_path", who, { lfn: prefix });
-    const files = await this.#deps.store.listFiles(prefix);
-    return json({ files });
+    const { limit, cursor } = pageParams(url, "after");
+    const files = await this.#deps.store.listFiles(prefix, {
+      after: cursor,
+      limit,
+    });
+    return json({
+      files,
+      next: files.length === limit ? files[files.length - 1].lfn : null,
+    });
   }
 
   async #artefact(name: string): Promise<Response> {
@@ -886,6 +911,7 @@ class BrokerCore {
         "x-sha256 must be 64 lowercase hex digits",
       );
     }
+    checkDeclaredSize(req, this.#maxUpload);
     const outDir = tokenJob && jobOutputDir(tokenJob.owner, tokenJob.id);
     if (outDir && inAttemptTree(outDir, lfn)) {
       throw forbidden(

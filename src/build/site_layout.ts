@@ -85,7 +85,8 @@ export function siteLayout(workDir: string): SiteLayout {
  * The agent's row context for a built agent started with work dir `W`.
  * It may run what the source agent may run for `USE_CONTAINERS=auto`
  * (see `agentLaunchers` in `src/launch/role_process.ts`): `bwrap`, or for
- * `none` the wrapper's own launcher (in place of `deno`), and its three
+ * `none` `setpriv` (its reaper, and the payload user's capability drop as
+ * root) and the wrapper's own launcher (in place of `deno`), and its three
  * helpers, unpacked with it into `W/rt/agent/helpers/`.
  */
 export function siteAgentContext(
@@ -99,7 +100,11 @@ export function siteAgentContext(
     workRoot: l.workRoot,
     wrapperProgram: [l.wrapperDir],
     deno: `${l.wrapperDir}/deno`,
-    launchers: [DEFAULT_BINARIES.bwrap, l.wrapperLauncher],
+    launchers: [
+      DEFAULT_BINARIES.bwrap,
+      DEFAULT_BINARIES.none,
+      l.wrapperLauncher,
+    ],
     helpers: agentHelpers(`${l.agentDir}/${HELPER_DIR}`),
   };
 }

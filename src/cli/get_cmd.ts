@@ -134,22 +134,26 @@ export async function main(
       );
     }
     const jobDir = `/${job.owner}/jobs/${id}/`;
-    const all = (await client.json<{ files: FileView[] }>(
-      "GET",
-      `/api/v1/files?prefix=${encodeURIComponent(jobDir)}`,
-    ))!.files;
+    const all: FileView[] = [];
+    for (let after: string | null = ""; after !== null;) {
+      const page: { files: FileView[]; next?: string | null } =
+        (await client.json<{ files: FileView[]; next?: string | null }>(
+          "GET",
+          `/api/v1/files?${new URLSearchParams({ prefix: jobDir, after })}`,
+        ))!;
+      all.push(...page.files);
+      after = page.next ?? null;
+    }
     // Each attempt's outputs are kept apart (src/broker/attempts.ts); a
     // job dir without that tree (files the user put there) is served as is.
     const perAttempt = all.some((f) => inAttemptTree(jobDir, f.lfn));
     const byAttempt = perAttempt || flags.attempt !== undefined;
     const prefix = byAttempt ? attemptLfn(jobDir, attempt, "") : jobDir;
-    const listing = {
-      files: all.filter((f) =>
-        f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
-      ),
-    };
+    const files = all.filter((f) =>
+      f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
+    );
     const got: Downloaded[] = [];
-    for (const f of listing.files) {
+    for (const f of files) {
       const rel = relativePath(f.lfn, prefix);
       const path = `${dir}/${rel}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {

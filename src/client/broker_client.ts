@@ -8,6 +8,8 @@
  * @module
  */
 
+import { retrySafe } from "./retry_policy.ts";
+
 /** A token as PEM strings. */
 export interface TokenPem {
   /** Certificate PEM. */
@@ -46,7 +48,10 @@ export class BrokerError extends Error {
 
 /** Options of {@link BrokerClient}. */
 export interface BrokerClientOptions {
-  /** Attempts for idempotent calls when the broker is unreachable. @default 3 */
+  /**
+   * Attempts for calls that are safe to repeat
+   * ({@link ./retry_policy.ts}) when the broker is unreachable. @default 3
+   */
   retries?: number;
   /** First retry delay, ms (doubles). @default 200 */
   retryDelayMs?: number;
@@ -96,7 +101,9 @@ export class BrokerClient {
     path: string,
     init: { body?: BodyInit; headers?: HeadersInit; retry?: boolean } = {},
   ): Promise<Response> {
-    const attempts = init.retry === false ? 1 : this.#retries;
+    const safe = init.retry ??
+      retrySafe(method, path, new Headers(init.headers));
+    const attempts = safe ? this.#retries : 1;
     let lastError: unknown;
     for (let i = 0; i < attempts; i++) {
       let res: Response;
@@ -164,6 +171,44 @@ export class BrokerClient {
       headers: body === undefined
         ? undefined
         : { "content-type": "application/json" },
+    });
+    if (res.status === 204) return undefined;
+    return await res.json() as T;
+  }
+
+  /**
+   * Submits a JDL; a retry after a lost answer returns the same job (the
+   * request carries `key`, a fresh UUID unless given).
+   */
+  async submit(
+    jdl: string,
+    key: string = crypto.randomUUID(),
+  ): Promise<{ jobId: string; state: string }> {
+    const res = await this.request("POST", "/api/v1/jobs", {
+      body: jdl,
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "idempotency-key": key,
+      },
+    });
+    return await res.json();
+  }
+
+  /**
+   * Asks for a job for `slot`; undefined when none fits. Repeat a
+   * `requestKey` whose answer was lost (error with status 0) to get the
+   * job that request claimed, if any, instead of stranding it.
+   */
+  async match<T = Record<string, unknown>>(
+    slot: unknown,
+    requestKey: string,
+  ): Promise<T | undefined> {
+    const res = await this.request("POST", "/api/v1/match", {
+      body: JSON.stringify(slot),
+      headers: {
+        "content-type": "application/json",
+        "idempotency-key": requestKey,
+      },
     });
     if (res.status === 204) return undefined;
     return await res.json() as T;

@@ -143,6 +143,7 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       };
     }
     const outputs = await collectOutputs(jdl, ctx.workdir);
+    for (const r of outputs.refused) ctx.log(r.message);
     // Logs (and the archives, which usually hold them) go up even for a
     // failed job: that is what the user needs to debug it.
     const logsOf = async () => [
@@ -168,8 +169,8 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       return { state, exitCode: result.exitCode, message: msg };
     }
     await report("SAVING", "uploading outputs", { exitCode: 0 });
-    if (outputs.missing.length > 0) {
-      const msg = `required output missing: ${outputs.missing.join(", ")}`;
+    if (outputs.refused.length > 0 || outputs.missing.length > 0) {
+      const msg = outputProblems(outputs);
       await uploadLogsBestEffort(ctx, broker, await logsOf());
       await report("ERROR_S", msg, { exitCode: 0 });
       return { state: "ERROR_S", exitCode: 0, message: msg };
@@ -196,6 +197,16 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   } finally {
     broker.close();
   }
+}
+
+/** The trace message for refused and missing outputs. */
+function outputProblems(o: Awaited<ReturnType<typeof collectOutputs>>) {
+  return [
+    ...o.refused.map((r) => r.message),
+    ...(o.missing.length > 0
+      ? [`required output missing: ${o.missing.join(", ")}`]
+      : []),
+  ].join("; ");
 }
 
 async function uploadLogsBestEffort(
