@@ -39,8 +39,9 @@ import {
 } from "../src/container/driver.ts";
 import { createDriver } from "../src/container/select.ts";
 import { parseJdl } from "../src/jdl/mod.ts";
-import { decodeJson, FrameType, type StatusMessage } from "../src/pipe/mod.ts";
-import { payloadPrograms } from "../src/wrapper/executable.ts";
+import { decodeJson, FrameType } from "../src/pipe/mod.ts";
+import type { StatusMessage } from "../src/protocol/mod.ts";
+import { payloadPrograms } from "../src/protocol/programs.ts";
 import type { BenchRow } from "../bench/bench_row.ts";
 import { type BenchGrid, startBenchGrid } from "../bench/_bench_grid.ts";
 import { describe, round, summarize } from "../bench/_stats.ts";

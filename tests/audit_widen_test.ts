@@ -27,7 +27,7 @@ import {
   siteWrapperContext,
 } from "../src/build/mod.ts";
 import { agentLaunchers, repoRoot } from "../src/launch/role_process.ts";
-import { KILL_PROGRAM } from "../src/wrapper/executable.ts";
+import { KILL_PROGRAM } from "../src/protocol/programs.ts";
 
 const BROKER = "127.0.0.1:18443";
 

@@ -20,7 +20,7 @@ import {
   SoftwareDir,
 } from "../container/software_dir.ts";
 import { parseJdl } from "../jdl/mod.ts";
-import { payloadPrograms } from "../wrapper/executable.ts";
+import { payloadPrograms } from "../protocol/programs.ts";
 import { probeRuntime } from "./probe.ts";
 import {
   type MatchedJob,

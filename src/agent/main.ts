@@ -7,7 +7,7 @@
 import { parseArgs } from "../std/cli.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import { runAgent } from "./agent.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";

@@ -7,12 +7,8 @@
  * @module
  */
 import type { ContainerDriver, ProbeResult } from "../container/driver.ts";
-import {
-  decodeJson,
-  type EndMessage,
-  FrameType,
-  readFrames,
-} from "../pipe/mod.ts";
+import { decodeJson, FrameType, readFrames } from "../pipe/mod.ts";
+import type { EndMessage } from "../protocol/mod.ts";
 import {
   buildLaunch,
   keepWrapperCache,

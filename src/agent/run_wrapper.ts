@@ -10,27 +10,31 @@
  * @module
  */
 import type { BrokerClient } from "../client/broker_client.ts";
-import type { Usage } from "../broker/store.ts";
+import type { Usage } from "../protocol/usage.ts";
+import { ACTIVE_ORDER, isActive } from "../protocol/job_state.ts";
+import type { TokenPem } from "../protocol/token_pem.ts";
 import {
-  type CancelMessage,
   decodeJson,
-  type EndMessage,
   type Frame,
   FrameType,
   FrameWriter,
-  type HelloMessage,
-  KillReason,
-  type LogMessage,
   PROTOCOL_VERSION,
   readFrames,
   readFrameWithTimeout,
+} from "../pipe/mod.ts";
+import {
+  type CancelMessage,
+  type EndMessage,
+  type HelloMessage,
+  KillReason,
+  type LogMessage,
   type StartMessage,
   type StatusMessage,
-} from "../pipe/mod.ts";
+} from "../protocol/mod.ts";
 import type { JobLimits } from "../watchdog/limits.ts";
 import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
-import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
+import { groupKillArgs, KILL_PROGRAM } from "../protocol/programs.ts";
 import type { Launch } from "./wrapper_launch.ts";
 
 /** A job as the broker handed it to us. */
@@ -46,7 +50,7 @@ export interface MatchedJob {
   /** Resubmission count. */
   resubmission: number;
   /** Job token PEMs. */
-  token: { certPem: string; keyPem: string; caPem: string };
+  token: TokenPem;
 }
 
 /**
@@ -115,8 +119,6 @@ export interface WrapperOutcome {
   /** See `startedAt`. */
   endedAt: number;
 }
-
-const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
 
 /** `: <last stderr lines>` of a wrapper that died, or nothing. */
 function lastLines(text: string): string {
@@ -351,11 +353,9 @@ export async function runWrapper(
       user: job.user,
       token: job.token,
       broker: opts.brokerUrl,
-      ttl: job.ttl,
       resubmission: job.resubmission,
       siteMap: opts.siteMap,
       env: {},
-      heartbeatSeconds: opts.heartbeatSeconds,
     };
     await out.send(FrameType.Start, start);
     for (let f = await frames.next(); !f.done; f = await frames.next()) {
@@ -364,7 +364,7 @@ export async function runWrapper(
       if (frame.type === FrameType.Status) {
         stage = decodeJson<StatusMessage>(frame).state;
         watchdog?.stage(stage);
-        if (!ACTIVE.has(stage)) finalSeen = true;
+        if (!isActive(stage)) finalSeen = true;
         else if (stage === "SAVING") {
           // The payload is done: send its final CPU and memory now, while
           // the job still takes heartbeats.
@@ -471,8 +471,6 @@ function exitCode(status: Deno.CommandStatus): number {
   return status.code;
 }
 
-const STAGES = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
-
 /**
  * Reports the outcome unless the broker already has a final state; returns
  * the state it reported (or found). The wrapper's status frames can run
@@ -489,9 +487,9 @@ async function report(
   let state = o.state;
   try {
     const now = await opts.broker.json<{ state: string }>("GET", path);
-    if (!now || !ACTIVE.has(now.state)) return now?.state ?? state;
-    const known = STAGES.indexOf(now.state);
-    if (death && known < STAGES.indexOf(o.stage)) {
+    if (!now || !isActive(now.state)) return now?.state ?? state;
+    const known = stageIndex(now.state);
+    if (death && known < stageIndex(o.stage)) {
       state = deathState(now.state);
     } else if (state.startsWith("ERROR_") && now.state === "ASSIGNED") {
       state = "ERROR_A";
@@ -521,4 +519,9 @@ async function cleanup(opts: RunWrapperOptions) {
   await Deno.remove(opts.sandbox, { recursive: true }).catch((e) =>
     opts.log(`could not remove sandbox ${opts.sandbox}: ${e.message}`)
   );
+}
+
+/** How far along the active states `state` is (-1 when it is not one). */
+function stageIndex(state: string): number {
+  return (ACTIVE_ORDER as readonly string[]).indexOf(state);
 }

@@ -39,7 +39,7 @@ import {
   SOFTWARE_ENV,
 } from "../container/setup_script.ts";
 import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
-import { ALLOW_RUN_FILE } from "../build/site_layout.ts";
+import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 
 /** Where the wrapper program comes from. */
 export interface WrapperProgram {

@@ -44,8 +44,10 @@ import {
   isJobState,
   type JobState,
   RESUBMITTABLE,
-} from "./states.ts";
-import type { JobRecord, JobStore, Usage } from "./store.ts";
+} from "../protocol/job_state.ts";
+import type { JobRecord, JobStore } from "./store.ts";
+import type { Usage } from "../protocol/usage.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 
 /** What the transport knows about the client. */
@@ -114,9 +116,6 @@ export interface BrokerDeps {
 }
 
 const MAX_JSON_BYTES = 64 * 1024;
-
-/** JAliEn kill reason: killed by the user. */
-const USER_KILL = 30;
 
 /** Builds the broker handler. */
 export function createBrokerHandler(
@@ -492,8 +491,8 @@ class BrokerCore {
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "KILLED", {
       actor: `USER:${who.subject}`,
-      reason: `killed by user ${who.subject} (kill reason ${USER_KILL})`,
-    }, { killReason: USER_KILL });
+      reason: `killed by user ${who.subject} (kill reason ${KillReason.USER})`,
+    }, { killReason: KillReason.USER });
     if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
     return json({ jobId: job.id, state: "KILLED" });
   }
@@ -642,7 +641,7 @@ class BrokerCore {
         jobId: job.id,
         state: job.state,
         kill: {
-          reason: job.killReason ?? USER_KILL,
+          reason: job.killReason ?? KillReason.USER,
           message: job.message ?? "killed by user",
         },
       });

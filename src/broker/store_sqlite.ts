@@ -36,7 +36,12 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Checkpointer, startCheckpointer } from "./_checkpointer.ts";
 import { ClassIndex, type ClassInfo } from "./_class_index.ts";
-import { ACTIVE_STATES, type JobState } from "./states.ts";
+import {
+  ACTIVE_STATES,
+  type JobState,
+  sqlStateList,
+} from "../protocol/job_state.ts";
+import type { Usage } from "../protocol/usage.ts";
 import type {
   ClaimOptions,
   FileRecord,
@@ -47,13 +52,12 @@ import type {
   SlotOffer,
   TraceEntry,
   TransitionExtra,
-  Usage,
 } from "./store.ts";
 
 /** Schema version in `PRAGMA user_version`. */
 const SCHEMA_VERSION = 2;
 
-const ACTIVE_SQL = "('ASSIGNED', 'STARTED', 'RUNNING', 'SAVING')";
+const ACTIVE_SQL = sqlStateList(ACTIVE_STATES);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (

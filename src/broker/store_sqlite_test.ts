@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertExists, assertThrows } from "@std/assert";
 import { type JobDescription, parseJdl, requirementsHold } from "../jdl/mod.ts";
-import { ACTIVE_STATES, type JobState } from "./states.ts";
+import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
 import type { JobRecord } from "./store.ts";
 import { SchemaError, SqliteJobStore } from "./store_sqlite.ts";
 import {

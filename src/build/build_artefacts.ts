@@ -40,10 +40,10 @@ import {
   RUN_MARK,
   WORKDIR_MARK,
 } from "./launcher_script.ts";
+import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 import { cachedRuntime } from "./runtime_cache.ts";
 import { packArtefact } from "./self_extracting.ts";
 import {
-  ALLOW_RUN_FILE,
   artefactName,
   bundleName,
   siteAgentContext,

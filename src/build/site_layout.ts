@@ -28,13 +28,7 @@ import type {
 } from "../permissions/table.ts";
 import { DEFAULT_BINARIES } from "../container/select.ts";
 import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
-
-/**
- * Where the agent hands a built wrapper its `--allow-run` list, relative to
- * the sandbox: one absolute program path per line.
- */
-export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
+import { KILL_PROGRAM } from "../protocol/programs.ts";
 
 /** File name of a role's packed artefact. */
 export function artefactName(role: ProcessRole): string {

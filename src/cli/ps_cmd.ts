@@ -18,7 +18,7 @@
  * @module
  */
 import { parseArgs } from "../std/cli.ts";
-import { JOB_STATES } from "../broker/states.ts";
+import { JOB_STATES } from "../protocol/job_state.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
 import {
   COMMON_FLAGS,

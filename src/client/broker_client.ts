@@ -8,15 +8,9 @@
  * @module
  */
 
-/** A token as PEM strings. */
-export interface TokenPem {
-  /** Certificate PEM. */
-  certPem: string;
-  /** Private key, PKCS#8 PEM. */
-  keyPem: string;
-  /** CA certificate PEM (trust anchor for the broker's certificate). */
-  caPem: string;
-}
+import type { TokenPem } from "../protocol/token_pem.ts";
+
+export type { TokenPem };
 
 /** A non-2xx answer of the broker, or a failure to reach it. */
 export class BrokerError extends Error {

@@ -12,7 +12,7 @@ import {
 } from "../permissions/table.ts";
 import { launcherPrograms } from "../container/select.ts";
 import type { RuntimeName } from "../container/driver.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
+import { KILL_PROGRAM } from "../protocol/programs.ts";
 import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");

@@ -4,7 +4,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { decodeJson } from "./decode_json.ts";
 import { type Frame, FrameType } from "./frame_type.ts";
 import { FrameWriter, PipeClosedError } from "./frame_writer.ts";
-import type { StatusMessage } from "./messages.ts";
+import type { StatusMessage } from "../protocol/messages.ts";
 import { readFrames } from "./read_frames.ts";
 import {
   ALL_TYPES,

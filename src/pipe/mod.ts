@@ -34,4 +34,3 @@ export * from "./frame_encoder_stream.ts";
 export * from "./frame_writer.ts";
 export * from "./read_frames.ts";
 export * from "./read_frame_with_timeout.ts";
-export * from "./messages.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 
 /** The JDL fields limits are derived from. */
 export interface JobLimitInput {

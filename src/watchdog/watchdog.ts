@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Usage } from "../broker/store.ts";
+import type { Usage } from "../protocol/usage.ts";
 import {
   checkLimits,
   CpuWindow,

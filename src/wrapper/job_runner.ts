@@ -11,14 +11,13 @@
  */
 import { BrokerClient, BrokerError } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
+import { FrameType, type FrameWriter } from "../pipe/mod.ts";
 import {
   type CancelMessage,
   type EndMessage,
-  FrameType,
-  type FrameWriter,
   KillReason,
   type StartMessage,
-} from "../pipe/mod.ts";
+} from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { stageInputs } from "./stage_inputs.ts";
 import { runPayload } from "./run_payload.ts";

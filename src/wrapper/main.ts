@@ -11,16 +11,18 @@
 import { parseWrapperFlags } from "./_flags.ts";
 import { parseJdl } from "../jdl/mod.ts";
 import {
-  type CancelMessage,
   decodeJson,
-  type EndMessage,
   FrameType,
   FrameWriter,
   PROTOCOL_VERSION,
   readFrames,
   readFrameWithTimeout,
-  type StartMessage,
 } from "../pipe/mod.ts";
+import type {
+  CancelMessage,
+  EndMessage,
+  StartMessage,
+} from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
 

@@ -10,7 +10,7 @@
 import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { JobDescription } from "../jdl/mod.ts";
-import type { StartMessage } from "../pipe/mod.ts";
+import type { StartMessage } from "../protocol/mod.ts";
 import { writeZip } from "./zip_writer.ts";
 
 /** A file to upload. */

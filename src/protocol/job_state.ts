@@ -1,5 +1,7 @@
 /**
- * JAliEn job states and the transitions the broker allows (DESIGN §4).
+ * JAliEn job states and the transitions the broker allows (see
+ * docs/ARCHITECTURE.md, "Job states"). The broker's store, its handler,
+ * the agent and the CLI all take their state words from here.
  *
  * @module
  */
@@ -46,13 +48,31 @@ export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
   "ZOMBIE",
 ]);
 
-/** States in which a job token is alive. */
-export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>([
+/**
+ * States in which a job token is alive, in the order a job passes them
+ * (so an index says which of two stages is further along).
+ */
+export const ACTIVE_ORDER: readonly JobState[] = [
   "ASSIGNED",
   "STARTED",
   "RUNNING",
   "SAVING",
-]);
+];
+
+/** States in which a job token is alive. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>(
+  ACTIVE_ORDER,
+);
+
+/** Whether `state` (any text, e.g. from a frame) is an active state. */
+export function isActive(state: string): boolean {
+  return (ACTIVE_STATES as ReadonlySet<string>).has(state);
+}
+
+/** `states` as an SQL list literal, e.g. `('ASSIGNED', 'STARTED')`. */
+export function sqlStateList(states: Iterable<JobState>): string {
+  return `(${[...states].map((s) => `'${s}'`).join(", ")})`;
+}
 
 /**
  * Failures after which the broker puts the job back to WAITING by itself

@@ -7,7 +7,7 @@ import {
   JOB_STATES,
   RESUBMITTABLE,
   TRANSITIONS,
-} from "./states.ts";
+} from "./job_state.ts";
 
 Deno.test("states: every state is either waiting, active or final", () => {
   for (const s of JOB_STATES) {
