@@ -9,9 +9,9 @@ import {
   offer,
   randomJdl,
   randomSlot,
-  Rng,
   tempStore,
-} from "./_queue_testing.ts";
+} from "../../tests/_queue.ts";
+import { Random } from "../../tests/_random.ts";
 
 const AGENT = { fingerprint: "fp-a", subject: "site-a" };
 const BIG = {
@@ -364,7 +364,7 @@ Deno.test("silentSince and overdue find zombies and expired jobs; claim expires 
 for (const fewClasses of [0, 8, Infinity]) {
   Deno.test(`random queue: every claim is sound, complete and fair (oracle, fewClasses ${fewClasses})`, async () => {
     const seed = Number(Deno.env.get("QUEUE_SEED") ?? 7);
-    const rng = new Rng(seed);
+    const rng = new Random(seed);
     const t = await tempStore({ durability: "normal", fewClasses });
     const parsed = new Map<string, JobDescription>();
     const users = ["u0", "u1", "u2", "u3", "u4"];

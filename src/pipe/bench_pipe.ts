@@ -44,7 +44,7 @@ export interface BenchPipeResult {
 }
 
 /**
- * Pushes `bytes` in `Data` frames through a child (`deno run` of `_echo.ts`,
+ * Pushes `bytes` in `Data` frames through a child (`deno run` of `pipe_echo.ts`,
  * no permissions) that echoes each frame back, reading concurrently; then,
  * as the baseline, the same bytes through `cat`. Process start-up is not
  * timed: each pipe is primed with a small round trip first.
@@ -125,7 +125,8 @@ async function throughCat(bytes: number, block: Uint8Array): Promise<number> {
 }
 
 async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
-  const echo = new URL("./_echo.ts", import.meta.url).href;
+  const echo =
+    new URL("../../tests/fixtures/pipe_echo.ts", import.meta.url).href;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--no-prompt", "--no-config", echo],
     stdin: "piped",
@@ -134,13 +135,13 @@ async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
   }).spawn();
   const writer = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
-  await writer.sendBytes(FrameType.Data, new Uint8Array(1));
+  await writer.sendBytes(FrameType.Log, new Uint8Array(1));
   const first = await frames.next();
   if (first.done) throw new Error("the echo child closed its stdout early");
   const start = performance.now();
   const writing = (async () => {
     for (const b of blocks(bytes, block)) {
-      await writer.sendBytes(FrameType.Data, b);
+      await writer.sendBytes(FrameType.Log, b);
     }
     await writer.close();
   })();
@@ -149,7 +150,7 @@ async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
     const p = frame.payload;
     // A spot check; the tests compare every byte.
     if (
-      frame.type !== FrameType.Data || p.length === 0 ||
+      frame.type !== FrameType.Log || p.length === 0 ||
       p[0] !== block[0] || p[p.length - 1] !== block[p.length - 1]
     ) {
       throw new Error(

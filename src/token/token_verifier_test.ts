@@ -6,7 +6,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "@std/assert";
-import { forge } from "./_testing.ts";
+import { forge } from "../../tests/_x509.ts";
 import {
   createCa,
   derToPem,

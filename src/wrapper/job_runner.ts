@@ -44,9 +44,6 @@ export interface JobContext {
   log: (line: string) => void;
 }
 
-/** The stage the wrapper is in; the agent maps deaths to errors by it. */
-export type Stage = "STARTED" | "RUNNING" | "SAVING";
-
 /** Runs the job and returns the final state for the `end` frame. */
 export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const { start, jdl, out } = ctx;

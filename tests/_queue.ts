@@ -1,6 +1,6 @@
 /**
  * Test helpers for the task queue: jobs from JDL text, a store in a temp
- * dir, a seeded PRNG and random requirements and slots.
+ * dir, and random requirements and slots (from {@link Random}).
  *
  * @module
  */
@@ -12,10 +12,14 @@ import {
   parseJdl,
   requirementsHold,
   type SiteMap,
-} from "../jdl/mod.ts";
-import { matchClassKey } from "./match_class.ts";
-import type { NewJob, SlotOffer } from "./store.ts";
-import { SqliteJobStore, type SqliteStoreOptions } from "./store_sqlite.ts";
+} from "../src/jdl/mod.ts";
+import type { Random } from "./_random.ts";
+import { matchClassKey } from "../src/broker/match_class.ts";
+import type { NewJob, SlotOffer } from "../src/broker/store.ts";
+import {
+  SqliteJobStore,
+  type SqliteStoreOptions,
+} from "../src/broker/store_sqlite.ts";
 
 /** A {@link NewJob} from JDL text, as the handler builds it. */
 export function newJob(
@@ -54,35 +58,11 @@ export async function tempStore(
   };
 }
 
-/** mulberry32, so a failing random run replays from its seed. */
-export class Rng {
-  #s: number;
-  /** Seeds the generator. */
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** One of `xs`. */
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
-
 const SITES = ["CERN", "GSI", "KISTI", "NIKHEF"];
 const PACKAGES = ["ROOT::v6", "AliPhysics::v1", "AliPhysics::v2", "O2::v3"];
 
 /** A random JDL with requirements of every kind the keys know, and some they do not. */
-export function randomJdl(rng: Rng): string {
+export function randomJdl(rng: Random): string {
   const lines = ['Executable = "/bin/true";'];
   lines.push(`CPUCores = ${rng.pick([1, 1, 2, 4])};`);
   lines.push(`TTL = ${rng.pick([600, 3600, 7200])};`);
@@ -115,7 +95,7 @@ export function randomJdl(rng: Rng): string {
 }
 
 /** A random slot (memory and disk known, so `keysAdmit` is the exact oracle). */
-export function randomSlot(rng: Rng): SiteMap {
+export function randomSlot(rng: Random): SiteMap {
   const site = rng.pick(SITES);
   return {
     site,
