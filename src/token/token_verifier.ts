@@ -3,18 +3,13 @@
  *
  * @module
  */
-import { bytesEqual } from "./_der.ts";
+import type { KeyObject } from "node:crypto";
+import { formatName } from "./_x509.ts";
 import {
-  importPublicKey,
-  keyFamily,
-  sha256Hex,
-  verifySignature,
-} from "./_keys.ts";
-import {
-  formatName,
-  parseCertificate,
-  type ParsedCertificate,
-} from "./_x509.ts";
+  parseNameText,
+  type ReadCertificate,
+  readCertificate,
+} from "./read_certificate.ts";
 import { pemToDer } from "./pem.ts";
 import { identityOf, type TokenIdentity } from "./token_identity.ts";
 import { TokenError } from "./token_error.ts";
@@ -41,9 +36,16 @@ function copy(id: TokenIdentity): TokenIdentity {
 
 /**
  * Verifies token certificates: signature by this CA, issuer DN, validity
- * window, CA:false, and a well-formed role DN (JOB tokens with job ID and
- * owner). Successful verifications are cached by certificate (bounded LRU);
- * the validity window is checked again on every call.
+ * window, not a CA, and a well-formed role DN (JOB tokens with job ID and
+ * owner). Certificates are parsed and their signatures checked by the
+ * platform's X.509 code (`node:crypto`), never by our own DER reader.
+ * Successful verifications are cached by certificate (bounded LRU); the
+ * validity window is checked again on every call.
+ *
+ * RFC 5280's rule on unknown critical extensions is left to the TLS
+ * layer, whose verdict the broker requires as a second gate (see
+ * `peer.tlsAuthorized` in the handler): `X509Certificate` does not list
+ * extensions.
  *
  * Revocation (a job token dies with its job) is the caller's business: it
  * knows the job's state and the serial it issued.
@@ -60,9 +62,9 @@ function copy(id: TokenIdentity): TokenIdentity {
  * ```
  */
 export class TokenVerifier {
-  #ca: ParsedCertificate;
-  #family: "ec" | "rsa";
-  #key: Promise<CryptoKey> | undefined;
+  #ca: ReadCertificate;
+  #caName: string;
+  #caKey: KeyObject;
   #cache = new Map<string, TokenIdentity>();
   #max: number;
 
@@ -72,14 +74,16 @@ export class TokenVerifier {
    * unsupported key, `not_ca` for a certificate that is not a CA.
    */
   constructor(caCertPem: string, opts: TokenVerifierOptions = {}) {
-    this.#ca = parseCertificate(pemToDer(caCertPem));
-    if (!this.#ca.ext.basicConstraints?.ca) {
+    this.#ca = readCertificate(caCertPem);
+    this.#caName = formatName({ rdns: this.#ca.subject });
+    if (!this.#ca.x509.ca) {
       throw new TokenError(
         "not_ca",
-        `"${formatName(this.#ca.subject)}" is not a CA certificate`,
+        `"${this.#caName}" is not a CA certificate`,
       );
     }
-    this.#family = keyFamily(this.#ca);
+    this.#caKey = this.#ca.x509.publicKey;
+    checkKeyFamily(this.#caKey);
     this.#max = Math.max(0, opts.cacheSize ?? 4096);
   }
 
@@ -96,10 +100,21 @@ export class TokenVerifier {
    * `bad_signature`, `not_leaf`, `bad_role`, `bad_dn`, `expired` or
    * `not_yet_valid`.
    */
-  async verify(
+  verify(
     cert: Uint8Array | string,
     opts: VerifyOptions = {},
   ): Promise<TokenIdentity> {
+    // Synchronous inside; a promise outside, so a refusal is a rejection
+    // (and the signature check may move to an async API without callers
+    // noticing).
+    try {
+      return Promise.resolve(this.#verify(cert, opts));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  #verify(cert: Uint8Array | string, opts: VerifyOptions): TokenIdentity {
     const der = typeof cert === "string" ? pemToDer(cert) : cert;
     const now = opts.now ?? new Date();
     // The DER itself is the key: exact, and cheaper than hashing it.
@@ -111,39 +126,30 @@ export class TokenVerifier {
       this.#checkTime(hit.notBefore, hit.notAfter, now);
       return copy(hit);
     }
-    const c = parseCertificate(der);
+    const c = readCertificate(der);
     if (!this.#sameIssuer(c)) {
       throw new TokenError(
         "unknown_issuer",
-        `issued by "${formatName(c.issuer)}", not by the CA "${
-          formatName(this.#ca.subject)
-        }"`,
+        `issued by "${
+          formatName({ rdns: parseNameText(c.x509.issuer) })
+        }", not by the CA "${this.#caName}"`,
       );
     }
-    this.#key ??= importPublicKey(this.#ca);
-    if (!await verifySignature(await this.#key, this.#family, c)) {
+    if (!verifies(c, this.#caKey)) {
       throw new TokenError(
         "bad_signature",
         `the signature of "${
-          formatName(c.subject)
+          formatName({ rdns: c.subject })
         }" does not verify with the CA's key`,
       );
     }
-    if (c.ext.unknownCritical.length) {
-      throw new TokenError(
-        "malformed",
-        `unsupported critical extension ${c.ext.unknownCritical.join(", ")}`,
-      );
-    }
-    if (c.ext.basicConstraints?.ca !== false) {
+    if (c.x509.ca) {
       throw new TokenError(
         "not_leaf",
-        c.ext.basicConstraints
-          ? "a CA certificate cannot be used as a token"
-          : "a token needs basicConstraints CA:false",
+        "a CA certificate cannot be used as a token",
       );
     }
-    const id = identityOf(c, sha256Hex(der));
+    const id = identityOf(c);
     this.#checkTime(id.notBefore, id.notAfter, now);
     if (this.#max > 0) {
       if (this.#cache.size >= this.#max) {
@@ -154,10 +160,10 @@ export class TokenVerifier {
     return copy(id);
   }
 
-  #sameIssuer(c: ParsedCertificate): boolean {
-    if (bytesEqual(c.issuer.der, this.#ca.subject.der)) return true;
+  #sameIssuer(c: ReadCertificate): boolean {
+    if (c.x509.checkIssued(this.#ca.x509)) return true;
     // Same attributes in other string types (another encoder) still match.
-    return formatName(c.issuer) === formatName(this.#ca.subject);
+    return formatName({ rdns: parseNameText(c.x509.issuer) }) === this.#caName;
   }
 
   #checkTime(notBefore: Date, notAfter: Date, now: Date): void {
@@ -180,5 +186,28 @@ export class TokenVerifier {
         `token not valid before ${notBefore.toISOString()} (now ${now.toISOString()})`,
       );
     }
+  }
+}
+
+/** Refuses CA keys other than EC P-256 and RSA, as the issuer does. */
+function checkKeyFamily(key: KeyObject): void {
+  const type = key.asymmetricKeyType;
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (type === "rsa") return;
+  if (type === "ec" && (curve === "prime256v1" || curve === "P-256")) return;
+  throw new TokenError(
+    "malformed",
+    `unsupported CA key algorithm ${type}${
+      curve ? ` (${curve})` : ""
+    }: expected EC P-256 or RSA`,
+  );
+}
+
+/** Whether the CA's key verifies `c`'s signature; a parser error is a no. */
+function verifies(c: ReadCertificate, key: KeyObject): boolean {
+  try {
+    return c.x509.verify(key);
+  } catch {
+    return false;
   }
 }
