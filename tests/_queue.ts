@@ -5,7 +5,6 @@
  * @module
  */
 import {
-  formatJdl,
   type JobDescription,
   keysAdmit,
   matchKeys,
@@ -14,30 +13,26 @@ import {
   type SiteMap,
 } from "../src/jdl/mod.ts";
 import type { Random } from "./_random.ts";
-import { matchClassKey } from "../src/broker/match_class.ts";
+import { newJob as jobOf, slotOffer } from "../src/broker/claim.ts";
 import type { NewJob, SlotOffer } from "../src/broker/store.ts";
 import {
   SqliteJobStore,
   type SqliteStoreOptions,
 } from "../src/broker/store_sqlite.ts";
 
-/** A {@link NewJob} from JDL text, as the handler builds it. */
+/**
+ * A {@link NewJob} from JDL text, as the handler builds it; an explicit
+ * `maxWaitingSeconds` wins over the JDL's `MaxWaitingTime`.
+ */
 export function newJob(
   owner: string,
   text: string,
   maxWaitingSeconds?: number,
 ): NewJob {
-  const jd = parseJdl(text);
-  const keys = matchKeys(jd);
-  const job: NewJob = {
-    owner,
-    jdl: formatJdl(jd),
-    priority: jd.priority,
-    keys,
-    matchClass: matchClassKey(jd, keys),
-  };
-  const wait = maxWaitingSeconds ?? jd.maxWaitingTime;
-  if (wait !== undefined) job.maxWaitingSeconds = wait;
+  const job = jobOf(owner, parseJdl(text));
+  if (maxWaitingSeconds !== undefined) {
+    job.maxWaitingSeconds = maxWaitingSeconds;
+  }
   return job;
 }
 
@@ -108,18 +103,8 @@ export function randomSlot(rng: Random): SiteMap {
   };
 }
 
-/** The store's view of a site map. */
-export function offer(site: SiteMap): SlotOffer {
-  return {
-    cpuCores: site.cpuCores ?? 1,
-    ttl: site.ttl ?? 0,
-    memory: site.memory ?? 0,
-    disk: site.disk ?? 0,
-    site: site.site,
-    ce: site.ce,
-    packages: site.packages ?? [],
-  };
-}
+/** The store's view of a site map (the handler's). */
+export const offer: (site: SiteMap) => SlotOffer = slotOffer;
 
 /** Whether a job fits a site, by definition (keys and requirements). */
 export function fits(jd: JobDescription, site: SiteMap): boolean {

@@ -10,12 +10,9 @@
  * @module
  */
 import {
-  formatJdl,
   JdlError,
   type JobDescription,
-  matchKeys,
   parseJdl,
-  requirementsHold,
   type SiteMap,
 } from "../jdl/mod.ts";
 import type {
@@ -35,7 +32,7 @@ import {
   unauthenticated,
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
-import { matchClassKey } from "./match_class.ts";
+import { claimFor, newJob } from "./claim.ts";
 import {
   ACTIVE_STATES,
   BROKER_ONLY_STATES,
@@ -435,15 +432,10 @@ class BrokerCore {
       if (e instanceof JdlError) throw badRequest("bad_jdl", e.message);
       throw e;
     }
-    const keys = matchKeys(jd);
-    const id = await this.#deps.store.submit({
-      owner: who.subject,
-      jdl: formatJdl(jd),
-      priority: jd.priority,
-      keys,
-      matchClass: matchClassKey(jd, keys),
-      maxWaitingSeconds: jd.maxWaitingTime ?? this.#maxWait,
-    }, `USER:${who.subject}`);
+    const id = await this.#deps.store.submit(
+      newJob(who.subject, jd, this.#maxWait),
+      `USER:${who.subject}`,
+    );
     return json({ jobId: id, state: "WAITING" }, 201);
   }
 
@@ -524,25 +516,11 @@ class BrokerCore {
       packages: strList(body, "packages"),
       containers: strList(body, "containers"),
     };
-    const job = await this.#deps.store.claim(
-      {
-        cpuCores: site.cpuCores!,
-        ttl: site.ttl!,
-        memory: site.memory!,
-        disk: site.disk!,
-        site: site.site,
-        ce: site.ce,
-        packages: site.packages,
-      },
+    const job = await claimFor(
+      this.#deps.store,
+      site,
       { fingerprint: who.fingerprint, subject: who.subject },
-      // Only residual classes get here: the keys said all for the rest.
-      (candidate) => {
-        try {
-          return requirementsHold(this.#jdl(candidate), site);
-        } catch {
-          return false;
-        }
-      },
+      (candidate) => this.#jdl(candidate),
       { userQuota: this.#quota },
     );
     if (!job) return new Response(null, { status: 204 });

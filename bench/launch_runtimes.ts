@@ -3,7 +3,7 @@
  * measured in the same run.
  *
  * ```sh
- * deno run -A scripts/bench_runtimes.ts [--quick]
+ * deno run -A bench/launch_runtimes.ts [--quick]
  * ```
  *
  * Ours: from the agent holding a matched job (real broker, mutual TLS) to
@@ -42,10 +42,10 @@ import { parseJdl } from "../src/jdl/mod.ts";
 import { decodeJson, FrameType } from "../src/pipe/mod.ts";
 import type { StatusMessage } from "../src/protocol/mod.ts";
 import { payloadPrograms } from "../src/protocol/programs.ts";
-import type { BenchRow } from "../bench/bench_row.ts";
-import { type BenchGrid, startBenchGrid } from "../bench/_bench_grid.ts";
-import { describe, round, summarize } from "../bench/_stats.ts";
-import { ensureImage } from "./build_image.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { type BenchGrid, startBenchGrid } from "./_bench_grid.ts";
+import { describe, round, summarize } from "./_stats.ts";
+import { ensureImage } from "../scripts/build_image.ts";
 
 /** Options of {@link benchRuntimes}. */
 export interface BenchRuntimesOptions {
