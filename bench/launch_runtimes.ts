@@ -1,26 +1,13 @@
 /**
- * Wrapper launch overhead per container runtime, beside the floor
- * measured in the same run.
+ * The runtime matrix of the launch benchmark ({@link ./launch.ts}): which
+ * container runtimes this host has, one launch of ours through one of
+ * them (the agent's path, from a held job to the payload's first
+ * instruction), and the floor for it (the runtime alone starting
+ * `/bin/true` with the job's mounts).
  *
- * ```sh
- * deno run -A bench/launch_runtimes.ts [--quick]
- * ```
- *
- * Ours: from the agent holding a matched job (real broker, mutual TLS) to
- * the payload's first instruction — what the agent does (sandbox, launch
- * argv, `prepareLaunch`, `runWrapper`), with the payload
- * `/bin/date +%s%N` as the end mark, so the wrapper's Deno start, hello,
- * start frame, STARTED/RUNNING reports and payload spawn are all inside.
- *
- * Floor, per runtime: a bare `deno run` of an empty script on the host
- * plus the same runtime launching `/bin/true` with the job's mounts
- * (`bwrap … /bin/true`, `podman run … --rootfs … /bin/true`). Runs of all
- * variants are interleaved round by round, so drift hits all alike.
- *
- * Rows: bwrap (host rootfs), bwrap (debootstrap image), podman (image),
- * none (pid-namespace reaper), and apptainer/singularity where installed.
- * Image rows need the cached image (`scripts/build_image.ts`, built on
- * first use). Goal: bwrap ≤ 1.5 × its floor.
+ * Variants: none (pid-namespace reaper), bwrap (host rootfs), and with the
+ * cached debootstrap image (`scripts/build_image.ts`, built on first use)
+ * bwrap, podman, apptainer and singularity where installed.
  *
  * @module
  */
@@ -42,23 +29,14 @@ import { parseJdl } from "../src/jdl/mod.ts";
 import { decodeJson, FrameType } from "../src/pipe/mod.ts";
 import type { StatusMessage } from "../src/protocol/mod.ts";
 import { payloadPrograms } from "../src/protocol/programs.ts";
-import type { BenchRow } from "./bench_row.ts";
-import { type BenchGrid, startBenchGrid } from "./_bench_grid.ts";
-import { describe, round, summarize } from "./_stats.ts";
+import type { BenchGrid } from "./_bench_grid.ts";
 import { ensureImage } from "../scripts/build_image.ts";
 
-/** Options of {@link benchRuntimes}. */
-export interface BenchRuntimesOptions {
-  /** Fewer rounds. @default false */
-  quick?: boolean;
-  /** Rounds (each launches every variant once). @default 3 quick, 10 full */
-  rounds?: number;
-}
-
-/** Goal for bwrap: launch ≤ 1.5 × floor. */
-const FLOOR_FACTOR = 1.5;
-const JDL = `Executable = "/bin/date";\nArguments = "+%s%N";\nTTL = 60;\n`;
-const SITE_MAP = {
+/** The bench job: its payload prints the wall clock in ns. */
+export const JDL =
+  `Executable = "/bin/date";\nArguments = "+%s%N";\nTTL = 60;\n`;
+/** The site map the bench agent offers. */
+export const SITE_MAP = {
   ce: "local::ce",
   site: "local",
   ttl: 3600,
@@ -68,18 +46,24 @@ const SITE_MAP = {
   packages: [],
 };
 
-/** One runtime configuration to measure. */
-interface Variant {
+/** One runtime configuration to measure, with its samples. */
+export interface Variant {
+  /** Row label, e.g. `bwrap (host rootfs)`. */
   label: string;
+  /** The driver, as the agent would select it. */
   driver: ContainerDriver;
+  /** Root filesystem image, for runtimes that need one. */
   image?: string;
+  /** The warm wrapper cache the probe left, if the runtime relocates. */
   cache?: WrapperCache;
-  ours: number[];
-  started: number[];
+  /** Our launches. */
+  ours: Milestones[];
+  /** The runtime alone (`/bin/true`), ms. */
   floorRt: number[];
 }
 
-function nowMs(): number {
+/** Wall clock in ms with sub-ms precision (comparable to the payload's). */
+export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
@@ -93,7 +77,7 @@ function exists(path: string): boolean {
 }
 
 /** Spawn-to-exit time of `argv`, ms; throws if it fails. */
-async function elapsed(argv: string[]): Promise<number> {
+export async function elapsed(argv: string[]): Promise<number> {
   const t0 = performance.now();
   const out = await new Deno.Command(argv[0], {
     args: argv.slice(1),
@@ -112,27 +96,39 @@ async function elapsed(argv: string[]): Promise<number> {
   return ms;
 }
 
-/** Milestones of one launch, ms after the agent held the job. */
-interface Milestones {
-  /** STARTED frame: container and Deno up, hello, start frame. */
+/** Milestones of one launch of ours, ms after the agent held the job. */
+export interface Milestones {
+  /** The wrapper's STARTED status frame arrived (Deno up, hello, start). */
   started: number;
-  /** The payload's first instruction. */
+  /** Its RUNNING frame arrived (after the STARTED broker call). */
+  running: number;
+  /** The payload's first instruction (after the RUNNING call and spawn). */
   payload: number;
 }
 
-/** One launch of ours. */
-async function launchOurs(
+/** Submits the bench job and matches it as an agent offering `runtime`. */
+export async function matchOne(
+  grid: BenchGrid,
+  runtime: string,
+): Promise<MatchedJob> {
+  await grid.submit(JDL);
+  const job = await grid.agent.json<MatchedJob>("POST", "/api/v1/match", {
+    ...SITE_MAP,
+    containers: [runtime],
+  });
+  if (!job) throw new Error("the broker matched no job for the launch bench");
+  return job;
+}
+
+/** One launch of ours through `v`, as the agent does it. */
+export async function launchOurs(
   grid: BenchGrid,
   v: Variant,
   workRoot: string,
   seq: number,
 ): Promise<Milestones> {
-  await grid.submit(JDL);
-  const job = await grid.agent.json<MatchedJob>("POST", "/api/v1/match", {
-    ...SITE_MAP,
-    containers: [v.driver.name],
-  });
-  if (!job) throw new Error("the broker matched no job for the runtime bench");
+  const job = await matchOne(grid, v.driver.name);
+  // The agent holds the job from here on.
   const t0 = nowMs();
   const sandbox = `${workRoot}/job-${job.jobId}-${seq}`;
   await Deno.mkdir(sandbox, { mode: 0o700 });
@@ -182,11 +178,11 @@ async function launchOurs(
   }
   // ns since the epoch does not fit a double exactly; µs does.
   const payload = Number(BigInt(stamp!) / 1000n) / 1000 - t0;
-  return { started: at.STARTED, payload };
+  return { started: at.STARTED, running: at.RUNNING, payload };
 }
 
 /** The runtime alone: the job's mounts, `/bin/true` instead of the wrapper. */
-async function launchTrue(v: Variant, workRoot: string, seq: number) {
+export async function launchTrue(v: Variant, workRoot: string, seq: number) {
   const sandbox = `${workRoot}/true-${seq}`;
   await Deno.mkdir(sandbox, { mode: 0o700 });
   try {
@@ -209,7 +205,11 @@ async function launchTrue(v: Variant, workRoot: string, seq: number) {
   }
 }
 
-async function variants(log: (l: string) => void): Promise<Variant[]> {
+/** The runtimes this host can run, none first. */
+export async function runtimeVariants(
+  log: (l: string) => void,
+  opts: { images?: boolean } = {},
+): Promise<Variant[]> {
   const out: Variant[] = [];
   const add = (
     label: string,
@@ -221,12 +221,12 @@ async function variants(log: (l: string) => void): Promise<Variant[]> {
       driver: createDriver(name),
       image,
       ours: [],
-      started: [],
       floorRt: [],
     });
+  add("none", "none");
   if (exists("/usr/bin/bwrap")) add("bwrap (host rootfs)", "bwrap");
   let image: string | undefined;
-  if (exists("/usr/sbin/debootstrap")) {
+  if ((opts.images ?? true) && exists("/usr/sbin/debootstrap")) {
     try {
       image = (await ensureImage({ log })).dir;
     } catch (e) {
@@ -244,110 +244,28 @@ async function variants(log: (l: string) => void): Promise<Variant[]> {
       if (exists(`/usr/bin/${rt}`)) add(`${rt} (debootstrap image)`, rt, image);
     }
   }
-  if (exists("/usr/bin/setpriv") && exists("/usr/bin/unshare")) {
-    add("none (setpriv + unshare reaper)", "none");
-  }
   return out;
 }
 
-/** Runs the entry; see the module doc. */
-export async function benchRuntimes(
-  opts: BenchRuntimesOptions = {},
-): Promise<BenchRow[]> {
-  const rounds = opts.rounds ?? (opts.quick ? 3 : 10);
-  const log = (l: string) => console.error(`[bench_runtimes] ${l}`);
-  const grid = await startBenchGrid();
-  const workRoot = `${grid.dir}/work`;
-  await Deno.mkdir(workRoot, { recursive: true });
-  const empty = `${grid.dir}/empty.js`;
-  await Deno.writeTextFile(empty, "");
-  const denoEmpty = [
-    Deno.execPath(),
-    "run",
-    "--no-config",
-    "--no-lock",
-    "--no-prompt",
-    empty,
-  ];
-  const deno: number[] = [];
-  try {
-    const vs = await variants(log);
-    // As the agent does: the real probe, which also fills the wrapper cache.
-    for (const v of vs) {
-      const dir = `${workRoot}/.wrapper-cache/${v.label.replace(/\W+/g, "-")}`;
-      const probe = await probeRuntime(v.driver, {
-        program: sourceWrapperProgram(),
-        workRoot,
-        broker: grid.hostPort,
-        image: v.image,
-        cacheDir: dir,
-      });
-      if (!probe.ok) throw new Error(`${v.label}: ${probe.message}`);
-      if (await Deno.stat(dir).then(() => true, () => false)) {
-        v.cache = { mode: "use", dir };
-      }
-    }
-    // One untimed round warms caches (page cache, podman's storage).
-    let seq = 0;
-    for (const v of vs) {
-      await launchOurs(grid, v, workRoot, ++seq);
-      await launchTrue(v, workRoot, ++seq);
-    }
-    await elapsed(denoEmpty);
-    for (let r = 0; r < rounds; r++) {
-      deno.push(await elapsed(denoEmpty));
-      for (const v of vs) {
-        v.floorRt.push(await launchTrue(v, workRoot, ++seq));
-        const m = await launchOurs(grid, v, workRoot, ++seq);
-        v.ours.push(m.payload);
-        v.started.push(m.started);
-      }
-    }
-    const d = summarize(deno).median;
-    return vs.map((v) => {
-      const ours = summarize(v.ours);
-      const rt = summarize(v.floorRt).median;
-      const floor = d + rt;
-      const ratio = ours.median / floor;
-      const bwrap = v.driver.name === "bwrap";
-      const started = summarize(v.started).median;
-      return {
-        measure: `launch overhead, ${v.label}`,
-        ours: round(ours.median),
-        baseline: round(floor),
-        unit: "ms",
-        ratio: round(ratio),
-        goal: bwrap ? `≤ ${FLOOR_FACTOR}× floor` : undefined,
-        met: bwrap ? ratio <= FLOOR_FACTOR : undefined,
-        note: `job held → payload exec: ${
-          describe(ours, "ms")
-        }; floor = deno run empty ${round(d)} ms + ${v.driver.name} /bin/true ${
-          round(rt)
-        } ms; medians: ${
-          round(started)
-        } ms to the STARTED frame (runtime, Deno, wrapper modules, hello, start frame), ${
-          round(ours.median - started)
-        } ms more to the payload's exec${
-          v.cache ? "; warm wrapper cache" : ""
-        }`,
-      };
-    });
-  } finally {
-    await grid.close();
-  }
-}
-
-if (import.meta.main) {
-  const quick = Deno.args.includes("--quick");
-  const rows = await benchRuntimes({ quick });
-  for (const r of rows) {
-    if (Deno.args.includes("--verbose")) console.log(r.note);
-    console.log(
-      `${r.measure.padEnd(52)} ${String(r.ours).padStart(7)} ms  floor ${
-        String(r.baseline).padStart(6)
-      } ms  ratio ${r.ratio}${
-        r.goal ? `  goal ${r.goal} ${r.met ? "met" : "MISSED"}` : ""
-      }`,
-    );
+/**
+ * Probes `v` as the agent does, which also fills the wrapper cache that
+ * jobs in relocating runtimes start from; throws when the probe fails.
+ */
+export async function probeVariant(
+  v: Variant,
+  grid: BenchGrid,
+  workRoot: string,
+): Promise<void> {
+  const dir = `${workRoot}/.wrapper-cache/${v.label.replace(/\W+/g, "-")}`;
+  const probe = await probeRuntime(v.driver, {
+    program: sourceWrapperProgram(),
+    workRoot,
+    broker: grid.hostPort,
+    image: v.image,
+    cacheDir: dir,
+  });
+  if (!probe.ok) throw new Error(`${v.label}: ${probe.message}`);
+  if (await Deno.stat(dir).then(() => true, () => false)) {
+    v.cache = { mode: "use", dir };
   }
 }

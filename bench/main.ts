@@ -68,7 +68,7 @@ const ENTRIES: readonly Entry[] = [
     name: "launch",
     module: "bench/launch.ts",
     run: (m, quick) => withJvm(m, "benchLaunch", quick),
-    limit: [240, 60],
+    limit: [600, 180],
   },
   {
     name: "throughput",
@@ -98,12 +98,6 @@ const ENTRIES: readonly Entry[] = [
     name: "matching",
     module: "bench/matching.ts",
     run: (m, quick) => call(m, "benchMatching", { quick }),
-    limit: [240, 60],
-  },
-  {
-    name: "runtimes",
-    module: "bench/launch_runtimes.ts",
-    run: (m, quick) => call(m, "benchRuntimes", { quick }),
     limit: [240, 60],
   },
   {

@@ -1,5 +1,6 @@
 /**
- * The container driver interface (DESIGN §7, after nomad's task drivers).
+ * The container driver interface (docs/ARCHITECTURE.md,
+ * "Containers"; after nomad's task drivers).
  *
  * The agent makes one generic call — `driver.command(spec)` — and runs the
  * argv it gets back; everything runtime-specific lives in one small file per

@@ -1,5 +1,6 @@
 /**
- * The framed pipe between the agent and the wrapper (DESIGN §6).
+ * The framed pipe between the agent and the wrapper (docs/ARCHITECTURE.md,
+ * "The pipe").
  *
  * Frames are `u32 big-endian length | u8 type | payload`, where the length
  * counts the type byte plus the payload. Control frames carry JSON objects

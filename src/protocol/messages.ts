@@ -1,5 +1,6 @@
 /**
- * Payloads of the pipe's JSON control frames (DESIGN §6), shared by the
+ * Payloads of the pipe's JSON frames (docs/ARCHITECTURE.md, "The pipe"),
+ * shared by the
  * agent and the wrapper. Each is a JSON object; decode with `decodeJson`.
  *
  * @module
@@ -55,7 +56,7 @@ export interface CancelMessage {
 
 /** `Status`, wrapper → agent: the job moved to a new state. */
 export interface StatusMessage {
-  /** JAliEn job state, e.g. `"RUNNING"`, `"SAVING"` (DESIGN §4). */
+  /** JAliEn job state, e.g. `"RUNNING"`, `"SAVING"` (see `job_state.ts`). */
   state: string;
   /** Detail for the trace. */
   message?: string;

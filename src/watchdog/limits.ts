@@ -1,6 +1,6 @@
 /**
  * A job's limits (from its JDL and the slot) and the check of one
- * observation against them, with JAliEn's kill reason codes (DESIGN §4).
+ * observation against them, with JAliEn's kill reason codes (docs/ARCHITECTURE.md, "Job states").
  * Pure: no processes, no clocks of its own.
  *
  * @module

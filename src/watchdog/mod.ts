@@ -1,5 +1,5 @@
 /**
- * The agent's watchdog (DESIGN §8): samplers of a wrapper's process tree
+ * The agent's watchdog (docs/ARCHITECTURE.md, "The watchdog"): samplers of a wrapper's process tree
  * (procfs; cgroup v2 where the slot has its own cgroup), job limits with
  * JAliEn's kill reasons, and the per-job {@link Watchdog}.
  *

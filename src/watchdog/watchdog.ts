@@ -3,7 +3,7 @@
  * fixed interval, keeps the job's usage (for heartbeats and accounting)
  * and reports the first limit the job breaks.
  *
- * Costs are kept low on purpose (DESIGN §8 asks ≤ 1% of a core at 1 Hz
+ * Costs are kept low on purpose (the goal is ≤ 1% of a core at 1 Hz
  * for 200 processes): process stats every tick; PSS (a page-table walk per
  * process) only when RSS — its upper bound — could break the memory limit,
  * when RSS reaches a new high (PSS might too), or when the usage is about
