@@ -10,7 +10,11 @@ export class HttpError extends Error {
   readonly status: number;
   /** Short machine-readable reason, e.g. `wrong_role`. */
   readonly reason: string;
-  /** Creates the error; `message` is the human line. */
+  /**
+   * @param status the HTTP status the handler answers with.
+   * @param reason the machine code in the JSON body, e.g. `wrong_role`.
+   * @param message the human line in the JSON body.
+   */
   constructor(status: number, reason: string, message: string) {
     super(message);
     this.name = "HttpError";

@@ -241,7 +241,7 @@ function toFile(r: Row): FileRecord {
 
 /** The schema of an existing database is not the one this code expects. */
 export class SchemaError extends Error {
-  /** Creates the error. */
+  /** @param message names the found and the expected schema version. */
   constructor(message: string) {
     super(message);
     this.name = "SchemaError";
@@ -534,14 +534,16 @@ export class SqliteJobStore implements JobStore {
     return id;
   }
 
-  /** @inheritdoc */
+  /**
+   * Inserts one WAITING job and its first trace entry; resolves once durable.
+   */
   async submit(job: NewJob, actor: string): Promise<string> {
     return String(
       await this.#write(() => this.#insert(job, actor, Date.now())),
     );
   }
 
-  /** @inheritdoc */
+  /** Inserts all `jobs` in one transaction (one fsync), IDs in order. */
   submitMany(jobs: NewJob[], actor: string): Promise<string[]> {
     return this.#write(() => {
       const now = Date.now();
@@ -676,7 +678,7 @@ export class SqliteJobStore implements JobStore {
       | undefined;
   }
 
-  /** @inheritdoc */
+  /** One job row, or undefined for an unknown or malformed ID. */
   get(id: string): Promise<JobRecord | undefined> {
     return this.#read(() => {
       const r = this.#row(Number(id));
@@ -684,7 +686,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Jobs matching `filter` (owner, states), newest first, up to its limit. */
   list(filter: JobFilter): Promise<JobRecord[]> {
     return this.#read(() => {
       const where: string[] = [];
@@ -706,7 +708,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** The job's transitions, oldest first. */
   trace(id: string): Promise<TraceEntry[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -721,7 +723,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Hands the agent the best waiting job its slot fits: SQL on the match
+   * keys, `accept` only for residual classes, fair share by running jobs.
+   */
   claim(
     slot: SlotOffer,
     agent: { fingerprint: string; subject: string },
@@ -868,7 +873,7 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  /** @inheritdoc */
+  /** Stores the serial of the job token issued for the current attempt. */
   setTokenSerial(id: string, serial: string): Promise<void> {
     return this.#write(() => {
       this.#q("UPDATE jobs SET token_serial = ? WHERE id = ?").run(
@@ -878,7 +883,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Compare-and-set of the job's state, with its trace entry and side
+   * effects (running counts, requeue on WAITING), in one transaction.
+   */
   transition(
     id: string,
     from: JobState,
@@ -904,7 +912,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Stamps the job's last heartbeat and keeps its latest usage (not fsynced:
+   * a lost heartbeat is harmless).
+   */
   heartbeat(id: string, usage: Usage | undefined): Promise<void> {
     return this.#read(() => {
       this.#q(
@@ -914,7 +925,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Active jobs whose last sign of life is older than `before` (ms). */
   silentSince(before: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -925,7 +936,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Waiting jobs whose MaxWaitingTime ended before `now` (ms). */
   overdue(now: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -936,7 +947,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Sets or (undefined) clears a user's running-job quota. */
   setUserQuota(owner: string, quota: number | undefined): Promise<void> {
     return this.#write(() => {
       this.#q(
@@ -946,7 +957,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Adds or replaces one catalogue entry (LFN → blob, size, SHA-256). */
   putFile(file: FileRecord): Promise<void> {
     return this.#write(() => {
       this.#q(
@@ -966,7 +977,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** The catalogue entry of `lfn`, if any. */
   getFile(lfn: string): Promise<FileRecord | undefined> {
     return this.#read(() => {
       const r = this.#q("SELECT * FROM files WHERE lfn = ?").get(lfn) as
@@ -976,7 +987,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Catalogue entries whose LFN starts with `prefix`, sorted. */
   listFiles(prefix: string): Promise<FileRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -986,7 +997,9 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Stops the checkpointer, waits for pending writes and closes the database.
+   */
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;

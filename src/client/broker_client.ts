@@ -18,7 +18,11 @@ export class BrokerError extends Error {
   readonly status: number;
   /** The broker's machine-readable reason, or `unreachable`. */
   readonly reason: string;
-  /** Creates the error. */
+  /**
+   * @param status the HTTP status, or 0 when the broker could not be reached.
+   * @param reason the broker's machine-readable reason, or `unreachable`.
+   * @param message the broker's human line, or the network error.
+   */
   constructor(status: number, reason: string, message: string) {
     super(message);
     this.name = "BrokerError";

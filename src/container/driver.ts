@@ -126,7 +126,7 @@ export const SOFTWARE_PATH = `${PROGRAM_PATH}/software`;
 
 /** Raised for an unknown runtime name or a runtime that cannot be used. */
 export class ContainerError extends Error {
-  /** Creates the error. */
+  /** @param message names the runtime and why it cannot be used. */
   constructor(message: string) {
     super(message);
     this.name = "ContainerError";

@@ -89,7 +89,7 @@ done
 
 /** Raised when the coprocess is gone or answers nonsense. */
 export class ProcfsShellError extends Error {
-  /** Creates the error. */
+  /** @param message what the coprocess did (exited, or the line it sent). */
   constructor(message: string) {
     super(message);
     this.name = "ProcfsShellError";

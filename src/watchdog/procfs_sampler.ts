@@ -51,7 +51,7 @@ export interface ProcfsSamplerOptions {
 
 /** Samples process trees through `/proc`. */
 export class ProcfsSampler implements Sampler {
-  /** @inheritdoc */
+  /** Sampler name, shown in logs and accounting: reads `/proc` via a shell. */
   readonly name = "procfs";
   #shell: ProcfsShell;
   #ticks: number;
@@ -127,7 +127,11 @@ export class ProcfsSampler implements Sampler {
     return me ? (me.cpuTicks + me.childTicks) / this.#ticks : 0;
   }
 
-  /** @inheritdoc */
+  /**
+   * Starts watching `pid`'s tree: its members are the root and its
+   * descendants, found by parentage on every scan and kept by
+   * (pid, start time) so a recycled pid is never mistaken for a member.
+   */
   async watch(
     pid: number,
     opts: { sandbox?: string } = {},
@@ -229,7 +233,7 @@ export class ProcfsSampler implements Sampler {
     };
   }
 
-  /** @inheritdoc */
+  /** Size of `dir` and the core files in it, from the shell's `du`/`find`. */
   async dirUsage(dir: string): Promise<DirUsage> {
     return parseDirUsage(await this.#req("disk", [dir]));
   }
@@ -268,7 +272,7 @@ export class ProcfsSampler implements Sampler {
     await this.#req("guard", words);
   }
 
-  /** @inheritdoc */
+  /** Ends the shell; the processes it guarded are killed with it. */
   async close(): Promise<void> {
     this.#guarded.clear();
     this.#closing = true;

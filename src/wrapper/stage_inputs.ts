@@ -10,7 +10,10 @@ import type { JobDescription } from "../jdl/mod.ts";
 
 /** Thrown when an input cannot be staged. */
 export class StagingError extends Error {
-  /** Creates the error. */
+  /**
+   * @param message names the input (LFN) and why it failed; it lands in the
+   * job's trace with ERROR_IB.
+   */
   constructor(message: string) {
     super(message);
     this.name = "StagingError";

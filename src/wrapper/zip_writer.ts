@@ -32,7 +32,9 @@ const LIMIT = 0xffffffff;
 
 /** Thrown when an archive cannot be written. */
 export class ZipError extends Error {
-  /** Creates the error. */
+  /**
+   * @param message names the archive and the member that could not be added.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ZipError";
