@@ -41,7 +41,24 @@ export interface ProbeOptions {
   cacheDir?: string;
 }
 
-/** Probes a runtime by running the wrapper's self-test inside it. */
+/**
+ * Probes a runtime by running the wrapper's self-test inside it, with the
+ * binds and permissions a job would get; `ok: false` carries the
+ * runtime's own message.
+ *
+ * @example
+ * ```ts ignore
+ * import { createDriver } from "../container/select.ts";
+ * import { probeRuntime } from "./probe.ts";
+ * import { sourceWrapperProgram } from "./wrapper_launch.ts";
+ * const probe = await probeRuntime(createDriver("bwrap"), {
+ *   program: sourceWrapperProgram(),
+ *   workRoot: "/scratch/pilot",
+ *   broker: "127.0.0.1:8443",
+ * });
+ * if (!probe.ok) console.error(probe.message);
+ * ```
+ */
 export async function probeRuntime(
   driver: ContainerDriver,
   opts: ProbeOptions,

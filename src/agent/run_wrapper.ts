@@ -135,7 +135,28 @@ export function deathState(stage: string): string {
   return "ERROR_A";
 }
 
-/** Runs one job; never throws for job failures (they are outcomes). */
+/**
+ * Runs one matched job through a wrapper process and returns how it
+ * ended; never throws for job failures (they are outcomes).
+ *
+ * @example
+ * ```ts ignore
+ * import { buildLaunch, prepareLaunch, sourceWrapperProgram } from "./wrapper_launch.ts";
+ * import { runWrapper } from "./run_wrapper.ts";
+ * // `job` is the broker's answer to POST /api/v1/match.
+ * const launch = buildLaunch({
+ *   driver, program: sourceWrapperProgram(), sandbox, broker: "127.0.0.1:8443",
+ *   payload: (workdir) => payloadPrograms(parseJdl(job.jdl), workdir),
+ *   denoDir: `${workRoot}/.deno`,
+ * });
+ * const hold = await prepareLaunch(driver, launch);
+ * const outcome = await runWrapper({
+ *   job, launch, sandbox, broker: client, brokerUrl: "https://127.0.0.1:8443",
+ *   siteMap: { site: "CERN", cpuCores: 1 }, groupKill: false, log: console.error,
+ * }).finally(() => hold.release());
+ * outcome.state; // e.g. "DONE"
+ * ```
+ */
 export async function runWrapper(
   opts: RunWrapperOptions,
 ): Promise<WrapperOutcome> {

@@ -74,7 +74,16 @@ export function formatJobs(jobs: JobView[]): string[] {
   );
 }
 
-/** Runs `ps <args>`; returns the exit code. */
+/**
+ * Runs `ps`: a table (or `--json`) of jobs with their accounting. Returns the
+ * exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./ps_cmd.ts";
+ * Deno.exit(await main(["--state", "RUNNING"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

@@ -91,7 +91,30 @@ export interface ProbeResult {
   ms: number;
 }
 
-/** One container runtime. */
+/**
+ * One container runtime: turns one launch description into the argv the
+ * agent spawns. Drivers differ only in that argv and in what they
+ * guarantee ({@link Capabilities}); the agent's launch code is the same for
+ * all.
+ *
+ * @example
+ * ```ts ignore
+ * import { createDriver } from "./select.ts";
+ * const driver: ContainerDriver = createDriver("podman");
+ * const spec = {
+ *   argv: ["/opt/splitpilot/deno", "run", "wrapper.ts"],
+ *   sandbox: "/scratch/pilot/job-42",
+ *   image: "/cvmfs/sw/containers/el9/latest",
+ *   binds: [],
+ *   env: {},
+ *   network: "host" as const,
+ * };
+ * await driver.prepare?.(spec);
+ * const child = new Deno.Command(driver.command(spec)[0], {
+ *   args: driver.command(spec).slice(1),
+ * }).spawn();
+ * ```
+ */
 export interface ContainerDriver {
   /** Runtime name as in `USE_CONTAINERS`. */
   readonly name: RuntimeName;

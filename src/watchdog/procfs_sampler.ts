@@ -49,7 +49,20 @@ export interface ProcfsSamplerOptions {
   shell?: string;
 }
 
-/** Samples process trees through `/proc`. */
+/**
+ * Samples process trees through `/proc`, read by one long-lived `/bin/sh`
+ * coprocess (Deno refuses `/proc` to restricted processes); the coprocess
+ * also kills every guarded tree if the agent dies.
+ *
+ * @example
+ * ```ts ignore
+ * import { ProcfsSampler } from "./procfs_sampler.ts";
+ * const sampler = await ProcfsSampler.start();
+ * const tree = await sampler.watch(child.pid, { sandbox });
+ * const usage = await tree.sample(); // CPU, RSS, processes
+ * await sampler.close();
+ * ```
+ */
 export class ProcfsSampler implements Sampler {
   /** Sampler name, shown in logs and accounting: reads `/proc` via a shell. */
   readonly name = "procfs";

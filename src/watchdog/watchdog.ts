@@ -43,7 +43,20 @@ export interface WatchdogOptions {
   onError?: (e: Error) => void;
 }
 
-/** Samples one job and enforces its limits. */
+/**
+ * Samples one job's process tree and sandbox on a timer, keeps its usage
+ * (max PSS, CPU, wall, disk) and calls `onViolation` once with the first
+ * limit it breaks; the caller runs the kill sequence.
+ *
+ * @example
+ * ```ts ignore
+ * const dog = new Watchdog({ sampler, tree, sandbox, limits, onViolation });
+ * dog.start();
+ * dog.stage("RUNNING"); // low-CPU checks start with the payload
+ * await dog.stop();
+ * dog.usage().cpuSeconds;
+ * ```
+ */
 export class Watchdog {
   #o: WatchdogOptions;
   #started = Date.now();

@@ -44,7 +44,26 @@ export interface JobContext {
   log: (line: string) => void;
 }
 
-/** Runs the job and returns the final state for the `end` frame. */
+/**
+ * Runs the job and returns the final state for the `end` frame: reports
+ * STARTED, stages inputs, reports RUNNING, runs the payload and its
+ * validation, reports SAVING, uploads outputs, reports the final state.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseJdl } from "../jdl/mod.ts";
+ * import { runJob } from "./job_runner.ts";
+ * const end = await runJob({
+ *   start, // the StartMessage from the agent
+ *   jdl: parseJdl(start.jdl),
+ *   workdir: "/workdir",
+ *   out, // a FrameWriter on stdout
+ *   signal: cancelled.signal,
+ *   log: (line) => console.error(line),
+ * });
+ * await out.send(FrameType.End, end);
+ * ```
+ */
 export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const { start, jdl, out } = ctx;
   const broker = new BrokerClient(start.broker, start.token);

@@ -29,7 +29,18 @@ import { runJob } from "./job_runner.ts";
 /** The wrapper's name and version in `hello`. */
 export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
 
-/** Runs the wrapper; returns the process exit code. */
+/**
+ * Runs the wrapper (`wrapper.ts`): sends `hello`, waits for `start`, runs
+ * the job with {@link runJob} and ends with an `end` frame; returns the
+ * process exit code. Its stdin and stdout carry frames only.
+ *
+ * @example
+ * ```ts ignore
+ * // wrapper.ts, spawned by the agent with stdin/stdout piped:
+ * import { wrapperMain } from "./src/wrapper/main.ts";
+ * Deno.exit(await wrapperMain(["--workdir", "/workdir"]));
+ * ```
+ */
 export async function wrapperMain(args: string[]): Promise<number> {
   let flags;
   try {

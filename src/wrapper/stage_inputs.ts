@@ -29,7 +29,18 @@ export function inputName(lfn: string): string {
   return name;
 }
 
-/** Downloads all inputs of `jdl` into `workdir`. */
+/**
+ * Downloads all inputs of `jdl` into `workdir`, each under its last LFN
+ * segment, checking size and SHA-256; throws {@link StagingError}.
+ *
+ * @example
+ * ```ts ignore
+ * import { BrokerClient } from "../client/broker_client.ts";
+ * import { stageInputs } from "./stage_inputs.ts";
+ * const broker = new BrokerClient(start.broker, start.token);
+ * await stageInputs(broker, parseJdl(start.jdl), "/workdir", console.error);
+ * ```
+ */
 export async function stageInputs(
   broker: BrokerClient,
   jdl: JobDescription,

@@ -127,7 +127,19 @@ async function sha256File(path: string): Promise<string> {
   return hash.hex();
 }
 
-/** Uploads `items` with the job token. */
+/**
+ * Uploads `items` with the job token under `/<owner>/jobs/<jobId>/`,
+ * each with its SHA-256.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildArchives, collectOutputs, uploadOutputs } from "./upload_outputs.ts";
+ * const found = await collectOutputs(jdl, "/workdir");
+ * const archives = await buildArchives(found.archives, "/workdir", console.error);
+ * const items = [...found.files, ...found.logs, ...archives];
+ * await uploadOutputs(broker, start, items, console.error);
+ * ```
+ */
 export async function uploadOutputs(
   broker: BrokerClient,
   start: StartMessage,

@@ -58,7 +58,21 @@ export interface ZipEntry {
   path: string;
 }
 
-/** Writes `entries` into a new archive at `path` (must not exist). */
+/**
+ * Writes `entries` into a new archive at `path` (must not exist), each
+ * deflated as it streams from its file.
+ *
+ * @example
+ * ```ts
+ * import { writeZip } from "./zip_writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/stdout`, "hello\n");
+ * const r = await writeZip(`${dir}/log_archive.zip`, [
+ *   { name: "stdout", path: `${dir}/stdout` },
+ * ]);
+ * r.entries; // 1
+ * ```
+ */
 export async function writeZip(
   path: string,
   entries: ZipEntry[],
