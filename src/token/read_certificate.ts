@@ -56,17 +56,65 @@ export function parseNameText(text: string): Attr[][] {
   );
 }
 
+/** One DER element: where its content starts and where it ends. */
+interface Span {
+  tag: number;
+  start: number;
+  end: number;
+}
+
 /**
- * Size of the outer TLV from its header (the parser has accepted it, so it
- * is a SEQUENCE with a definite length of at most 4 length bytes).
+ * The element at `at` in `der`, framed by its tag and definite length (at
+ * most 4 length bytes); undefined when it does not fit. This frames
+ * elements only; what they mean is the platform parser's business.
  */
-function outerSize(der: Uint8Array): number {
-  const first = der[1];
-  if (first < 0x80) return 2 + first;
-  const n = first & 0x7f;
-  let len = 0;
-  for (let i = 0; i < n; i++) len = len * 256 + der[2 + i];
-  return 2 + n + len;
+function element(der: Uint8Array, at: number): Span | undefined {
+  if (at + 2 > der.length) return undefined;
+  const first = der[at + 1];
+  let start = at + 2;
+  let len = first;
+  if (first >= 0x80) {
+    const n = first & 0x7f;
+    if (n === 0 || n > 4 || start + n > der.length) return undefined;
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + der[start + i];
+    start += n;
+  }
+  const end = start + len;
+  return end <= der.length ? { tag: der[at], start, end } : undefined;
+}
+
+/** The three parts a certificate's signature covers and consists of. */
+export interface SignedParts {
+  /** The whole `tbsCertificate` element: the signed bytes. */
+  tbs: Uint8Array;
+  /** The whole outer `signatureAlgorithm` element. */
+  algorithm: Uint8Array;
+  /** The signature bits (the BIT STRING without its unused-bits byte). */
+  signature: Uint8Array;
+}
+
+/**
+ * Splits a certificate the platform parser has accepted into the parts
+ * its signature check needs, so the check can run on Web Crypto (about
+ * twice as fast here as `X509Certificate.verify`). The split follows the
+ * same DER lengths the parser read, so both see the same signed bytes.
+ */
+export function signedParts(der: Uint8Array): SignedParts | undefined {
+  const outer = element(der, 0);
+  if (!outer || outer.tag !== 0x30) return undefined;
+  const tbs = element(der, outer.start);
+  if (!tbs || tbs.tag !== 0x30) return undefined;
+  const alg = element(der, tbs.end);
+  if (!alg || alg.tag !== 0x30) return undefined;
+  const sig = element(der, alg.end);
+  if (!sig || sig.tag !== 0x03 || sig.end !== outer.end) return undefined;
+  if (sig.end - sig.start < 2 || der[sig.start] !== 0) return undefined;
+  return {
+    tbs: der.subarray(outer.start, tbs.end),
+    algorithm: der.subarray(tbs.end, alg.end),
+    signature: der.subarray(sig.start + 1, sig.end),
+  };
 }
 
 function malformed(why: string): never {
@@ -98,9 +146,9 @@ export function readCertificate(cert: Uint8Array | string): ReadCertificate {
   }
   // The parser ignores bytes after the certificate; they would make the
   // cache key and the fingerprint speak of something else.
-  const size = outerSize(der);
-  if (size !== der.length) {
-    malformed(`${der.length - size} bytes after the certificate`);
+  const outer = element(der, 0);
+  if (!outer || outer.end !== der.length) {
+    malformed("bytes after the certificate");
   }
   let serial = x509.serialNumber.toLowerCase();
   if (serial.length % 2) serial = "0" + serial;

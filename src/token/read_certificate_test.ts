@@ -1,7 +1,12 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { openssl, peculiar } from "../../tests/_x509.ts";
 import { createCa, type IssueOptions, TokenIssuer } from "./mod.ts";
-import { parseNameText, readCertificate } from "./read_certificate.ts";
+import { verify } from "node:crypto";
+import {
+  parseNameText,
+  readCertificate,
+  signedParts,
+} from "./read_certificate.ts";
 import { TokenError } from "./token_error.ts";
 import { tokenIdentity } from "./token_identity.ts";
 
@@ -105,4 +110,26 @@ Deno.test("parseNameText: lines, multi-valued RDNs and unnamed OIDs", () => {
     ],
   );
   assertEquals(parseNameText(""), []);
+});
+
+Deno.test("signedParts: the bytes the platform verifies the signature over", async () => {
+  for (const algorithm of ["ecdsa-p256", "rsa-2048"] as const) {
+    const ca = await createCa({ algorithm });
+    const t = await (await TokenIssuer.fromPem(ca)).issue({
+      role: "USER",
+      subject: "a",
+      ttlSeconds: 60,
+      algorithm,
+    });
+    const c = readCertificate(t.certPem);
+    const parts = signedParts(c.der)!;
+    const key = readCertificate(ca.certPem).x509.publicKey;
+    // node:crypto's verify over our split agrees with X509Certificate's.
+    assert(verify("sha256", parts.tbs, key, parts.signature));
+    assert(c.x509.verify(key));
+    const other = new Uint8Array(parts.tbs);
+    other[other.length - 1] ^= 1;
+    assert(!verify("sha256", other, key, parts.signature));
+  }
+  assertEquals(signedParts(new Uint8Array([0x30, 0x00])), undefined);
 });
