@@ -31,23 +31,6 @@ export const JOB_STATES = [
 /** A job state. */
 export type JobState = typeof JOB_STATES[number];
 
-/** States a job never leaves by itself (resubmission is a new attempt). */
-export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
-  "DONE",
-  "DONE_WARN",
-  "ERROR_A",
-  "ERROR_IB",
-  "ERROR_E",
-  "ERROR_V",
-  "ERROR_VN",
-  "ERROR_VT",
-  "ERROR_S",
-  "ERROR_SV",
-  "KILLED",
-  "EXPIRED",
-  "ZOMBIE",
-]);
-
 /**
  * States in which a job token is alive, in the order a job passes them
  * (so an index says which of two stages is further along).
@@ -62,6 +45,14 @@ export const ACTIVE_ORDER: readonly JobState[] = [
 /** States in which a job token is alive. */
 export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>(
   ACTIVE_ORDER,
+);
+
+/**
+ * States a job never leaves by itself (resubmission is a new attempt):
+ * all but WAITING and the active ones.
+ */
+export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>(
+  JOB_STATES.filter((s) => s !== "WAITING" && !ACTIVE_STATES.has(s)),
 );
 
 /** Whether `state` (any text, e.g. from a frame) is an active state. */
