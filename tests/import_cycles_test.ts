@@ -1,8 +1,8 @@
 /**
- * Layering check: the folders of src/ form a directed acyclic graph of
- * imports. A cycle between folders (broker → site → build → watchdog →
- * broker was one) means a shared word lives in the wrong layer; move it to
- * src/protocol/ or to the lower folder instead.
+ * Layering checks on src/: its folders form a directed acyclic graph of
+ * imports (a cycle, like broker → site → build → watchdog → broker once,
+ * means a shared word lives in the wrong layer: move it to src/protocol/
+ * or to the lower folder), and test-only code stays out of the product.
  */
 import { assertEquals } from "@std/assert";
 import { dirname, join, relative, resolve } from "node:path";
@@ -117,4 +117,37 @@ Deno.test("no import cycle between the folders of src/", async () => {
   const graph = await folderGraph();
   assertEquals(graph.size > 5, true, "the walk found src/'s folders");
   assertEquals(findCycles(graph), []);
+});
+
+Deno.test("test-only code stays out of src/'s product files", async () => {
+  const faults: string[] = [];
+  for await (const file of tsFiles(SRC)) {
+    const rel = relative(SRC, file);
+    const isTest = rel.endsWith("_test.ts") || rel.endsWith("/_testing.ts");
+    const text = await Deno.readTextFile(file);
+    for (const spec of relativeImports(text)) {
+      const target = resolve(dirname(file), spec);
+      // A folder's `_testing.ts` is for that folder's tests only.
+      if (target.endsWith("/_testing.ts")) {
+        if (!isTest || dirname(target) !== dirname(file)) {
+          faults.push(`${rel} imports ${spec}`);
+        }
+      } else if (!target.startsWith(SRC) && !isTest) {
+        faults.push(`${rel} imports ${spec} from outside src/`);
+      }
+    }
+    // The cross-checking X.509 library is for tests beside the code; a
+    // helper module that needs it lives in tests/.
+    if (!rel.endsWith("_test.ts") && /from "(?:npm:)?@peculiar\//.test(text)) {
+      faults.push(`${rel} imports @peculiar (a test-only library)`);
+    }
+    // Test helpers in src/ have one name, so the rule above can see them.
+    const base = rel.slice(rel.lastIndexOf("/") + 1);
+    if (
+      /^_.*test/.test(base) && base !== "_testing.ts" && !isTest
+    ) {
+      faults.push(`${rel}: a test helper in src/ must be named _testing.ts`);
+    }
+  }
+  assertEquals(faults, []);
 });
