@@ -24,6 +24,7 @@ const COMMANDS: Record<
   kill: () => import("../src/cli/kill_cmd.ts"),
   resubmit: () => import("../src/cli/resubmit_cmd.ts"),
   get: () => import("../src/cli/get_cmd.ts"),
+  factory: () => import("../src/cli/factory_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -32,7 +33,8 @@ commands:
   token issue|show ...                issue or inspect token certificates
   broker serve --state DIR --listen H:P   run the broker
   audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
-  site publish|script ...             publish built artefacts; write a batch startup script
+  site publish|script|status ...      publish built artefacts; write a batch startup script; site view
+  factory --site S --slurm ...        run a site's pilot factory (submits startup scripts to the batch system)
   submit FILE|-                       submit a JDL; prints the job ID (USER token)
   ps [--state S] [--user U]           list jobs with their accounting
   trace ID                            a job's accounting and state history

@@ -925,6 +925,32 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /**
+   * How many waiting jobs `slot` could run: the match classes its keys
+   * admit, summed from the queue heads (residual requirements not
+   * evaluated, so an upper bound).
+   */
+  countWaiting(slot: SlotOffer): Promise<number> {
+    return this.#read(() => {
+      this.#refreshIndex();
+      const ids = this.#index.admitted({
+        cpuCores: Math.ceil(slot.cpuCores),
+        ttl: Math.ceil(slot.ttl),
+        memory: Math.ceil(slot.memory),
+        disk: Math.ceil(slot.disk),
+        site: slot.site?.toLowerCase() ?? null,
+        ce: slot.ce?.toLowerCase() ?? null,
+        packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
+      });
+      if (ids.length === 0) return 0;
+      const row = this.#q(
+        `SELECT coalesce(sum(waiting), 0) AS n FROM queue_heads
+         WHERE class_id IN (SELECT value FROM json_each(?))`,
+      ).get(JSON.stringify(ids)) as Row;
+      return Number(row.n);
+    });
+  }
+
   /** Active jobs whose last sign of life is older than `before` (ms). */
   silentSince(before: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
