@@ -925,6 +925,19 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /** Jobs counted by state and owner (for the metrics endpoint). */
+  countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
+    return this.#read(() =>
+      (this.#q(
+        "SELECT state, owner, count(*) AS n FROM jobs GROUP BY state, owner",
+      ).all() as Row[]).map((r) => ({
+        state: r.state as JobState,
+        owner: r.owner as string,
+        n: Number(r.n),
+      }))
+    );
+  }
+
   /**
    * How many waiting jobs `slot` could run: the match classes its keys
    * admit, summed from the queue heads (residual requirements not
