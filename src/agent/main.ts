@@ -9,9 +9,11 @@ import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../protocol/kill_reason.ts";
 import { runAgent } from "./agent.ts";
+import { parsePayloadUser } from "../container/payload_user.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
+import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
 
@@ -31,14 +33,20 @@ function samplerKind(
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
-  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--max-empty N] [--wait]
+  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--kill-check SECONDS]
+  [--max-empty N] [--wait]
   [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
   [--kill-grace SECONDS] [--preempt-grace SECONDS] [--low-cpu-window SECONDS]
   [--margin SECONDS]
   [--containers auto|none|bwrap|podman|apptainer|singularity|docker]
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
-  [--wrapper DIR] [--wrapper-audit PATH]
+  [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
+  [--payload-user UID[:GID]]
+--allow-no-container: let auto fall back to none (no container; see README
+  "Threat model"); without it the agent exits when no container runtime works
+--payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
+  is root (bwrap, none) and inside podman containers; default 65534:65534
 --wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
   read-only into the container; default: deno run of this checkout's wrapper.ts
 --wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
@@ -125,6 +133,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "memory",
         "disk",
         "heartbeat",
+        "kill-check",
         "max-empty",
         "sample",
         "sampler",
@@ -140,9 +149,10 @@ export async function agentMain(args: string[]): Promise<number> {
         "max-start-failures",
         "wrapper",
         "wrapper-audit",
+        "payload-user",
       ],
       collect: ["package", "runtime-binary"],
-      boolean: ["wait", "help"],
+      boolean: ["wait", "help", "allow-no-container"],
     });
     if (f.help) {
       console.log(AGENT_USAGE);
@@ -164,6 +174,8 @@ export async function agentMain(args: string[]): Promise<number> {
       );
     }
     const auditLog = f["wrapper-audit"];
+    if (auditLog) checkWrapperAudit(auditLog);
+    if (f.wrapper) checkWrapperDir(absolute(f.wrapper), [absolute(f.work)]);
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
         broker: brokerHostPort(f.broker),
@@ -187,6 +199,7 @@ export async function agentMain(args: string[]): Promise<number> {
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),
+      killCheckSeconds: int("kill-check", f["kill-check"], 0),
       maxEmpty: int("max-empty", f["max-empty"], 1),
       sampleSeconds: int("sample", f.sample, 1),
       sampler: samplerKind(f.sampler),
@@ -198,6 +211,10 @@ export async function agentMain(args: string[]): Promise<number> {
       ce: f.ce,
       packages: f.package,
       wait: f.wait,
+      allowNoContainer: f["allow-no-container"],
+      payloadUser: f["payload-user"] !== undefined
+        ? parsePayloadUser(f["payload-user"])
+        : undefined,
     };
     preemptGrace = int("preempt-grace", f["preempt-grace"], 1) ?? 10;
   } catch (e) {
@@ -205,6 +222,17 @@ export async function agentMain(args: string[]): Promise<number> {
     return 2;
   }
   const abort = new AbortController();
+  // A stray rejection in one job's code must not end the agent and every
+  // other job with it: log it, keep going (see README, poison-proof).
+  const onStray = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(
+      `[agent] internal error (ignored): ${
+        (e.reason as Error)?.stack ?? String(e.reason)
+      }`,
+    );
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
   const preempt = (sig: Deno.Signal) => {
     if (abort.signal.aborted) return;
     console.error(`[agent] ${sig} received: preempting running jobs`);
@@ -244,5 +272,6 @@ export async function agentMain(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
+    globalThis.removeEventListener("unhandledrejection", onStray);
   }
 }

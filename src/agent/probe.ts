@@ -18,6 +18,8 @@ import {
   type WrapperProgram,
 } from "./wrapper_launch.ts";
 
+import type { PayloadUser } from "../container/payload_user.ts";
+
 let probeSeq = 0;
 
 /** Options of {@link probeRuntime}. */
@@ -39,6 +41,8 @@ export interface ProbeOptions {
    * for jobs to start from. @default not kept
    */
   cacheDir?: string;
+  /** The payload user jobs get with this runtime (same launch as a job). */
+  payloadUser?: (driver: ContainerDriver) => PayloadUser | undefined;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function probeRuntime(
         denoDir: `${opts.workRoot}/.deno`,
         extraArgs: ["--self-test"],
         wrapperCache: opts.cacheDir ? { mode: "fill" } : undefined,
+        payloadUser: opts.payloadUser?.(driver),
       });
       hold = await prepareLaunch(driver, launch);
     } catch (e) {

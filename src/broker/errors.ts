@@ -10,16 +10,25 @@ export class HttpError extends Error {
   readonly status: number;
   /** Short machine-readable reason, e.g. `wrong_role`. */
   readonly reason: string;
+  /** Extra body fields (a 409's current view of the job). */
+  readonly extra?: Record<string, unknown>;
   /**
    * @param status the HTTP status the handler answers with.
    * @param reason the machine code in the JSON body, e.g. `wrong_role`.
    * @param message the human line in the JSON body.
+   * @param extra more fields for the JSON body.
    */
-  constructor(status: number, reason: string, message: string) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    extra?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.reason = reason;
+    this.extra = extra;
   }
 }
 
@@ -44,8 +53,12 @@ export function notFound(message: string): HttpError {
 }
 
 /** 409: the object is in a state that does not allow the request. */
-export function conflict(reason: string, message: string): HttpError {
-  return new HttpError(409, reason, message);
+export function conflict(
+  reason: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): HttpError {
+  return new HttpError(409, reason, message, extra);
 }
 
 /** A JSON response. */
@@ -62,7 +75,7 @@ export function json(body: unknown, status = 200): Response {
  */
 export function errorResponse(e: unknown): Response {
   if (e instanceof HttpError) {
-    return json({ error: e.message, reason: e.reason }, e.status);
+    return json({ ...e.extra, error: e.message, reason: e.reason }, e.status);
   }
   return json({ error: "internal error", reason: "internal" }, 500);
 }

@@ -35,7 +35,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Checkpointer, startCheckpointer } from "./_checkpointer.ts";
-import { ClassIndex, type ClassInfo } from "./_class_index.ts";
+import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
 import {
   ACTIVE_STATES,
   type JobState,
@@ -53,6 +53,13 @@ import type {
   TraceEntry,
   TransitionExtra,
 } from "./store.ts";
+import {
+  findKey,
+  matchScope,
+  recordKey,
+  REQUEST_KEYS_SCHEMA,
+  submitScope,
+} from "./idempotency.ts";
 
 /** Schema version in `PRAGMA user_version`. */
 const SCHEMA_VERSION = 2;
@@ -195,6 +202,19 @@ function opt(v: unknown): number | undefined {
   return v === null || v === undefined ? undefined : Number(v);
 }
 
+/** A slot as the class index and the claim SQL filter it. */
+function indexSlot(slot: SlotOffer): IndexSlot {
+  return {
+    cpuCores: Math.ceil(slot.cpuCores),
+    ttl: Math.ceil(slot.ttl),
+    memory: Math.ceil(slot.memory),
+    disk: Math.ceil(slot.disk),
+    site: slot.site?.toLowerCase() ?? null,
+    ce: slot.ce?.toLowerCase() ?? null,
+    packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
+  };
+}
+
 function toJob(r: Row): JobRecord {
   const job: JobRecord = {
     id: String(r.id),
@@ -303,6 +323,7 @@ export class SqliteJobStore implements JobStore {
         `PRAGMA synchronous=${durability === "full" ? "FULL" : "NORMAL"}`,
       );
       this.#migrate(path);
+      this.#db.exec(REQUEST_KEYS_SCHEMA);
     } catch (e) {
       this.#db.close();
       throw e;
@@ -505,6 +526,18 @@ export class SqliteJobStore implements JobStore {
   }
 
   #insert(job: NewJob, actor: string, now: number): number {
+    const key = job.idempotencyKey;
+    const scope = submitScope(job.owner);
+    const known = key === undefined
+      ? undefined
+      : findKey(this.#db, scope, key, now);
+    if (known !== undefined) return known;
+    const id = this.#insertNew(job, actor, now);
+    if (key !== undefined) recordKey(this.#db, scope, key, id, now);
+    return id;
+  }
+
+  #insertNew(job: NewJob, actor: string, now: number): number {
     const classId = this.#classId(job);
     const maxWait = job.maxWaitingSeconds === undefined
       ? null
@@ -699,6 +732,10 @@ export class SqliteJobStore implements JobStore {
         where.push(`state IN (${filter.states.map(() => "?").join(",")})`);
         args.push(...filter.states);
       }
+      if (filter.before !== undefined) {
+        where.push("id < ?");
+        args.push(filter.before);
+      }
       const sql = `SELECT * FROM jobs ${
         where.length ? "WHERE " + where.join(" AND ") : ""
       } ORDER BY id DESC LIMIT ?`;
@@ -734,21 +771,24 @@ export class SqliteJobStore implements JobStore {
     opts: ClaimOptions = {},
   ): Promise<JobRecord | undefined> {
     const quota = opts.userQuota ?? Infinity;
-    const packages = (slot.packages ?? []).map((p) => p.toLowerCase());
-    const filter = {
-      cpuCores: Math.ceil(slot.cpuCores),
-      ttl: Math.ceil(slot.ttl),
-      memory: Math.ceil(slot.memory),
-      disk: Math.ceil(slot.disk),
-      site: slot.site?.toLowerCase() ?? null,
-      ce: slot.ce?.toLowerCase() ?? null,
-      packages,
-    };
+    const filter = indexSlot(slot);
+    const packages = filter.packages;
     const quotaParam = Number.isFinite(quota)
       ? Math.max(0, Math.floor(quota))
       : Number.MAX_SAFE_INTEGER;
+    const key = opts.requestKey;
+    const scope = matchScope(agent.fingerprint);
     return this.#write(() => {
       const now = Date.now();
+      if (key !== undefined) {
+        const known = findKey(this.#db, scope, key, now);
+        if (known !== undefined) {
+          const r = this.#row(known);
+          return r && r.state === "ASSIGNED" && r.agent === agent.fingerprint
+            ? toJob(r)
+            : undefined;
+        }
+      }
       this.#refreshIndex();
       const admitted = this.#index.admitted(filter, this.#fewClasses);
       // No class fits: nothing to look at (an idle pilot's poll is cheap).
@@ -794,7 +834,9 @@ export class SqliteJobStore implements JobStore {
           now,
           { agent },
         );
-        return toJob(this.#row(Number(pick.row.id))!);
+        const id = Number(pick.row.id);
+        if (key !== undefined) recordKey(this.#db, scope, key, id, now);
+        return toJob(this.#row(id)!);
       }
       throw new Error("claim did not converge");
     });
@@ -946,15 +988,7 @@ export class SqliteJobStore implements JobStore {
   countWaiting(slot: SlotOffer): Promise<number> {
     return this.#read(() => {
       this.#refreshIndex();
-      const ids = this.#index.admitted({
-        cpuCores: Math.ceil(slot.cpuCores),
-        ttl: Math.ceil(slot.ttl),
-        memory: Math.ceil(slot.memory),
-        disk: Math.ceil(slot.disk),
-        site: slot.site?.toLowerCase() ?? null,
-        ce: slot.ce?.toLowerCase() ?? null,
-        packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
-      });
+      const ids = this.#index.admitted(indexSlot(slot));
       if (ids.length === 0) return 0;
       const row = this.#q(
         `SELECT coalesce(sum(waiting), 0) AS n FROM queue_heads
@@ -1026,12 +1060,16 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** Catalogue entries whose LFN starts with `prefix`, sorted. */
-  listFiles(prefix: string): Promise<FileRecord[]> {
+  /** Catalogue entries whose LFN starts with `prefix`, sorted, one page. */
+  listFiles(
+    prefix: string,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<FileRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
-        "SELECT * FROM files WHERE substr(lfn, 1, ?) = ? ORDER BY lfn",
-      ).all(prefix.length, prefix) as Row[];
+        `SELECT * FROM files WHERE substr(lfn, 1, ?) = ? AND lfn > ?
+         ORDER BY lfn LIMIT ?`,
+      ).all(prefix.length, prefix, page.after ?? "", page.limit ?? -1) as Row[];
       return rows.map(toFile);
     });
   }

@@ -5,6 +5,7 @@
  * ```sh
  * splitpilot ps
  * splitpilot ps --state WAITING,RUNNING --limit 50
+ * splitpilot ps --all --json          # every job, paged through
  * splitpilot ps --user alice --json   # another user: admin tokens only
  * ```
  *
@@ -34,10 +35,11 @@ import {
 
 /** Usage text. */
 export const PS_USAGE =
-  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N] [--json] [--broker URL] [--token DIR]
+  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N | --all] [--json] [--broker URL] [--token DIR]
   --state S      only jobs in these states (${JOB_STATES.join(", ")})
   --user NAME    another user's jobs (admin tokens)
-  --limit N      at most N jobs (default 100)
+  --limit N      at most N jobs (default 100), fetched in pages
+  --all          every job
 ${COMMON_FLAGS}`;
 
 /** The table `ps` prints. */
@@ -92,7 +94,7 @@ export async function main(
   try {
     const flags = parseArgs(args, {
       string: ["broker", "token", "state", "user", "limit"],
-      boolean: ["json", "help"],
+      boolean: ["json", "help", "all"],
       alias: { h: "help" },
     });
     if (flags.help) {
@@ -119,19 +121,27 @@ export async function main(
       q.set("state", states.join(","));
     }
     if (flags.user !== undefined) q.set("user", flags.user);
-    const limit = flags.limit === undefined ? 100 : Number(flags.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10000) {
+    const limit = flags.all
+      ? Infinity
+      : flags.limit === undefined
+      ? 100
+      : Number(flags.limit);
+    if (!flags.all && (!Number.isSafeInteger(limit) || limit < 1)) {
       throw new UsageError(
-        `--limit ${flags.limit}: expected a whole number from 1 to 10000`,
+        `--limit ${flags.limit}: expected a positive whole number`,
       );
     }
-    q.set("limit", String(limit));
     client = await connect(flags);
-    const out = await client.json<{ jobs: JobView[] }>(
-      "GET",
-      `/api/v1/jobs?${q}`,
-    );
-    const jobs = out?.jobs ?? [];
+    // The broker answers pages of at most 10,000; follow its cursor.
+    const jobs: JobView[] = [];
+    for (let before: string | null = ""; before !== null;) {
+      if (before) q.set("before", before);
+      q.set("limit", String(Math.min(limit - jobs.length, 5000)));
+      const page: { jobs: JobView[]; next?: string | null } | undefined =
+        await client.json("GET", `/api/v1/jobs?${q}`);
+      jobs.push(...(page?.jobs ?? []));
+      before = jobs.length < limit ? page?.next ?? null : null;
+    }
     if (flags.json) {
       io.out(JSON.stringify({ jobs }));
     } else if (jobs.length === 0) {

@@ -72,12 +72,8 @@ export async function main(
       );
     }
     client = await connect(flags);
-    const res = await client.request("POST", "/api/v1/jobs", {
-      body: text,
-      headers: { "content-type": "text/plain; charset=utf-8" },
-      retry: false,
-    });
-    const out = await res.json() as { jobId: string; state: string };
+    // One idempotency key for all attempts: a retry cannot duplicate.
+    const out = await client.submit(text);
     io.out(
       flags.json
         ? JSON.stringify({ jobId: out.jobId, state: out.state })

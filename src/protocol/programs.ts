@@ -9,7 +9,8 @@ import type { JobDescription } from "../jdl/mod.ts";
 
 /**
  * Where the agent hands a built wrapper its `--allow-run` list, relative to
- * the sandbox: one absolute program path per line.
+ * the sandbox: one line of JSON, an array of plain absolute paths (see
+ * `src/build/allow_run_list.ts`; no value can add a line or an entry).
  */
 export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
 
