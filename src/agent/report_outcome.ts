@@ -6,12 +6,13 @@
  *
  * @module
  */
+import { ACTIVE_ORDER } from "../protocol/job_state.ts";
 import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend, type ResendOptions } from "../client/resend.ts";
 import type { OutboxEntry, ReportOutbox } from "./report_outbox.ts";
 import { protocolViolation } from "./supervisor_report.ts";
 
-const ACTIVE = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
+const ACTIVE: readonly string[] = ACTIVE_ORDER;
 
 /** Maps the stage a wrapper died in to the error state (JAliEn's). */
 export function deathState(stage: string): string {

@@ -16,11 +16,11 @@ export interface ApptainerOptions {
 
 /** Launches through `apptainer exec`. */
 export class ApptainerDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `apptainer`. */
   readonly name = "apptainer" as const;
-  /** @inheritdoc */
+  /** Path of the `apptainer` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `apptainer` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = APPTAINER_CAPABILITIES;
 
   /** Creates the driver. */

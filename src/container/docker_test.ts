@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { DockerDriver } from "./docker.ts";
 import { ContainerError } from "./driver.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 
 Deno.test("docker: run argv with the job's image reference", () => {
   assertEquals(

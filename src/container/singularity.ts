@@ -17,11 +17,11 @@ export interface SingularityOptions {
 
 /** Launches through `singularity exec`. */
 export class SingularityDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `singularity`. */
   readonly name = "singularity" as const;
-  /** @inheritdoc */
+  /** Path of the `singularity` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `singularity` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = APPTAINER_CAPABILITIES;
 
   /** Creates the driver. */

@@ -28,7 +28,7 @@ export const PROCFS_SHELL: string = helperPath("procfs");
 
 /** Raised when the coprocess is gone or answers nonsense. */
 export class ProcfsShellError extends Error {
-  /** Creates the error. */
+  /** @param message what the coprocess did (exited, or the line it sent). */
   constructor(message: string) {
     super(message);
     this.name = "ProcfsShellError";
