@@ -44,7 +44,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
 
 /** Thrown when an entry returns something that is not a list of rows. */
 export class BadRowError extends Error {
-  /** Creates the error. */
+  /** @param message names the entry and the first field that is wrong. */
   constructor(message: string) {
     super(message);
     this.name = "BadRowError";

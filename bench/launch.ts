@@ -1,8 +1,11 @@
 /**
- * Launch overhead: from the agent holding a matched job to the payload's
- * first instruction, for the `none` and `bwrap` runtimes, beside the floor
- * (bare `deno run` of an empty script; plus `bwrap … /bin/true` for bwrap)
- * and beside the two-JVM baseline, all interleaved in the same run.
+ * The launch benchmark: from the agent holding a matched job to the
+ * payload's first instruction, for every container runtime this host has
+ * (the matrix of {@link ./launch_runtimes.ts}), each beside its floor (a
+ * bare `deno run` of an empty script plus the runtime alone starting
+ * `/bin/true` with the job's mounts), and, for none and bwrap, beside the
+ * two-JVM baseline. All runs are interleaved round by round, so drift
+ * hits all alike.
  *
  * The two-JVM baseline runs four long-lived agent JVMs (none and bwrap,
  * each with a wrapper JVM that only execs the payload — the design as
@@ -12,31 +15,28 @@
  * Ours is driven in-process: the harness probes each runtime as the agent
  * does (which fills the wrapper cache jobs start from), matches a job at a
  * real broker (mutual TLS, served from this process), then does what the
- * agent does — sandbox, launch argv, lease, {@link runWrapper} — with the
- * wall clock read just before. The payload is `/bin/date +%s%N`; its output comes back as a
- * `log` frame, so the end mark is the payload's own first instruction.
+ * agent does — sandbox, launch argv, lease, `runWrapper` — with the wall
+ * clock read just before. The payload is `/bin/date +%s%N`; its output
+ * comes back as a `log` frame, so the end mark is the payload's own first
+ * instruction.
  *
  * @module
  */
-import { runWrapper } from "../src/agent/run_wrapper.ts";
-import type { MatchedJob } from "../src/agent/run_wrapper.ts";
-import { probeRuntime } from "../src/agent/probe.ts";
-import {
-  buildLaunch,
-  prepareLaunch,
-  sourceWrapperProgram,
-  type WrapperCache,
-} from "../src/agent/wrapper_launch.ts";
 import { BwrapDriver } from "../src/container/bwrap.ts";
-import type { ContainerDriver } from "../src/container/driver.ts";
-import { NoneDriver } from "../src/container/none.ts";
-import { parseJdl } from "../src/jdl/mod.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
-import { decodeJson, FrameType, type StatusMessage } from "../src/pipe/mod.ts";
-import { payloadPrograms } from "../src/wrapper/executable.ts";
 import type { BenchRow } from "./bench_row.ts";
-import { type BenchGrid, startBenchGrid } from "./_bench_grid.ts";
+import { startBenchGrid } from "./_bench_grid.ts";
 import { describe, round, summarize } from "./_stats.ts";
+import {
+  elapsed,
+  launchOurs,
+  launchTrue,
+  matchOne,
+  type Milestones,
+  probeVariant,
+  runtimeVariants,
+  type Variant,
+} from "./launch_runtimes.ts";
 import {
   type AgentJvm,
   type AgentJvmJobSpec,
@@ -52,133 +52,20 @@ export interface BenchLaunchOptions {
   rounds?: number;
   /** The compiled two-JVM baseline, or why it is skipped. */
   jvm?: TwoJvm | string;
+  /** Also the runtimes that need the debootstrap image. @default true */
+  images?: boolean;
 }
 
-/** Goal: launch ≤ 1.5 × floor. */
+/** Goal for none and bwrap: launch ≤ 1.5 × floor. */
 const FLOOR_FACTOR = 1.5;
 /** Goal: ours at least 2 × faster than the two-JVM launch. */
 const JVM_FACTOR = 0.5;
 const PAYLOAD = ["/bin/date", "+%s%N"];
-const JDL = `Executable = "/bin/date";\nArguments = "+%s%N";\nTTL = 60;\n`;
 
-function nowMs(): number {
-  return performance.timeOrigin + performance.now();
-}
-
-/** Wall time of one run of `cmd`, spawn to exit, ms. */
-async function elapsed(cmd: string[]): Promise<number> {
-  const t0 = performance.now();
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const ms = performance.now() - t0;
-  if (!out.success) {
-    throw new Error(
-      `${cmd[0]} exited with ${out.code}: ${
-        new TextDecoder().decode(out.stderr).trim()
-      }`,
-    );
-  }
-  return ms;
-}
-
-/** Milestones of one launch of ours, ms after the agent held the job. */
-interface OurLaunch {
-  /** The wrapper's STARTED status frame arrived (Deno up, hello, start). */
-  started: number;
-  /** Its RUNNING frame arrived (after the STARTED broker call). */
-  running: number;
-  /** The payload's first instruction (after the RUNNING call and spawn). */
-  payload: number;
-}
-
-const SITE_MAP = {
-  ce: "local::ce",
-  site: "local",
-  ttl: 3600,
-  cpuCores: 1,
-  memory: 0,
-  disk: 0,
-  packages: [],
-};
-
-async function matchOne(
-  grid: BenchGrid,
-  runtime: string,
-): Promise<MatchedJob> {
-  await grid.submit(JDL);
-  const job = await grid.agent.json<MatchedJob>("POST", "/api/v1/match", {
-    ...SITE_MAP,
-    containers: [runtime],
-  });
-  if (!job) throw new Error("the broker matched no job for the launch bench");
-  return job;
-}
-
-/** One launch of ours through `driver`. */
-async function launchOurs(
-  grid: BenchGrid,
-  driver: ContainerDriver,
-  workRoot: string,
-  seq: number,
-  wrapperCache: WrapperCache | undefined,
-): Promise<OurLaunch> {
-  const job = await matchOne(grid, driver.name);
-  // The agent holds the job from here on.
-  const t0 = nowMs();
-  const sandbox = `${workRoot}/job-${job.jobId}-${seq}`;
-  await Deno.mkdir(sandbox, { mode: 0o700 });
-  const jd = parseJdl(job.jdl);
-  const launch = buildLaunch({
-    driver,
-    program: sourceWrapperProgram(),
-    sandbox,
-    broker: grid.hostPort,
-    payload: (workdir) => payloadPrograms(jd, workdir),
-    denoDir: `${workRoot}/.deno`,
-    wrapperCache,
-  });
-  const hold = await prepareLaunch(driver, launch);
-  let stamp: string | undefined;
-  const at: Record<string, number> = {};
-  const lines: string[] = [];
-  const outcome = await runWrapper({
-    job,
-    launch,
-    sandbox,
-    broker: grid.agent,
-    brokerUrl: grid.url,
-    siteMap: { ...SITE_MAP, containers: [driver.name] },
-    groupKill: !driver.capabilities.pidNamespace,
-    log: (line) => {
-      lines.push(line);
-      const m = / stdout: (\d{16,})$/.exec(line);
-      if (m && stamp === undefined) stamp = m[1];
-    },
-    onFrame: (frame) => {
-      if (frame.type !== FrameType.Status) return;
-      const state = decodeJson<StatusMessage>(frame).state;
-      at[state] ??= nowMs() - t0;
-    },
-  }).finally(() => hold.release());
-  if (outcome.state !== "DONE" || stamp === undefined) {
-    throw new Error(
-      `launch bench job ${job.jobId} (${driver.name}) ended ${outcome.state}: ${
-        outcome.message ?? lines.slice(-5).join(" | ")
-      }`,
-    );
-  }
-  // ns since the epoch does not fit a double exactly; µs does.
-  const payload = Number(BigInt(stamp) / 1000n) / 1000 - t0;
-  return { started: at.STARTED, running: at.RUNNING, payload };
-}
-
-function breakdown(runs: OurLaunch[]): string {
-  const med = (f: (r: OurLaunch) => number) =>
+function breakdown(runs: Milestones[]): string {
+  const med = (f: (r: Milestones) => number) =>
     round(summarize(runs.map(f)).median);
-  return `medians: Deno start + hello + start frame ${
+  return `medians: runtime + Deno start + hello + start frame ${
     med((r) => r.started)
   } ms, STARTED call ${
     med((r) => r.running - r.started)
@@ -189,8 +76,8 @@ function row(
   measure: string,
   ours: number[],
   baseline: number,
-  goalFactor: number,
-  goal: string,
+  goalFactor: number | undefined,
+  goal: string | undefined,
   note: string,
 ): BenchRow {
   const s = summarize(ours);
@@ -202,7 +89,7 @@ function row(
     unit: "ms",
     ratio: round(ratio),
     goal,
-    met: ratio <= goalFactor,
+    met: goalFactor === undefined ? undefined : ratio <= goalFactor,
     note: `ours ${describe(s, "ms")}; ${note}`,
   };
 }
@@ -215,14 +102,21 @@ export async function benchLaunch(
   opts: BenchLaunchOptions = {},
 ): Promise<BenchRow[]> {
   const rounds = opts.rounds ?? (opts.quick ? 4 : 12);
+  const log = (l: string) => console.error(`[bench launch] ${l}`);
   const grid = await startBenchGrid();
   const workRoot = `${grid.dir}/work`;
-  await Deno.mkdir(workRoot);
-  const empty = `${grid.dir}/empty.ts`;
+  await Deno.mkdir(workRoot, { recursive: true });
+  const empty = `${grid.dir}/empty.js`;
   await Deno.writeTextFile(empty, "");
-  const none = new NoneDriver();
+  const denoEmpty = [
+    Deno.execPath(),
+    "run",
+    "--no-config",
+    "--no-lock",
+    "--no-prompt",
+    empty,
+  ];
   const bwrap = new BwrapDriver();
-  const hasBwrap = await Deno.stat(bwrap.binary).then(() => true, () => false);
   const bwrapPrefix = (binds: string[]) =>
     bwrap.command({
       argv: [],
@@ -231,69 +125,45 @@ export async function benchLaunch(
       env: { PATH: "/usr/local/bin:/usr/bin:/bin" },
       network: "host",
     });
-  // As the agent does: the real probe, which also fills the wrapper cache
-  // that jobs in relocating runtimes start from.
-  const caches = new Map<ContainerDriver, WrapperCache | undefined>();
-  for (const driver of hasBwrap ? [none, bwrap] : [none]) {
-    const cacheDir = `${workRoot}/.wrapper-cache/${driver.name}`;
-    const probe = await probeRuntime(driver, {
-      program: sourceWrapperProgram(),
-      workRoot,
-      broker: grid.hostPort,
-      cacheDir,
-    });
-    if (!probe.ok) {
-      await grid.close();
-      throw new Error(`probe ${driver.name}: ${probe.message}`);
-    }
-    caches.set(
-      driver,
-      await Deno.stat(cacheDir).then(
-        () => ({ mode: "use" as const, dir: cacheDir }),
-        () => undefined,
-      ),
-    );
-  }
-  const jvm = typeof opts.jvm === "object" ? opts.jvm : undefined;
   const agents = new Map<JvmVariant, AgentJvm>();
-  if (jvm) {
-    const inBwrap = { launcher: bwrapPrefix([jvm.classes]) };
-    agents.set("none", startAgentJvm(jvm, { payload: PAYLOAD }));
-    agents.set("noneTls", startAgentJvm(jvm, { payload: PAYLOAD }));
-    if (hasBwrap) {
-      agents.set("bwrap", startAgentJvm(jvm, { payload: PAYLOAD, ...inBwrap }));
-      agents.set(
-        "bwrapTls",
-        startAgentJvm(jvm, { payload: PAYLOAD, ...inBwrap }),
-      );
-    }
-  }
-  const ours = { none: [] as OurLaunch[], bwrap: [] as OurLaunch[] };
-  const floor = { deno: [] as number[], bwrapTrue: [] as number[] };
   const theirs: Record<JvmVariant, number[]> = {
     none: [],
     bwrap: [],
     noneTls: [],
     bwrapTls: [],
   };
-  let seq = 0;
+  const deno: number[] = [];
+  let vs: Variant[] = [];
   try {
-    // Round 0 warms caches (transpiled wrapper, page cache, the agent
-    // JVMs' first job) and is dropped.
+    vs = await runtimeVariants(log, { images: opts.images });
+    for (const v of vs) await probeVariant(v, grid, workRoot);
+    const hasBwrap = vs.some((v) => v.label === "bwrap (host rootfs)");
+    const jvm = typeof opts.jvm === "object" ? opts.jvm : undefined;
+    if (jvm) {
+      const inBwrap = { launcher: bwrapPrefix([jvm.classes]) };
+      agents.set("none", startAgentJvm(jvm, { payload: PAYLOAD }));
+      agents.set("noneTls", startAgentJvm(jvm, { payload: PAYLOAD }));
+      if (hasBwrap) {
+        agents.set(
+          "bwrap",
+          startAgentJvm(jvm, { payload: PAYLOAD, ...inBwrap }),
+        );
+        agents.set(
+          "bwrapTls",
+          startAgentJvm(jvm, { payload: PAYLOAD, ...inBwrap }),
+        );
+      }
+    }
+    let seq = 0;
+    // Round 0 warms caches (transpiled wrapper, page cache, podman's
+    // storage, the agent JVMs' first job) and is dropped.
     for (let r = 0; r <= rounds; r++) {
       const keep = r > 0;
       const add = <T>(list: T[], v: T) => keep && list.push(v);
-      add(
-        ours.none,
-        await launchOurs(grid, none, workRoot, ++seq, caches.get(none)),
-      );
-      add(floor.deno, await elapsed([Deno.execPath(), "run", "-q", empty]));
-      if (hasBwrap) {
-        add(
-          ours.bwrap,
-          await launchOurs(grid, bwrap, workRoot, ++seq, caches.get(bwrap)),
-        );
-        add(floor.bwrapTrue, await elapsed([...bwrapPrefix([]), "/bin/true"]));
+      add(deno, await elapsed(denoEmpty));
+      for (const v of vs) {
+        add(v.floorRt, await launchTrue(v, workRoot, ++seq));
+        add(v.ours, await launchOurs(grid, v, workRoot, ++seq));
       }
       for (const [variant, agent] of agents) {
         let spec: AgentJvmJobSpec = { id: String(++seq) };
@@ -316,34 +186,24 @@ export async function benchLaunch(
     for (const a of agents.values()) await a.close().catch(() => {});
     await grid.close();
   }
-  const floorDeno = summarize(floor.deno);
-  const oursNone = ours.none.map((r) => r.payload);
-  const oursBwrap = ours.bwrap.map((r) => r.payload);
-  const rows: BenchRow[] = [
-    row(
-      "launch overhead, none: matched job → payload's first instruction",
-      oursNone,
-      floorDeno.median,
-      FLOOR_FACTOR,
-      `≤ ${FLOOR_FACTOR}× floor`,
-      `floor = bare \`deno run\` of an empty script, ${
+  const floorDeno = summarize(deno);
+  const rows: BenchRow[] = vs.map((v) => {
+    const rt = summarize(v.floorRt);
+    const goal = v.driver.name === "none" || v.driver.name === "bwrap";
+    return row(
+      `launch overhead, ${v.label}: matched job → payload's first instruction`,
+      v.ours.map((m) => m.payload),
+      floorDeno.median + rt.median,
+      goal ? FLOOR_FACTOR : undefined,
+      goal ? `≤ ${FLOOR_FACTOR}× floor` : undefined,
+      `floor = empty \`deno run\` (${
         describe(floorDeno, "ms")
-      }; ${breakdown(ours.none)}`,
-    ),
-  ];
-  if (hasBwrap) {
-    const floorBwrap = summarize(floor.bwrapTrue);
-    rows.push(row(
-      "launch overhead, bwrap: matched job → payload's first instruction",
-      oursBwrap,
-      floorDeno.median + floorBwrap.median,
-      FLOOR_FACTOR,
-      `≤ ${FLOOR_FACTOR}× floor`,
-      `floor = empty \`deno run\` + \`bwrap … /bin/true\` (${
-        describe(floorBwrap, "ms")
-      }); ${breakdown(ours.bwrap)}`,
-    ));
-  } else {
+      }) + ${v.driver.name} \`/bin/true\` with the job's mounts (${
+        describe(rt, "ms")
+      }); ${breakdown(v.ours)}${v.cache ? "; warm wrapper cache" : ""}`,
+    );
+  });
+  if (!vs.some((v) => v.label === "bwrap (host rootfs)")) {
     rows.push({
       measure: "launch overhead, bwrap",
       ours: NaN,
@@ -351,7 +211,11 @@ export async function benchLaunch(
       note: `skipped: no ${bwrap.binary}`,
     });
   }
-  if (!jvm) {
+  const oursOf = (label: string) =>
+    vs.find((v) => v.label === label)?.ours.map((m) => m.payload) ?? [];
+  const oursNone = oursOf("none");
+  const oursBwrap = oursOf("bwrap (host rootfs)");
+  if (typeof opts.jvm !== "object") {
     rows.push({
       measure: "launch vs two-JVM (JAliEn design)",
       ours: round(summarize(oursNone).median),
@@ -362,7 +226,8 @@ export async function benchLaunch(
     });
     return rows;
   }
-  const vs = (variant: JvmVariant, mine: number[], what: string) => {
+  const vs2 = (variant: JvmVariant, mine: number[], what: string) => {
+    if (theirs[variant].length === 0) return;
     const t = summarize(theirs[variant]);
     rows.push(row(
       `launch vs two-JVM (JAliEn design), ${what}`,
@@ -373,21 +238,17 @@ export async function benchLaunch(
       `two-JVM ${describe(t, "ms")}`,
     ));
   };
-  vs("none", oursNone, "none; wrapper JVM: exec only");
-  if (hasBwrap) {
-    vs("bwrap", oursBwrap, "bwrap; wrapper JVM: exec only");
-  }
-  vs(
+  vs2("none", oursNone, "none; wrapper JVM: exec only");
+  vs2("bwrap", oursBwrap, "bwrap; wrapper JVM: exec only");
+  vs2(
     "noneTls",
     oursNone,
     "none; wrapper JVM: STARTED, RUNNING over mTLS, then exec (as ours)",
   );
-  if (hasBwrap) {
-    vs(
-      "bwrapTls",
-      oursBwrap,
-      "bwrap; wrapper JVM: STARTED, RUNNING over mTLS, then exec (as ours)",
-    );
-  }
+  vs2(
+    "bwrapTls",
+    oursBwrap,
+    "bwrap; wrapper JVM: STARTED, RUNNING over mTLS, then exec (as ours)",
+  );
   return rows;
 }

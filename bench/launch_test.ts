@@ -2,7 +2,11 @@ import { assertEquals, assertGreater, assertLess } from "@std/assert";
 import { benchLaunch } from "./launch.ts";
 
 Deno.test("launch: ours and the floors are measured in one run", async () => {
-  const rows = await benchLaunch({ rounds: 1, jvm: "skipped: in this test" });
+  const rows = await benchLaunch({
+    rounds: 1,
+    jvm: "skipped: in this test",
+    images: false,
+  });
   const none = rows.find((r) => r.measure.startsWith("launch overhead, none"));
   assertGreater(none!.ours, 0);
   assertGreater(none!.baseline!, 0);

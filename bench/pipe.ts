@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { benchPipe } from "../src/pipe/bench_pipe.ts";
+import { benchPipe } from "./pipe_throughput.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { describe, round, summarize } from "./_stats.ts";
 

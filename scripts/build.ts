@@ -11,7 +11,7 @@
  */
 import { ArgsError, parseArgs } from "../src/std/cli.ts";
 import { buildArtefacts, BuildError } from "../src/build/mod.ts";
-import { benchBuild, formatBenchRows } from "./bench_build.ts";
+import { benchBuild, formatBenchRows } from "../bench/build.ts";
 
 /** Usage text. */
 export const BUILD_USAGE =

@@ -98,7 +98,7 @@ export interface BuiltImage {
 
 /** Raised when the build fails; says which step and why. */
 export class ImageBuildError extends Error {
-  /** Creates the error. */
+  /** @param message names the failed step (debootstrap, switch, prune). */
   constructor(message: string) {
     super(message);
     this.name = "ImageBuildError";

@@ -49,7 +49,15 @@ user commands take --broker URL --token DIR (or $SPLITPILOT_BROKER,
 $SPLITPILOT_TOKEN) and --json; exit codes: 0 ok, 1 failure, 2 bad usage or
 input, 3 not found or not allowed, 4 refused in the job's state`;
 
-/** Dispatches to a command; returns the exit code. */
+/**
+ * Dispatches to a command (loaded only when used); returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { splitpilotMain } from "./splitpilot.ts";
+ * Deno.exit(await splitpilotMain(["ps", "--state", "RUNNING", "--json"]));
+ * ```
+ */
 export async function splitpilotMain(args: string[]): Promise<number> {
   const [cmd, ...rest] = args;
   if (!cmd || cmd === "help" || cmd === "--help") {

@@ -7,6 +7,7 @@
  */
 export * as jdl from "./jdl/mod.ts";
 export * as pipe from "./pipe/mod.ts";
+export * as protocol from "./protocol/mod.ts";
 export * as token from "./token/mod.ts";
 export * as permissions from "./permissions/table.ts";
 export { BrokerClient, BrokerError } from "./client/broker_client.ts";

@@ -13,7 +13,7 @@ import {
 } from "@std/assert";
 import { encodeAllowRun } from "../src/build/allow_run_list.ts";
 import { renderLauncher, RUN_MARK, WORKDIR_MARK } from "../src/build/mod.ts";
-import { ALLOW_RUN_FILE } from "../src/build/site_layout.ts";
+import { ALLOW_RUN_FILE } from "../src/protocol/programs.ts";
 
 const INJECTED = [
   "/bin/true\n/usr/bin/python3",

@@ -4,7 +4,7 @@
  * - a process started with more than its row of the table reads outside
  *   it: the replayed audit log fails the check (and passes only against
  *   the widened row — the widening is exactly what fails it);
- * - the table itself is widened: the DESIGN §2 policy check fails, while
+ * - the table itself is widened: the table policy check (docs/ARCHITECTURE.md) fails, while
  *   every real row of the table keeps to it.
  */
 import { assertArrayIncludes, assertEquals } from "@std/assert";
@@ -27,7 +27,7 @@ import {
   siteWrapperContext,
 } from "../src/build/mod.ts";
 import { agentLaunchers, repoRoot } from "../src/launch/role_process.ts";
-import { KILL_PROGRAM } from "../src/wrapper/executable.ts";
+import { KILL_PROGRAM } from "../src/protocol/programs.ts";
 
 const BROKER = "127.0.0.1:18443";
 
@@ -63,7 +63,7 @@ function rows(): { rc: RoleContext; set: PermissionSet }[] {
   ];
 }
 
-Deno.test("table policy: every row of the table keeps to DESIGN §2", () => {
+Deno.test("table policy: every row of the table keeps to the table policy", () => {
   for (const { rc, set } of rows()) {
     assertEquals(policyViolations(rc, set), [], rc.role);
   }

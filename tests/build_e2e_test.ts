@@ -95,17 +95,25 @@ Deno.test({
         l.startsWith("run ")
       );
       const helpers = `${agent.siteDir}/rt/agent/helpers`;
-      assertStringIncludes(
-        runLine ?? "",
+      const granted = (runLine ?? "").trim().split(/\s+/)[4]?.split(",") ??
+        [];
+      assertEquals(
+        granted.filter((p) => p.startsWith(`${helpers}/`)),
         [
-          "/usr/bin/bwrap",
-          `${agent.siteDir}/rt/wrapper/run`,
           `${helpers}/splitpilot-procfs`,
           `${helpers}/splitpilot-kill`,
           `${helpers}/splitpilot-du`,
-        ].join(","),
-        agentOut.join("\n"),
+        ],
+        runLine,
       );
+      // Besides the helpers: only container launchers and the wrapper's.
+      for (const p of granted.filter((p) => !p.startsWith(`${helpers}/`))) {
+        assert(
+          ["/usr/bin/bwrap", "/usr/bin/setpriv"].includes(p) ||
+            p === `${agent.siteDir}/rt/wrapper/run`,
+          `unexpected program on the agent's run list: ${p}`,
+        );
+      }
       assert(!/\/bin\/(sh|kill)\b/.test(runLine ?? ""), runLine);
       const kinds = new Set(agentLog.records.map((r) => r.permission));
       for (const k of ["read", "write", "net"]) assert(kinds.has(k), k);

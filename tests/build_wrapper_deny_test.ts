@@ -30,12 +30,11 @@ import { roleTable } from "../src/audit/mod.ts";
 import { buildArtefacts } from "../src/build/mod.ts";
 import {
   decodeJson,
-  type EndMessage,
   FrameType,
   FrameWriter,
   readFrames,
-  type StartMessage,
 } from "../src/pipe/mod.ts";
+import type { EndMessage, StartMessage } from "../src/protocol/mod.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
 import { artefactOf, BUILD_CACHE } from "./_build.ts";
 
@@ -234,7 +233,6 @@ Deno.test("built wrapper: the shipped wrapper pointed at a second port by its st
         user: "jdoe",
         token: { ...token, caPem: ca.certPem },
         broker: `https://${t.other}`,
-        ttl: 60,
         resubmission: 0,
         siteMap: {},
         env: {},

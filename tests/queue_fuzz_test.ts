@@ -8,7 +8,7 @@
 import { assert, assertEquals, fail } from "@std/assert";
 import type { BrokerError } from "../src/client/broker_client.ts";
 import { JdlError, parseJdl } from "../src/jdl/mod.ts";
-import { Rng } from "../src/broker/_queue_testing.ts";
+import { Random } from "./_random.ts";
 import { startGrid } from "./_grid.ts";
 
 const MAX_REQUESTS = 600;
@@ -59,7 +59,7 @@ const PIECES = [
   "\ufeff",
 ];
 
-function mutate(rng: Rng, text: string): string {
+function mutate(rng: Random, text: string): string {
   let s = text;
   for (let e = 1 + rng.int(5); e > 0; e--) {
     const i = rng.int(s.length + 1);
@@ -85,14 +85,14 @@ function mutate(rng: Rng, text: string): string {
   return s;
 }
 
-function soup(rng: Rng): string {
+function soup(rng: Random): string {
   let s = rng.next() < 0.5 ? 'Executable = "/x";' : "";
   for (let n = rng.int(80); n > 0; n--) s += rng.pick(PIECES);
   return s;
 }
 
 /** A request body: text (to compare with the parser) or raw bytes. */
-function body(rng: Rng): { text?: string; bytes?: Uint8Array } {
+function body(rng: Random): { text?: string; bytes?: Uint8Array } {
   switch (rng.int(8)) {
     case 0:
       return { text: rng.pick(SEEDS) };
@@ -123,7 +123,7 @@ function body(rng: Rng): { text?: string; bytes?: Uint8Array } {
 
 Deno.test("fuzz: the submit endpoint answers 201 or 4xx, never 5xx or a hang", async () => {
   const seed = Number(Deno.env.get("QUEUE_FUZZ_SEED") ?? 20240605);
-  const rng = new Rng(seed);
+  const rng = new Random(seed);
   const internal: unknown[] = [];
   const grid = await startGrid({
     sweepIntervalSeconds: 0,

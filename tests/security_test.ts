@@ -25,7 +25,7 @@ import {
   tokenIdentity,
   TokenIssuer,
 } from "../src/token/mod.ts";
-import { forge, peculiar } from "../src/token/_testing.ts";
+import { forge, peculiar } from "./_x509.ts";
 
 /** A client credential: certificate and PKCS#8 key, PEM. */
 interface Pem {

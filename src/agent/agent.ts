@@ -30,7 +30,7 @@ import { ReportOutbox } from "./report_outbox.ts";
 import { flushOutbox } from "./report_outcome.ts";
 import { reportSetupFailure } from "./job_setup_failure.ts";
 import { sweepSandboxes } from "./sandbox_sweeper.ts";
-import { payloadPrograms } from "../wrapper/executable.ts";
+import { payloadPrograms } from "../protocol/programs.ts";
 import { probeRuntime } from "./probe.ts";
 import {
   type MatchedJob,
@@ -212,7 +212,28 @@ export function describeOutcome(o: WrapperOutcome): string {
   })${o.message ? `: ${o.message}` : ""}${use}`;
 }
 
-/** Runs the agent until the queue is empty (or forever with `wait`). */
+/**
+ * Runs the agent until the queue is empty (or forever with `wait`): probes
+ * the container runtime, then matches jobs that fit the slot's time and
+ * cores and runs up to `cores` wrappers at once, each through
+ * {@link runWrapper}.
+ *
+ * @example
+ * ```ts ignore
+ * import { runAgent } from "./agent.ts";
+ * const report = await runAgent({
+ *   broker: "https://127.0.0.1:8443",
+ *   tokenDir: "/var/lib/splitpilot/agent-token", // cert.pem, key.pem, ca.pem
+ *   workRoot: "/scratch/pilot",
+ *   containers: "auto",
+ *   cores: 8,
+ *   ttl: 86_400,
+ * });
+ * for (const { jobId, outcome } of report.jobs) {
+ *   console.log(jobId, outcome.state);
+ * }
+ * ```
+ */
 export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   const log = opts.log ?? ((l: string) => console.error(`[agent] ${l}`));
   const program = opts.program ?? sourceWrapperProgram();

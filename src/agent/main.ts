@@ -7,7 +7,7 @@
 import { parseArgs } from "../std/cli.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import { runAgent } from "./agent.ts";
 import { parsePayloadUser } from "../container/payload_user.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
@@ -101,7 +101,22 @@ function brokerHostPort(url: string): string {
   return `${u.hostname}:${u.port || "443"}`;
 }
 
-/** Runs the agent CLI; returns the exit code. */
+/**
+ * Runs the agent CLI (`agent.ts`): parses the flags, runs {@link runAgent}
+ * and turns SIGTERM/SIGINT into preemption; returns the exit code (0 when
+ * the queue ran dry, 2 for bad flags, 1 when the runtime failed its probe).
+ *
+ * @example
+ * ```ts ignore
+ * import { agentMain } from "./main.ts";
+ * Deno.exit(await agentMain([
+ *   "--broker", "https://127.0.0.1:8443",
+ *   "--token", "/var/lib/splitpilot/agent-token",
+ *   "--work", "/scratch/pilot",
+ *   "--cores", "8", "--ttl", "86400", "--site", "CERN",
+ * ]));
+ * ```
+ */
 export async function agentMain(args: string[]): Promise<number> {
   let opts;
   let preemptGrace = 10;

@@ -7,12 +7,8 @@
  * @module
  */
 import type { ContainerDriver, ProbeResult } from "../container/driver.ts";
-import {
-  decodeJson,
-  type EndMessage,
-  FrameType,
-  readFrames,
-} from "../pipe/mod.ts";
+import { decodeJson, FrameType, readFrames } from "../pipe/mod.ts";
+import type { EndMessage } from "../protocol/mod.ts";
 import {
   buildLaunch,
   keepWrapperCache,
@@ -49,7 +45,24 @@ export interface ProbeOptions {
   payloadUser?: (driver: ContainerDriver) => PayloadUser | undefined;
 }
 
-/** Probes a runtime by running the wrapper's self-test inside it. */
+/**
+ * Probes a runtime by running the wrapper's self-test inside it, with the
+ * binds and permissions a job would get; `ok: false` carries the
+ * runtime's own message.
+ *
+ * @example
+ * ```ts ignore
+ * import { createDriver } from "../container/select.ts";
+ * import { probeRuntime } from "./probe.ts";
+ * import { sourceWrapperProgram } from "./wrapper_launch.ts";
+ * const probe = await probeRuntime(createDriver("bwrap"), {
+ *   program: sourceWrapperProgram(),
+ *   workRoot: "/scratch/pilot",
+ *   broker: "127.0.0.1:8443",
+ * });
+ * if (!probe.ok) console.error(probe.message);
+ * ```
+ */
 export async function probeRuntime(
   driver: ContainerDriver,
   opts: ProbeOptions,

@@ -6,12 +6,13 @@
  *
  * @module
  */
+import { ACTIVE_ORDER } from "../protocol/job_state.ts";
 import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend, type ResendOptions } from "../client/resend.ts";
 import type { OutboxEntry, ReportOutbox } from "./report_outbox.ts";
 import { protocolViolation } from "./supervisor_report.ts";
 
-const ACTIVE = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
+const ACTIVE: readonly string[] = ACTIVE_ORDER;
 
 /** Maps the stage a wrapper died in to the error state (JAliEn's). */
 export function deathState(stage: string): string {
@@ -37,9 +38,10 @@ export interface ReportTarget {
  * attempt; returns the state it reported or found. The wrapper's status
  * frames can run ahead of its reports to the broker, so an error is chosen
  * for the stage the broker knows when that is earlier (ERROR_E from
- * ASSIGNED is not a legal move). A final state the broker refuses as a
- * move (e.g. DONE while it has RUNNING: the wrapper reports SAVING itself
- * before it uploads) is a protocol violation, reported as the error of
+ * ASSIGNED is not a legal move), and a DONE the broker sees in RUNNING
+ * goes through SAVING first when the wrapper said SAVING on the pipe. A
+ * final state the broker refuses otherwise (e.g. DONE while RUNNING with
+ * no SAVING ever said) is a protocol violation, reported as the error of
  * the stage the broker knows.
  */
 export async function reportOutcome(
@@ -53,11 +55,11 @@ export async function reportOutcome(
   await t.outbox?.put(e).catch((err) =>
     log(`job ${e.jobId}: outbox: ${(err as Error).message}`)
   );
-  const post = (s: string) =>
+  const post = (s: string, message = o.message ?? `agent: ${s}`) =>
     broker.json("POST", `${path}/status`, {
       state: s,
       attempt: e.attempt,
-      message: o.message ?? `agent: ${s}`,
+      message,
       exitCode: o.exitCode,
       killReason: o.killReason,
       // A job handed back for resubmission starts its accounting afresh.
@@ -83,6 +85,15 @@ export async function reportOutcome(
       state = "ERROR_A";
     }
     if (now.state === state) return state;
+    // The wrapper said SAVING on the pipe but its report has not reached
+    // the broker yet: fill it in. Without that word, a DONE from RUNNING
+    // is a protocol violation (below).
+    if (
+      state.startsWith("DONE") && now.state === "RUNNING" &&
+      o.stage === "SAVING"
+    ) {
+      await post("SAVING");
+    }
     try {
       await post(state);
     } catch (err) {
@@ -97,7 +108,7 @@ export async function reportOutcome(
       }
       const v = protocolViolation(state, now.state, err.message);
       log(`job ${e.jobId}: ${v.message}`);
-      await post(v.state);
+      await post(v.state, v.message);
       return v.state;
     }
     return state;

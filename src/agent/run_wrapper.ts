@@ -10,23 +10,27 @@
  * @module
  */
 import type { BrokerClient } from "../client/broker_client.ts";
-import type { Usage } from "../broker/store.ts";
+import type { Usage } from "../protocol/usage.ts";
+import { isActive } from "../protocol/job_state.ts";
+import type { TokenPem } from "../protocol/token_pem.ts";
 import {
-  type CancelMessage,
   decodeJson,
-  type EndMessage,
   type Frame,
   FrameType,
   FrameWriter,
-  type HelloMessage,
-  KillReason,
-  type LogMessage,
   PROTOCOL_VERSION,
   readFrames,
   readFrameWithTimeout,
+} from "../pipe/mod.ts";
+import {
+  type CancelMessage,
+  type EndMessage,
+  type HelloMessage,
+  KillReason,
+  type LogMessage,
   type StartMessage,
   type StatusMessage,
-} from "../pipe/mod.ts";
+} from "../protocol/mod.ts";
 import type { JobLimits } from "../watchdog/limits.ts";
 import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
@@ -57,7 +61,7 @@ export interface MatchedJob {
   /** Resubmission count. */
   resubmission: number;
   /** Job token PEMs. */
-  token: { certPem: string; keyPem: string; caPem: string };
+  token: TokenPem;
 }
 
 /**
@@ -131,8 +135,6 @@ export interface WrapperOutcome {
   endedAt: number;
 }
 
-const ACTIVE = new Set(["ASSIGNED", "STARTED", "RUNNING", "SAVING"]);
-
 /** `: <last stderr lines>` of a wrapper that died, or nothing. */
 function lastLines(text: string): string {
   // Runtimes colour their messages (singularity always does): keep the words.
@@ -144,7 +146,28 @@ function lastLines(text: string): string {
   return lines.length > 0 ? `: ${lines.join(" | ")}` : "";
 }
 
-/** Runs one job; never throws for job failures (they are outcomes). */
+/**
+ * Runs one matched job through a wrapper process and returns how it
+ * ended; never throws for job failures (they are outcomes).
+ *
+ * @example
+ * ```ts ignore
+ * import { buildLaunch, prepareLaunch, sourceWrapperProgram } from "./wrapper_launch.ts";
+ * import { runWrapper } from "./run_wrapper.ts";
+ * // `job` is the broker's answer to POST /api/v1/match.
+ * const launch = buildLaunch({
+ *   driver, program: sourceWrapperProgram(), sandbox, broker: "127.0.0.1:8443",
+ *   payload: (workdir) => payloadPrograms(parseJdl(job.jdl), workdir),
+ *   denoDir: `${workRoot}/.deno`,
+ * });
+ * const hold = await prepareLaunch(driver, launch);
+ * const outcome = await runWrapper({
+ *   job, launch, sandbox, broker: client, brokerUrl: "https://127.0.0.1:8443",
+ *   siteMap: { site: "CERN", cpuCores: 1 }, groupKill: false, log: console.error,
+ * }).finally(() => hold.release());
+ * outcome.state; // e.g. "DONE"
+ * ```
+ */
 export async function runWrapper(
   opts: RunWrapperOptions,
 ): Promise<WrapperOutcome> {
@@ -368,11 +391,9 @@ export async function runWrapper(
       user: job.user,
       token: job.token,
       broker: opts.brokerUrl,
-      ttl: job.ttl,
       resubmission: job.resubmission,
       siteMap: opts.siteMap,
       env: {},
-      heartbeatSeconds: opts.heartbeatSeconds,
     };
     await out.send(FrameType.Start, start);
     for (let f = await frames.next(); !f.done; f = await frames.next()) {
@@ -381,7 +402,7 @@ export async function runWrapper(
       if (frame.type === FrameType.Status) {
         stage = decodeJson<StatusMessage>(frame).state;
         watchdog?.stage(stage);
-        if (!ACTIVE.has(stage)) finalSeen = true;
+        if (!isActive(stage)) finalSeen = true;
         else if (stage === "SAVING") {
           // The payload is done: send its final CPU and memory now, while
           // the job still takes heartbeats.

@@ -13,11 +13,15 @@
  * process group) is never touched.
  *
  * Deno asks for `--allow-all` to read `/proc`, so the process table comes
- * from `ps` and `readlink` run by `/bin/sh` (already on the agent's
- * `--allow-run` list for group kills).
+ * from the agent's `splitpilot-procfs` helper (`ps` and the cwd links),
+ * and kills go through `splitpilot-kill`, which checks each pid's start
+ * time again (the agent has no shell).
  *
  * @module
  */
+import { ProcfsShell } from "../watchdog/_procfs_shell.ts";
+import { parseStatScan, type ProcStat } from "../watchdog/_proc_stat.ts";
+import { signalVerified } from "../watchdog/verified_kill.ts";
 
 /** One process as the sweep sees it. */
 export interface ProcInfo {
@@ -96,11 +100,8 @@ export function provenPids(procs: ProcInfo[], sandboxes: string[]): number[] {
   return [...proven].sort((a, b) => a - b);
 }
 
-// One `ps` and one `find` (not a readlink per process: a loaded node has
-// thousands).
-const LIST_SCRIPT = `ps -eo pid=,ppid=,args= -ww | sed 's/^/P /'
-find /proc/[0-9]*/cwd -maxdepth 0 -printf 'C %p %l\\n' 2>/dev/null
-exit 0`;
+// The helper's `procs` answer: one `ps` and one `find` (not a readlink
+// per process: a loaded node has thousands).
 
 /** Parses the output of the listing script. */
 export function parseProcList(text: string): ProcInfo[] {
@@ -126,33 +127,31 @@ export function parseProcList(text: string): ProcInfo[] {
   return [...procs.values()];
 }
 
-/** The host's process table (through `/bin/sh`, `ps`, `readlink`). */
+/** The host's process table (through the `splitpilot-procfs` helper). */
 export async function listProcesses(): Promise<ProcInfo[]> {
-  const out = await new Deno.Command("/bin/sh", {
-    args: ["-c", LIST_SCRIPT],
-    stdout: "piped",
-    stderr: "null",
-    stdin: "null",
-    env: { PATH: "/usr/bin:/bin" },
-    clearEnv: true,
-  }).output();
-  return parseProcList(new TextDecoder().decode(out.stdout));
+  const shell = new ProcfsShell();
+  try {
+    return parseProcList(await shell.request("procs"));
+  } finally {
+    await shell.close();
+  }
 }
 
 async function killPids(pids: number[]): Promise<void> {
   if (pids.length === 0) return;
-  await new Deno.Command("/bin/sh", {
-    args: [
-      "-c",
-      'kill -s KILL "$@" 2>/dev/null; exit 0',
-      "sh",
-      ...pids.map(String),
-    ],
-    stdout: "null",
-    stderr: "null",
-    stdin: "null",
-    clearEnv: true,
-  }).output();
+  const shell = new ProcfsShell();
+  let stats: Map<number, ProcStat>;
+  try {
+    stats = parseStatScan(
+      await shell.request("stats", pids.map((p) => `/proc/${p}/stat`)),
+    );
+  } finally {
+    await shell.close();
+  }
+  await signalVerified(
+    "KILL",
+    [...stats.values()].map((m) => ({ pid: m.pid, startTime: m.startTime })),
+  );
 }
 
 /** What {@link sweepSandboxes} did. */

@@ -40,7 +40,7 @@ import {
   SOFTWARE_ENV,
 } from "../container/setup_script.ts";
 import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
-import { ALLOW_RUN_FILE } from "../build/site_layout.ts";
+import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 import {
   formatPayloadUser,
   PAYLOAD_JAIL_ENV,
@@ -207,7 +207,26 @@ export interface Launch {
   cwd?: string;
 }
 
-/** Builds the launch argv for one wrapper. */
+/**
+ * Builds the launch argv for one wrapper: the driver's container command
+ * around `deno run` of the wrapper with the wrapper role's permissions,
+ * the sandbox at `/workdir` for relocating runtimes.
+ *
+ * @example
+ * ```ts ignore
+ * import { NoneDriver } from "../container/none.ts";
+ * import { buildLaunch, sourceWrapperProgram } from "./wrapper_launch.ts";
+ * const launch = buildLaunch({
+ *   driver: new NoneDriver({ reaper: false }),
+ *   program: sourceWrapperProgram(),
+ *   sandbox: "/scratch/pilot/job-42",
+ *   broker: "127.0.0.1:8443",
+ *   payload: () => ["/bin/date"],
+ *   denoDir: "/scratch/pilot/.deno",
+ * });
+ * launch.argv[0]; // the deno binary (no container for `none`)
+ * ```
+ */
 export function buildLaunch(input: LaunchInput): Launch {
   const caps = input.driver.capabilities;
   const relocate = caps.relocates;

@@ -24,7 +24,7 @@ import { SANDBOX_PATH } from "../container/driver.ts";
 
 /** Raised for a context that does not fit the role. */
 export class AuditContextError extends Error {
-  /** Creates the error. */
+  /** @param message names the missing or contradicting context field. */
   constructor(message: string) {
     super(message);
     this.name = "AuditContextError";

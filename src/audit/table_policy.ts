@@ -1,5 +1,6 @@
 /**
- * DESIGN §2 as a check: what each role's row may contain at most, stated
+ * The permission policy of docs/ARCHITECTURE.md ("Permissions mirror
+ * roles") as a check: what each role's row may contain at most, stated
  * independently of the table code, so that widening the table itself
  * (not only a process or a launcher) is caught.
  *
@@ -68,7 +69,7 @@ function envIssues(env: readonly string[]): string[] {
 }
 
 /**
- * What `set` (the table's row for `rc`) grants beyond DESIGN §2; empty
+ * What `set` (the table's row for `rc`) grants beyond that policy; empty
  * when the row keeps to it.
  */
 export function policyViolations(

@@ -11,7 +11,7 @@
  * @module
  */
 import type { FileRecord, TraceEntry } from "./store.ts";
-import type { JobState } from "./states.ts";
+import type { JobState } from "../protocol/job_state.ts";
 
 /**
  * The trace entries of attempt `n`: from the entry after its opening

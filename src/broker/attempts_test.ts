@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { alreadyApplied, attemptEntries } from "./attempts.ts";
 import type { TraceEntry } from "./store.ts";
-import type { JobState } from "./states.ts";
+import type { JobState } from "../protocol/job_state.ts";
 
 const t = (...states: JobState[]): TraceEntry[] =>
   states.map((state, i) => ({ at: i, state, actor: "x", reason: "" }));

@@ -1,5 +1,6 @@
 /**
- * Content-addressed blob storage for the file store (DESIGN §9).
+ * Content-addressed blob storage for the file store (docs/ARCHITECTURE.md,
+ * "Files").
  *
  * An upload streams to a temp file while hashing, is fsynced, then renamed
  * to `blobs/<sha[0..2]>/<sha>`: a crash mid-upload leaves only a temp file,

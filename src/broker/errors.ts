@@ -12,7 +12,12 @@ export class HttpError extends Error {
   readonly reason: string;
   /** Extra body fields (a 409's current view of the job). */
   readonly extra?: Record<string, unknown>;
-  /** Creates the error; `message` is the human line. */
+  /**
+   * @param status the HTTP status the handler answers with.
+   * @param reason the machine code in the JSON body, e.g. `wrong_role`.
+   * @param message the human line in the JSON body.
+   * @param extra more fields for the JSON body.
+   */
   constructor(
     status: number,
     reason: string,

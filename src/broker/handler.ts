@@ -10,12 +10,9 @@
  * @module
  */
 import {
-  formatJdl,
   JdlError,
   type JobDescription,
-  matchKeys,
   parseJdl,
-  requirementsHold,
   type SiteMap,
 } from "../jdl/mod.ts";
 import type {
@@ -43,10 +40,10 @@ import {
   unauthenticated,
 } from "./errors.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
+import { claimFor, newJob } from "./claim.ts";
 import { requestKey } from "./request_key.ts";
 import { pageParams } from "./page.ts";
 import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
-import { matchClassKey } from "./match_class.ts";
 import {
   ACTIVE_STATES,
   BROKER_ONLY_STATES,
@@ -55,8 +52,10 @@ import {
   isJobState,
   type JobState,
   RESUBMITTABLE,
-} from "./states.ts";
-import type { JobRecord, JobStore, Usage } from "./store.ts";
+} from "../protocol/job_state.ts";
+import type { JobRecord, JobStore } from "./store.ts";
+import type { Usage } from "../protocol/usage.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
@@ -138,9 +137,6 @@ export interface BrokerDeps {
 }
 
 const MAX_JSON_BYTES = 64 * 1024;
-
-/** JAliEn kill reason: killed by the user. */
-const USER_KILL = 30;
 
 /** Builds the broker handler. */
 export function createBrokerHandler(
@@ -519,17 +515,14 @@ class BrokerCore {
       if (e instanceof JdlError) throw badRequest("bad_jdl", e.message);
       throw e;
     }
-    const keys = matchKeys(jd);
     this.#metrics.submissions.inc();
-    const id = await this.#deps.store.submit({
-      owner: who.subject,
-      jdl: formatJdl(jd),
-      priority: jd.priority,
-      keys,
-      matchClass: matchClassKey(jd, keys),
-      maxWaitingSeconds: jd.maxWaitingTime ?? this.#maxWait,
-      idempotencyKey: requestKey(req),
-    }, `USER:${who.subject}`);
+    const id = await this.#deps.store.submit(
+      {
+        ...newJob(who.subject, jd, this.#maxWait),
+        idempotencyKey: requestKey(req),
+      },
+      `USER:${who.subject}`,
+    );
     this.#afterCommit?.("submit", id);
     return json({ jobId: id, state: "WAITING" }, 201);
   }
@@ -583,8 +576,8 @@ class BrokerCore {
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "KILLED", {
       actor: `USER:${who.subject}`,
-      reason: `killed by user ${who.subject} (kill reason ${USER_KILL})`,
-    }, { killReason: USER_KILL });
+      reason: `killed by user ${who.subject} (kill reason ${KillReason.USER})`,
+    }, { killReason: KillReason.USER });
     if (!ok) throw conflict("raced", `job ${job.id} changed state; retry`);
     return json({ jobId: job.id, state: "KILLED" });
   }
@@ -678,25 +671,11 @@ class BrokerCore {
       Date.now(),
       site.ce,
     );
-    const job = await this.#deps.store.claim(
-      {
-        cpuCores: site.cpuCores!,
-        ttl: site.ttl!,
-        memory: site.memory!,
-        disk: site.disk!,
-        site: site.site,
-        ce: site.ce,
-        packages: site.packages,
-      },
+    const job = await claimFor(
+      this.#deps.store,
+      site,
       { fingerprint: who.fingerprint, subject: who.subject },
-      // Only residual classes get here: the keys said all for the rest.
-      (candidate) => {
-        try {
-          return requirementsHold(this.#jdl(candidate), site);
-        } catch {
-          return false;
-        }
-      },
+      (candidate) => this.#jdl(candidate),
       { userQuota: this.#quota, requestKey: requestKey(req) },
     );
     if (!job) return new Response(null, { status: 204 });
@@ -843,7 +822,7 @@ class BrokerCore {
         jobId: job.id,
         state: job.state,
         kill: {
-          reason: job.killReason ?? USER_KILL,
+          reason: job.killReason ?? KillReason.USER,
           message: job.message ?? "killed by user",
         },
       });

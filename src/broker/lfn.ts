@@ -2,7 +2,7 @@
  * Logical file names: validation and the ownership layout.
  *
  * A user owns `/<user>/…`; a job writes only below
- * `/<owner>/jobs/<jobId>/` (DESIGN §9).
+ * `/<owner>/jobs/<jobId>/` (docs/ARCHITECTURE.md, "Files").
  *
  * @module
  */

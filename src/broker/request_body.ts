@@ -19,7 +19,7 @@ import { HttpError } from "./errors.ts";
 
 /** The client closed the connection before its body was complete. */
 export class ClientAbortError extends HttpError {
-  /** Creates the error. */
+  /** A 400 `client_aborted`; `message` defaults to the usual cause. */
   constructor(message = "the client went away before the body was complete") {
     super(400, "client_aborted", message);
     this.name = "ClientAbortError";

@@ -28,6 +28,7 @@ import {
   SiteRegistry,
 } from "./site_registry.ts";
 import type { JobStore } from "./store.ts";
+import { ACTIVE_ORDER } from "../protocol/job_state.ts";
 
 /** Longest lifetime of a pilot's agent token, s (a day past a 2-day slot). */
 const MAX_PILOT_TOKEN_S = 3 * 24 * 3600;
@@ -167,7 +168,7 @@ export class SiteService {
   /** `GET /api/v1/sites`. */
   async sites(): Promise<Response> {
     const active = await this.#store.list({
-      states: ["ASSIGNED", "STARTED", "RUNNING", "SAVING"],
+      states: [...ACTIVE_ORDER],
       limit: 100_000,
     });
     const agents = active.flatMap((j) => j.agent ? [j.agent] : []);

@@ -5,21 +5,8 @@
  * @module
  */
 import type { MatchKeys } from "../jdl/mod.ts";
-import type { JobState } from "./states.ts";
-
-/** Resource usage as reported by heartbeats and kept for accounting. */
-export interface Usage {
-  /** CPU seconds of the whole process tree. */
-  cpuSeconds: number;
-  /** Resident set size in bytes (PSS where available). */
-  rssBytes: number;
-  /** Maximum RSS/PSS seen, bytes. */
-  maxRssBytes?: number;
-  /** Wall-clock seconds since the wrapper started. */
-  wallSeconds: number;
-  /** Sandbox size in bytes. */
-  diskBytes: number;
-}
+import type { JobState } from "../protocol/job_state.ts";
+import type { Usage } from "../protocol/usage.ts";
 
 /** One job row. */
 export interface JobRecord {

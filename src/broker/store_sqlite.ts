@@ -36,7 +36,12 @@
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Checkpointer, startCheckpointer } from "./_checkpointer.ts";
 import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
-import { ACTIVE_STATES, type JobState } from "./states.ts";
+import {
+  ACTIVE_STATES,
+  type JobState,
+  sqlStateList,
+} from "../protocol/job_state.ts";
+import type { Usage } from "../protocol/usage.ts";
 import type {
   ClaimOptions,
   FileRecord,
@@ -47,7 +52,6 @@ import type {
   SlotOffer,
   TraceEntry,
   TransitionExtra,
-  Usage,
 } from "./store.ts";
 import {
   findKey,
@@ -60,7 +64,7 @@ import {
 /** Schema version in `PRAGMA user_version`. */
 const SCHEMA_VERSION = 2;
 
-const ACTIVE_SQL = "('ASSIGNED', 'STARTED', 'RUNNING', 'SAVING')";
+const ACTIVE_SQL = sqlStateList(ACTIVE_STATES);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -257,7 +261,7 @@ function toFile(r: Row): FileRecord {
 
 /** The schema of an existing database is not the one this code expects. */
 export class SchemaError extends Error {
-  /** Creates the error. */
+  /** @param message names the found and the expected schema version. */
   constructor(message: string) {
     super(message);
     this.name = "SchemaError";
@@ -563,14 +567,16 @@ export class SqliteJobStore implements JobStore {
     return id;
   }
 
-  /** @inheritdoc */
+  /**
+   * Inserts one WAITING job and its first trace entry; resolves once durable.
+   */
   async submit(job: NewJob, actor: string): Promise<string> {
     return String(
       await this.#write(() => this.#insert(job, actor, Date.now())),
     );
   }
 
-  /** @inheritdoc */
+  /** Inserts all `jobs` in one transaction (one fsync), IDs in order. */
   submitMany(jobs: NewJob[], actor: string): Promise<string[]> {
     return this.#write(() => {
       const now = Date.now();
@@ -705,7 +711,7 @@ export class SqliteJobStore implements JobStore {
       | undefined;
   }
 
-  /** @inheritdoc */
+  /** One job row, or undefined for an unknown or malformed ID. */
   get(id: string): Promise<JobRecord | undefined> {
     return this.#read(() => {
       const r = this.#row(Number(id));
@@ -713,7 +719,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Jobs matching `filter` (owner, states), newest first, up to its limit. */
   list(filter: JobFilter): Promise<JobRecord[]> {
     return this.#read(() => {
       const where: string[] = [];
@@ -739,7 +745,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** The job's transitions, oldest first. */
   trace(id: string): Promise<TraceEntry[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -754,7 +760,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Hands the agent the best waiting job its slot fits: SQL on the match
+   * keys, `accept` only for residual classes, fair share by running jobs.
+   */
   claim(
     slot: SlotOffer,
     agent: { fingerprint: string; subject: string },
@@ -906,7 +915,7 @@ export class SqliteJobStore implements JobStore {
     }
   }
 
-  /** @inheritdoc */
+  /** Stores the serial of the job token issued for the current attempt. */
   setTokenSerial(id: string, serial: string): Promise<void> {
     return this.#write(() => {
       this.#q("UPDATE jobs SET token_serial = ? WHERE id = ?").run(
@@ -916,7 +925,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Compare-and-set of the job's state, with its trace entry and side
+   * effects (running counts, requeue on WAITING), in one transaction.
+   */
   transition(
     id: string,
     from: JobState,
@@ -942,7 +954,10 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Stamps the job's last heartbeat and keeps its latest usage (not fsynced:
+   * a lost heartbeat is harmless).
+   */
   heartbeat(id: string, usage: Usage | undefined): Promise<void> {
     return this.#read(() => {
       this.#q(
@@ -952,7 +967,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Jobs counted by state and owner (for the metrics endpoint). */
   countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
     return this.#read(() =>
       (this.#q(
@@ -965,7 +980,11 @@ export class SqliteJobStore implements JobStore {
     );
   }
 
-  /** @inheritdoc */
+  /**
+   * How many waiting jobs `slot` could run: the match classes its keys
+   * admit, summed from the queue heads (residual requirements not
+   * evaluated, so an upper bound).
+   */
   countWaiting(slot: SlotOffer): Promise<number> {
     return this.#read(() => {
       this.#refreshIndex();
@@ -979,7 +998,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Active jobs whose last sign of life is older than `before` (ms). */
   silentSince(before: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -990,7 +1009,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Waiting jobs whose MaxWaitingTime ended before `now` (ms). */
   overdue(now: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
@@ -1001,7 +1020,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Sets or (undefined) clears a user's running-job quota. */
   setUserQuota(owner: string, quota: number | undefined): Promise<void> {
     return this.#write(() => {
       this.#q(
@@ -1011,7 +1030,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Adds or replaces one catalogue entry (LFN → blob, size, SHA-256). */
   putFile(file: FileRecord): Promise<void> {
     return this.#write(() => {
       this.#q(
@@ -1031,7 +1050,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** The catalogue entry of `lfn`, if any. */
   getFile(lfn: string): Promise<FileRecord | undefined> {
     return this.#read(() => {
       const r = this.#q("SELECT * FROM files WHERE lfn = ?").get(lfn) as
@@ -1041,7 +1060,7 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /** Catalogue entries whose LFN starts with `prefix`, sorted, one page. */
   listFiles(
     prefix: string,
     page: { after?: string; limit?: number } = {},
@@ -1055,7 +1074,9 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
-  /** @inheritdoc */
+  /**
+   * Stops the checkpointer, waits for pending writes and closes the database.
+   */
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertExists, assertThrows } from "@std/assert";
 import { type JobDescription, parseJdl, requirementsHold } from "../jdl/mod.ts";
-import { ACTIVE_STATES, type JobState } from "./states.ts";
+import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
 import type { JobRecord } from "./store.ts";
 import { SchemaError, SqliteJobStore } from "./store_sqlite.ts";
 import {
@@ -9,9 +9,9 @@ import {
   offer,
   randomJdl,
   randomSlot,
-  Rng,
   tempStore,
-} from "./_queue_testing.ts";
+} from "../../tests/_queue.ts";
+import { Random } from "../../tests/_random.ts";
 
 const AGENT = { fingerprint: "fp-a", subject: "site-a" };
 const BIG = {
@@ -337,6 +337,9 @@ Deno.test("silentSince and overdue find zombies and expired jobs; claim expires 
       diskBytes: 5,
     });
     assertEquals((await t.store.get(stale))?.usage?.cpuSeconds, 2);
+    // Asked as of before the submit, so a slow machine cannot make the
+    // 50 ms job overdue already.
+    const before = Date.now();
     const short = await t.store.submit(
       newJob("u", 'Executable = "/x"; Priority = 1;', 0.05),
       "USER:u",
@@ -345,7 +348,7 @@ Deno.test("silentSince and overdue find zombies and expired jobs; claim expires 
       newJob("u", 'Executable = "/x";'),
       "USER:u",
     );
-    assertEquals((await t.store.overdue(Date.now(), 10)).length, 0);
+    assertEquals((await t.store.overdue(before, 10)).length, 0);
     await new Promise((r) => setTimeout(r, 80));
     assertEquals(
       (await t.store.overdue(Date.now(), 10)).map((j) => j.id),
@@ -364,7 +367,7 @@ Deno.test("silentSince and overdue find zombies and expired jobs; claim expires 
 for (const fewClasses of [0, 8, Infinity]) {
   Deno.test(`random queue: every claim is sound, complete and fair (oracle, fewClasses ${fewClasses})`, async () => {
     const seed = Number(Deno.env.get("QUEUE_SEED") ?? 7);
-    const rng = new Rng(seed);
+    const rng = new Random(seed);
     const t = await tempStore({ durability: "normal", fewClasses });
     const parsed = new Map<string, JobDescription>();
     const users = ["u0", "u1", "u2", "u3", "u4"];

@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { Sweeper } from "./sweeper.ts";
-import { newJob, tempStore } from "./_queue_testing.ts";
+import { newJob, tempStore } from "../../tests/_queue.ts";
 
 const AGENT = { fingerprint: "fp", subject: "site" };
 const SLOT = { cpuCores: 8, ttl: 86400, memory: 0, disk: 0 };

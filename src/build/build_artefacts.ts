@@ -40,11 +40,11 @@ import {
   RUN_MARK,
   WORKDIR_MARK,
 } from "./launcher_script.ts";
+import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 import { cachedRuntime } from "./runtime_cache.ts";
 import { gunzippedSha256, packArtefact } from "./self_extracting.ts";
 import { HELPER_DIR, helperSources } from "../watchdog/helpers.ts";
 import {
-  ALLOW_RUN_FILE,
   artefactName,
   bundleName,
   siteAgentContext,

@@ -8,7 +8,7 @@
 
 /** Raised when a build step fails; the message says which and why. */
 export class BuildError extends Error {
-  /** Creates the error. */
+  /** @param message names the build step and its failure. */
   constructor(message: string) {
     super(message);
     this.name = "BuildError";

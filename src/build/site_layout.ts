@@ -29,13 +29,6 @@ import type {
 import { DEFAULT_BINARIES } from "../container/select.ts";
 import { agentHelpers, HELPER_DIR } from "../watchdog/helpers.ts";
 
-/**
- * Where the agent hands a built wrapper its `--allow-run` list, relative to
- * the sandbox: one line of JSON, an array of plain absolute paths (see
- * `allow_run_list.ts`; no value can add a line or an entry).
- */
-export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
-
 /** File name of a role's packed artefact. */
 export function artefactName(role: ProcessRole): string {
   return `splitpilot-${role}.run`;

@@ -35,7 +35,7 @@ export const COMMON_FLAGS =
 
 /** Bad usage: exit code 2. */
 export class UsageError extends Error {
-  /** Creates the error. */
+  /** @param message names the flag or argument and what was expected. */
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
@@ -46,7 +46,10 @@ export class UsageError extends Error {
 export class CliFailure extends Error {
   /** Exit code. */
   readonly code: number;
-  /** Creates the error. */
+  /**
+   * @param code the exit code the CLI ends with.
+   * @param message the one line printed after `error: `.
+   */
   constructor(code: number, message: string) {
     super(message);
     this.name = "CliFailure";

@@ -58,7 +58,19 @@ async function readContext(
   return v as Record<string, unknown>;
 }
 
-/** Runs `audit <args>`; returns the exit code. */
+/**
+ * Replays `DENO_AUDIT_PERMISSIONS` logs against the role table and prints
+ * every access outside it; exit 1 when there is one. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./audit_cmd.ts";
+ * Deno.exit(await main([
+ *   "/tmp/agent-audit.jsonl", "--role", "agent", "--broker",
+ *   "127.0.0.1:8443", "--work", "/scratch/pilot",
+ * ]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

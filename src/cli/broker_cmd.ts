@@ -87,7 +87,18 @@ function uploadSize(value: string): number {
   }
 }
 
-/** Runs the command; returns the exit code. */
+/**
+ * Runs `broker serve`: the CA, the queue and the file store behind mutual
+ * TLS, until SIGTERM. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./broker_cmd.ts";
+ * Deno.exit(await main([
+ *   "serve", "--state", "/var/lib/splitpilot", "--listen", "127.0.0.1:8443",
+ * ]));
+ * ```
+ */
 export async function main(args: string[]): Promise<number> {
   let flags;
   let listen;

@@ -42,7 +42,16 @@ class UsageError extends Error {
   }
 }
 
-/** Runs `ca <args>`; returns the exit code. */
+/**
+ * Runs `ca init`: creates the token CA in the state dir (key 0600) and
+ * refuses to overwrite one. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./ca_cmd.ts";
+ * Deno.exit(await main(["init", "--state", "/var/lib/splitpilot"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

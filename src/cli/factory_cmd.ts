@@ -25,7 +25,20 @@ function shellWord(w: string): string {
     : `'${w.replaceAll("'", `'\\''`)}'`;
 }
 
-/** Runs `factory <args>`; returns the exit code. */
+/**
+ * Runs `factory <args>`: keeps a site's batch system supplied with pilots
+ * until SIGTERM. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./factory_cmd.ts";
+ * Deno.exit(await main([
+ *   "--site", "CERN", "--slurm", "--broker", "https://grid.example.org:8443",
+ *   "--token", "/var/lib/splitpilot/site-token", "--work", "/scratch/factory",
+ *   "--max-queued", "10",
+ * ]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

@@ -104,7 +104,16 @@ function progress(
   };
 }
 
-/** Runs `get <args>`; returns the exit code. */
+/**
+ * Runs `get ID`: downloads the job's outputs and checks each SHA-256. Returns
+ * the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./get_cmd.ts";
+ * Deno.exit(await main(["42", "--out", "results/"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

@@ -21,7 +21,16 @@ export const KILL_USAGE =
   `usage: splitpilot kill ID [--json] [--broker URL] [--token DIR]
 ${COMMON_FLAGS}`;
 
-/** Runs `kill <args>`; returns the exit code. */
+/**
+ * Runs `kill ID`: the job ends KILLED and its wrapper is cancelled
+ * (kill reason 30). Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./kill_cmd.ts";
+ * Deno.exit(await main(["42"]));
+ * ```
+ */
 export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "../std/cli.ts";
-import { JOB_STATES } from "../broker/states.ts";
+import { JOB_STATES } from "../protocol/job_state.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
 import {
   COMMON_FLAGS,
@@ -76,7 +76,16 @@ export function formatJobs(jobs: JobView[]): string[] {
   );
 }
 
-/** Runs `ps <args>`; returns the exit code. */
+/**
+ * Runs `ps`: a table (or `--json`) of jobs with their accounting. Returns the
+ * exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./ps_cmd.ts";
+ * Deno.exit(await main(["--state", "RUNNING"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

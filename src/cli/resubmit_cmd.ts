@@ -21,7 +21,16 @@ export const RESUBMIT_USAGE =
   `usage: splitpilot resubmit ID [--json] [--broker URL] [--token DIR]
 ${COMMON_FLAGS}`;
 
-/** Runs `resubmit <args>`; returns the exit code. */
+/**
+ * Runs `resubmit ID`: puts a failed job back in the queue with a fresh
+ * attempt. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./resubmit_cmd.ts";
+ * Deno.exit(await main(["42"]));
+ * ```
+ */
 export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

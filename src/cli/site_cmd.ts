@@ -139,7 +139,21 @@ async function script(args: string[], io: CliIo): Promise<number> {
   return 0;
 }
 
-/** Runs `site <args>`; returns the exit code. */
+/**
+ * Runs `site publish|script`: serves the built artefacts to agents, or
+ * writes a batch startup script with an embedded agent token. Returns the exit
+ * code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./site_cmd.ts";
+ * Deno.exit(await main([
+ *   "script", "--state", "/var/lib/splitpilot", "--broker",
+ *   "grid.example.org:8443", "--cores", "8", "--ttl", "86400",
+ *   "--agent-token-ttl", "2d", "--out", "pilot.sh",
+ * ]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

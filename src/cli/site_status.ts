@@ -58,7 +58,18 @@ export function formatSiteStatus(
   return lines;
 }
 
-/** Runs `site status [--json]` with the user's broker flags. */
+/**
+ * Runs `site status [--json]` with the user's broker flags: each site's
+ * agents, pilots and waiting jobs.
+ *
+ * @example
+ * ```ts ignore
+ * import { CONSOLE_IO } from "./ca_cmd.ts";
+ * import { siteStatus } from "./site_status.ts";
+ * // flags as parsed from `site status --json --broker URL --token DIR`:
+ * Deno.exit(await siteStatus({ json: true }, CONSOLE_IO));
+ * ```
+ */
 export async function siteStatus(
   flags: Record<string, unknown>,
   io: CliIo,

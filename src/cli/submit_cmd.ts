@@ -26,7 +26,20 @@ export const SUBMIT_USAGE =
   `usage: splitpilot submit FILE|- [--json] [--broker URL] [--token DIR]
 ${COMMON_FLAGS}`;
 
-/** Runs `submit <args>`; returns the exit code. */
+/**
+ * Runs `submit FILE|-`: sends the JDL with a USER token and prints the
+ * job ID; a JDL error is one `line L, column C` line and exit 2. Returns the
+ * exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./submit_cmd.ts";
+ * Deno.exit(await main([
+ *   "job.jdl", "--broker", "https://127.0.0.1:8443", "--token",
+ *   "/home/jdoe/.splitpilot/user",
+ * ]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

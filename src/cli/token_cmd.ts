@@ -63,7 +63,16 @@ function exitCodeOf(e: unknown): number {
   return 1;
 }
 
-/** Runs `token <args>`; returns the exit code. */
+/**
+ * Runs `token issue|show`: issues a token certificate from the CA, or
+ * prints what a token certificate claims. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./token_cmd.ts";
+ * Deno.exit(await main(["show", "/home/jdoe/.splitpilot/user/cert.pem"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

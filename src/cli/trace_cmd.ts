@@ -59,7 +59,16 @@ export function formatTrace(job: JobView, trace: TraceView[]): string[] {
   ];
 }
 
-/** Runs `trace <args>`; returns the exit code. */
+/**
+ * Runs `trace ID`: the job's accounting and every transition with time,
+ * actor and reason. Returns the exit code.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./trace_cmd.ts";
+ * Deno.exit(await main(["42", "--json"]));
+ * ```
+ */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,

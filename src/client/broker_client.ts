@@ -8,17 +8,11 @@
  * @module
  */
 
-import { retrySafe } from "./retry_policy.ts";
+import type { TokenPem } from "../protocol/token_pem.ts";
 
-/** A token as PEM strings. */
-export interface TokenPem {
-  /** Certificate PEM. */
-  certPem: string;
-  /** Private key, PKCS#8 PEM. */
-  keyPem: string;
-  /** CA certificate PEM (trust anchor for the broker's certificate). */
-  caPem: string;
-}
+export type { TokenPem };
+
+import { retrySafe } from "./retry_policy.ts";
 
 /** A non-2xx answer of the broker, or a failure to reach it. */
 export class BrokerError extends Error {
@@ -31,7 +25,12 @@ export class BrokerError extends Error {
    * that the job moved on and a resent report cannot apply.
    */
   readonly view?: { state: string; attempt: number };
-  /** Creates the error. */
+  /**
+   * @param status the HTTP status, or 0 when the broker could not be reached.
+   * @param reason the broker's machine-readable reason, or `unreachable`.
+   * @param message the broker's human line, or the network error.
+   * @param view the job's current state and attempt, from a 409.
+   */
   constructor(
     status: number,
     reason: string,

@@ -27,11 +27,11 @@ export type ApptainerOptions = ApptainerLikeOptions;
  * ```
  */
 export class ApptainerDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `apptainer`. */
   readonly name = "apptainer" as const;
-  /** @inheritdoc */
+  /** Path of the `apptainer` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `apptainer` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = APPTAINER_CAPABILITIES;
   readonly #impl: ApptainerLike;
 

@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { ApptainerDriver } from "./apptainer.ts";
 import { ContainerError } from "./driver.ts";
 import { SingularityDriver } from "./singularity.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 import {
   INNER_SCRIPT,
   RUNTIME_LAUNCHER,

@@ -37,11 +37,11 @@ export interface BwrapOptions {
 
 /** Launches through `bwrap`. */
 export class BwrapDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `bwrap`. */
   readonly name = "bwrap" as const;
-  /** @inheritdoc */
+  /** Path of the `bwrap` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `bwrap` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = {
     pidNamespace: true,
     networkNone: true,

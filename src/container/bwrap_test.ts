@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { BwrapDriver } from "./bwrap.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 
 Deno.test("bwrap: image mode argv", () => {
   assertEquals(new BwrapDriver().command(goldenSpec()), [

@@ -104,11 +104,11 @@ function envHost(): string | undefined {
  * ```
  */
 export class DockerDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `docker`. */
   readonly name = "docker" as const;
-  /** @inheritdoc */
+  /** Path of the `docker` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `docker` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = {
     pidNamespace: true,
     networkNone: true,

@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { DOCKER_PAYLOAD_USER, DockerDriver, dockerImageRef } from "./docker.ts";
 import { ContainerError } from "./driver.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 
 Deno.test("docker: run argv, safe by default, with the job's image reference", () => {
   assertEquals(

@@ -1,5 +1,6 @@
 /**
- * The container driver interface (DESIGN §7, after nomad's task drivers).
+ * The container driver interface (docs/ARCHITECTURE.md,
+ * "Containers"; after nomad's task drivers).
  *
  * The agent makes one generic call — `driver.command(spec)` — and runs the
  * argv it gets back; everything runtime-specific lives in one small file per
@@ -110,7 +111,30 @@ export interface ProbeResult {
   ms: number;
 }
 
-/** One container runtime. */
+/**
+ * One container runtime: turns one launch description into the argv the
+ * agent spawns. Drivers differ only in that argv and in what they
+ * guarantee ({@link Capabilities}); the agent's launch code is the same for
+ * all.
+ *
+ * @example
+ * ```ts ignore
+ * import { createDriver } from "./select.ts";
+ * const driver: ContainerDriver = createDriver("podman");
+ * const spec = {
+ *   argv: ["/opt/splitpilot/deno", "run", "wrapper.ts"],
+ *   sandbox: "/scratch/pilot/job-42",
+ *   image: "/cvmfs/sw/containers/el9/latest",
+ *   binds: [],
+ *   env: {},
+ *   network: "host" as const,
+ * };
+ * await driver.prepare?.(spec);
+ * const child = new Deno.Command(driver.command(spec)[0], {
+ *   args: driver.command(spec).slice(1),
+ * }).spawn();
+ * ```
+ */
 export interface ContainerDriver {
   /** Runtime name as in `USE_CONTAINERS`. */
   readonly name: RuntimeName;
@@ -145,7 +169,7 @@ export const SOFTWARE_PATH = `${PROGRAM_PATH}/software`;
 
 /** Raised for an unknown runtime name or a runtime that cannot be used. */
 export class ContainerError extends Error {
-  /** Creates the error. */
+  /** @param message names the runtime and why it cannot be used. */
   constructor(message: string) {
     super(message);
     this.name = "ContainerError";

@@ -37,11 +37,11 @@ export interface NoneOptions {
 
 /** Runs the wrapper without a container. */
 export class NoneDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `none`. */
   readonly name = "none" as const;
   /** `setpriv` in reaper mode, `undefined` in plain mode. */
   readonly binary: string | undefined;
-  /** @inheritdoc */
+  /** What a `none` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities;
   readonly #unshare: string;
 

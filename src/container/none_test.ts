@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { ContainerError } from "./driver.ts";
 import { NoneDriver } from "./none.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 
 const spec = goldenSpec({ image: undefined, binds: [], scratch: [] });
 

@@ -74,11 +74,11 @@ export const PODMAN_ID_MAP: IdMap = { base: 524288, size: 65536 };
 
 /** Launches through `podman run --rootfs`. */
 export class PodmanDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `podman`. */
   readonly name = "podman" as const;
-  /** @inheritdoc */
+  /** Path of the `podman` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `podman` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = {
     pidNamespace: true,
     networkNone: true,

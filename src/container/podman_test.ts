@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { ContainerError } from "./driver.ts";
 import { PodmanDriver } from "./podman.ts";
-import { goldenSpec } from "./_test_spec.ts";
+import { goldenSpec } from "./_testing.ts";
 
 Deno.test("podman: argv, --rootfs last before the command", () => {
   assertEquals(new PodmanDriver().command(goldenSpec()), [

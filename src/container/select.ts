@@ -75,7 +75,23 @@ export interface DriverOptions {
   binary?: string;
 }
 
-/** Makes the (preferred) driver for one runtime name. */
+/**
+ * Makes the (preferred) driver for one runtime name.
+ *
+ * @example
+ * ```ts
+ * import { createDriver } from "./select.ts";
+ * const bwrap = createDriver("bwrap");
+ * const argv = bwrap.command({
+ *   argv: ["/bin/true"],
+ *   sandbox: "/scratch/pilot/job-42",
+ *   binds: [],
+ *   env: { PATH: "/usr/bin:/bin" },
+ *   network: "none",
+ * });
+ * argv[0]; // "/usr/bin/bwrap"
+ * ```
+ */
 export function createDriver(
   name: RuntimeName,
   opts: DriverOptions = {},
@@ -173,6 +189,16 @@ export interface Selection {
 /**
  * Chooses the runtime. Throws {@link ContainerError} when a named runtime
  * fails its probe, or when `auto` finds nothing that works.
+ *
+ * @example
+ * ```ts ignore
+ * import { selectRuntime } from "./select.ts";
+ * const { driver, probes } = await selectRuntime("auto", {
+ *   probe: (d) => probeRuntime(d, { program, workRoot, broker }),
+ * });
+ * for (const p of probes) console.error(p.name, p.result.ok);
+ * driver.name; // e.g. "bwrap"
+ * ```
  */
 export async function selectRuntime(
   wanted: RuntimeName | "auto",

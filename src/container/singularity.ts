@@ -27,11 +27,11 @@ export type SingularityOptions = ApptainerLikeOptions;
  * ```
  */
 export class SingularityDriver implements ContainerDriver {
-  /** @inheritdoc */
+  /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `singularity`. */
   readonly name = "singularity" as const;
-  /** @inheritdoc */
+  /** Path of the `singularity` program the agent runs. */
   readonly binary: string;
-  /** @inheritdoc */
+  /** What a `singularity` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = APPTAINER_CAPABILITIES;
   readonly #impl: ApptainerLike;
 

@@ -30,7 +30,10 @@ export type ImageErrorKind = "invalid" | "missing" | "broken";
 export class ImageError extends Error {
   /** What is wrong. */
   readonly kind: ImageErrorKind;
-  /** Creates the error. */
+  /**
+   * @param kind `invalid` name, `missing` image or `broken` link.
+   * @param message names the image and the path that failed.
+   */
   constructor(kind: ImageErrorKind, message: string) {
     super(message);
     this.name = "ImageError";

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { JOB_STATES } from "../protocol/job_state.ts";
+
 /** The page `GET /` serves. */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -83,7 +85,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 </main>
 <script>
 "use strict";
-const STATES = ["WAITING","ASSIGNED","STARTED","RUNNING","SAVING","DONE","ERROR_A","ERROR_IB","ERROR_E","ERROR_V","ERROR_S","ERROR_SV","KILLED","EXPIRED","ZOMBIE"];
+const STATES = ${JSON.stringify(JOB_STATES)};
 const COLORS = { WAITING:"#8a6d00", RUNNING:"#2557a7", DONE:"#1c7c3a", failed:"#b3261e" };
 let jobs = [], sites = [], samples = [], selected = null, logAfter = 0, logTimer = null;
 const $ = (id) => document.getElementById(id);

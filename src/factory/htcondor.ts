@@ -34,7 +34,7 @@ const STATUS: Record<string, [string, PilotState]> = {
 
 /** See the module doc. */
 export class HtcondorBatch implements BatchSystem {
-  /** @inheritdoc */
+  /** Batch system name, as `--batch` and the site view spell it. */
   readonly name = "htcondor";
 
   /** The submit description for `req` (fed to `condor_submit` on stdin). */
@@ -81,7 +81,9 @@ export class HtcondorBatch implements BatchSystem {
     return out;
   }
 
-  /** @inheritdoc */
+  /**
+   * Submits one pilot with `condor_submit -terse`; returns the batch job ID.
+   */
   async submit(req: PilotRequest): Promise<string> {
     const child = new Deno.Command("condor_submit", {
       args: ["-terse", "-"],
@@ -108,14 +110,14 @@ export class HtcondorBatch implements BatchSystem {
     return m[1];
   }
 
-  /** @inheritdoc */
+  /** Pilots named `name` and their states, from `condor_q`. */
   async status(name: string): Promise<PilotStatus[]> {
     return HtcondorBatch.parseStatus(
       await runBatchCommand(HtcondorBatch.statusArgv(name)),
     );
   }
 
-  /** @inheritdoc */
+  /** Cancels pilot `id` with `condor_rm` (a no-op once it has ended). */
   async cancel(id: string): Promise<void> {
     await runBatchCommand(["condor_rm", id]);
   }

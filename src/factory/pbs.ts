@@ -46,7 +46,7 @@ function walltime(seconds: number): string {
 
 /** See the module doc. */
 export class PbsBatch implements BatchSystem {
-  /** @inheritdoc */
+  /** Batch system name, as `--batch` and the site view spell it. */
   readonly name = "pbs";
   #queue?: string;
 
@@ -97,7 +97,9 @@ export class PbsBatch implements BatchSystem {
     return out;
   }
 
-  /** @inheritdoc */
+  /**
+   * Submits one pilot with `qsub`; returns the batch job ID.
+   */
   async submit(req: PilotRequest): Promise<string> {
     const out = await runBatchCommand(this.submitArgv(req));
     const id = out.trim().split(".")[0];
@@ -105,7 +107,7 @@ export class PbsBatch implements BatchSystem {
     return id;
   }
 
-  /** @inheritdoc */
+  /** Pilots named `name` and their states, from `qstat -f -F json -x`. */
   async status(name: string): Promise<PilotStatus[]> {
     return PbsBatch.parseStatus(
       await runBatchCommand(["qstat", "-f", "-F", "json", "-x"]),
@@ -113,7 +115,7 @@ export class PbsBatch implements BatchSystem {
     );
   }
 
-  /** @inheritdoc */
+  /** Cancels pilot `id` with `qdel` (a no-op once it has ended). */
   async cancel(id: string): Promise<void> {
     await runBatchCommand(["qdel", id]);
   }

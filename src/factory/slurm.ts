@@ -75,7 +75,7 @@ function minutes(seconds: number): number {
 
 /** See the module doc. */
 export class SlurmBatch implements BatchSystem {
-  /** @inheritdoc */
+  /** Batch system name, as `--batch` and the site view spell it. */
   readonly name = "slurm";
   #opts: SlurmOptions;
 
@@ -147,7 +147,9 @@ export class SlurmBatch implements BatchSystem {
     return out;
   }
 
-  /** @inheritdoc */
+  /**
+   * Submits one pilot with `sbatch --parsable`; returns the batch job ID.
+   */
   async submit(req: PilotRequest): Promise<string> {
     const out = await runBatchCommand(this.submitArgv(req), this.#opts.env);
     // --parsable prints "ID" or "ID;cluster".
@@ -156,14 +158,14 @@ export class SlurmBatch implements BatchSystem {
     return id;
   }
 
-  /** @inheritdoc */
+  /** Pilots named `name` and their states, from `squeue --states all`. */
   async status(name: string): Promise<PilotStatus[]> {
     return SlurmBatch.parseStatus(
       await runBatchCommand(this.statusArgv(name), this.#opts.env),
     );
   }
 
-  /** @inheritdoc */
+  /** Cancels pilot `id` with `scancel` (a no-op once it has ended). */
   async cancel(id: string): Promise<void> {
     await runBatchCommand([this.#bin("scancel"), id], this.#opts.env);
   }

@@ -9,7 +9,7 @@ import {
   requirementsHold,
   type SiteMap,
 } from "./mod.ts";
-import { Random, seedFromEnv } from "./_test_random.ts";
+import { Random, seedFromEnv } from "../../tests/_random.ts";
 
 /** Wall-clock budget and iteration cap; whichever comes first. */
 const BUDGET_MS = 2500;

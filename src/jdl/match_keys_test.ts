@@ -7,7 +7,7 @@ import {
   requirementsHold,
   type SiteMap,
 } from "./mod.ts";
-import { Random, seedFromEnv } from "./_test_random.ts";
+import { Random, seedFromEnv } from "../../tests/_random.ts";
 
 function keysOf(requirements: string, extra = "") {
   return matchKeys(

@@ -1,7 +1,7 @@
 import { assert, assertStrictEquals } from "@std/assert";
 import { evaluate, parseJdl, type SiteMap, type Value } from "./mod.ts";
 import { regexpTest } from "./_regexp.ts";
-import { Random, seedFromEnv } from "./_test_random.ts";
+import { Random, seedFromEnv } from "../../tests/_random.ts";
 
 function ev(source: string, site: SiteMap = {}): Value {
   const jd = parseJdl(`Executable = "/x"; R = ${source};`);

@@ -93,7 +93,7 @@ export class Counter extends Labelled<{ v: number }> {
   inc(labels?: Labels, by = 1): void {
     this.slot(labels, () => ({ v: 0 })).v += by;
   }
-  /** @inheritdoc */
+  /** Prometheus text lines: `# TYPE … counter`, then one sample per label set. */
   lines(): string[] {
     return [...this.series.values()].map((s) =>
       `${this.name}${labelText(this.labelNames, s.values)} ${
@@ -110,7 +110,7 @@ export class Gauge extends Labelled<{ v: number }> {
   set(labels: Labels | undefined, v: number): void {
     this.slot(labels, () => ({ v: 0 })).v = v;
   }
-  /** @inheritdoc */
+  /** Prometheus text lines: `# TYPE … gauge`, then one sample per label set. */
   lines(): string[] {
     return [...this.series.values()].map((s) =>
       `${this.name}${labelText(this.labelNames, s.values)} ${
@@ -147,7 +147,10 @@ export class Histogram
     d.sum += v;
     d.n++;
   }
-  /** @inheritdoc */
+  /**
+   * Prometheus text lines: `# TYPE … histogram`, then per label set the
+   * cumulative `_bucket` samples, `_sum` and `_count`.
+   */
   lines(): string[] {
     const out: string[] = [];
     for (const s of this.series.values()) {

@@ -1,5 +1,6 @@
 /**
- * The one role → Deno permissions table (DESIGN §2).
+ * The one role → Deno permissions table (docs/ARCHITECTURE.md, "Permissions
+ * mirror roles").
  *
  * Every place that starts a splitpilot process takes its flags from here:
  * the agent when it spawns a wrapper, the demo and tests when they spawn a

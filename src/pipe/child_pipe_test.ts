@@ -4,7 +4,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { decodeJson } from "./decode_json.ts";
 import { type Frame, FrameType } from "./frame_type.ts";
 import { FrameWriter, PipeClosedError } from "./frame_writer.ts";
-import type { StatusMessage } from "./messages.ts";
+import type { StatusMessage } from "../protocol/messages.ts";
 import { readFrames } from "./read_frames.ts";
 import {
   ALL_TYPES,
@@ -12,7 +12,7 @@ import {
   patterned,
   randomInt,
   seededRandom,
-} from "./_test_util.ts";
+} from "./_testing.ts";
 
 async function roundTrip(cmd: string, args: string[] = []): Promise<void> {
   const child = new Deno.Command(cmd, {
@@ -59,9 +59,10 @@ Deno.test("frames survive a round trip through `cat`", async () => {
 });
 
 Deno.test("frames survive a round trip through a Deno child on its stdio", async () => {
-  // _echo.ts decodes stdin with readFrames and re-encodes to stdout with
+  // pipe_echo.ts decodes stdin with readFrames and re-encodes to stdout with
   // FrameWriter, as the wrapper does; it runs with no permissions.
-  const echo = new URL("./_echo.ts", import.meta.url).href;
+  const echo =
+    new URL("../../tests/fixtures/pipe_echo.ts", import.meta.url).href;
   await roundTrip(Deno.execPath(), [
     "run",
     "--quiet",
@@ -80,9 +81,9 @@ Deno.test("FrameWriter rejects sends to a child that has exited", async () => {
   await child.status;
   const out = new FrameWriter(child.stdin);
   const err = await assertRejects(
-    () => out.sendBytes(FrameType.Data, new Uint8Array(1 << 20)),
+    () => out.sendBytes(FrameType.Log, new Uint8Array(1 << 20)),
     PipeClosedError,
-    "cannot send Data frame: the pipe is closed (the other side went away:",
+    "cannot send Log frame: the pipe is closed (the other side went away:",
   );
   assert(err.cause instanceof Error);
   assertEquals(out.closed, true);

@@ -2,7 +2,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { decodeJson } from "./decode_json.ts";
 import { encodeJsonFrame } from "./encode_frame.ts";
 import { FrameType } from "./frame_type.ts";
-import type { StartMessage } from "./messages.ts";
+import type { StartMessage } from "../protocol/messages.ts";
 import { ProtocolError } from "./protocol_error.ts";
 
 function frameOf(text: string | Uint8Array, type: FrameType = FrameType.Start) {
@@ -19,11 +19,9 @@ Deno.test("decodeJson() round-trips a full StartMessage", () => {
     user: "alice",
     token: { certPem: "C", keyPem: "K", caPem: "A" },
     broker: "https://127.0.0.1:8443",
-    ttl: 3600,
     resubmission: 2,
     siteMap: { CE: "local", cores: 4, packages: ["a", "b"] },
     env: { FOO: "bar" },
-    heartbeatSeconds: 60,
   };
   const bytes = encodeJsonFrame(FrameType.Start, start);
   const back = decodeJson<StartMessage>({

@@ -35,7 +35,7 @@ export interface EncodeOptions {
  * import { encodeFrame } from "./encode_frame.ts";
  * import { FrameType } from "./frame_type.ts";
  *
- * encodeFrame(FrameType.Data, new Uint8Array([1, 2])); // 0,0,0,3, 8, 1,2
+ * encodeFrame(FrameType.Log, new Uint8Array([1, 2])); // 0,0,0,3, 8, 1,2
  * ```
  */
 export function encodeFrame(

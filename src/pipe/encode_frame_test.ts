@@ -1,7 +1,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { encodeFrame, encodeJsonFrame } from "./encode_frame.ts";
 import { FrameType, MAX_FRAME_SIZE } from "./frame_type.ts";
-import { ALL_TYPES, patterned } from "./_test_util.ts";
+import { ALL_TYPES, patterned } from "./_testing.ts";
 
 Deno.test("encodeFrame() writes a big-endian length counting the type byte", () => {
   const bytes = encodeFrame(FrameType.Log, new Uint8Array([0xaa, 0xbb, 0xcc]));
@@ -10,8 +10,8 @@ Deno.test("encodeFrame() writes a big-endian length counting the type byte", () 
 
 Deno.test("encodeFrame() encodes a length above 2^24 in all four bytes", () => {
   const size = 0x01_02_03;
-  const bytes = encodeFrame(FrameType.Data, patterned(size, 1));
-  assertEquals(Array.from(bytes.subarray(0, 5)), [0, 0x01, 0x02, 0x04, 8]);
+  const bytes = encodeFrame(FrameType.Log, patterned(size, 1));
+  assertEquals(Array.from(bytes.subarray(0, 5)), [0, 0x01, 0x02, 0x04, 6]);
   assertEquals(bytes.subarray(5), patterned(size, 1));
 });
 
@@ -28,16 +28,16 @@ Deno.test("encodeFrame() handles every type and an empty payload", () => {
 });
 
 Deno.test("encodeFrame() accepts exactly the limit and refuses one more", () => {
-  encodeFrame(FrameType.Data, new Uint8Array(MAX_FRAME_SIZE));
+  encodeFrame(FrameType.Log, new Uint8Array(MAX_FRAME_SIZE));
   assertThrows(
-    () => encodeFrame(FrameType.Data, new Uint8Array(MAX_FRAME_SIZE + 1)),
+    () => encodeFrame(FrameType.Log, new Uint8Array(MAX_FRAME_SIZE + 1)),
     RangeError,
-    `Data frame of ${
+    `Log frame of ${
       MAX_FRAME_SIZE + 1
     } bytes exceeds the ${MAX_FRAME_SIZE}-byte limit`,
   );
   assertThrows(
-    () => encodeFrame(FrameType.Data, new Uint8Array(11), { maxFrameSize: 10 }),
+    () => encodeFrame(FrameType.Log, new Uint8Array(11), { maxFrameSize: 10 }),
     RangeError,
     "11 bytes exceeds the 10-byte limit",
   );
@@ -50,7 +50,7 @@ Deno.test("encodeFrame() refuses an unknown type and a bad limit", () => {
     "cannot encode unknown frame type 65: expected one of Hello=1",
   );
   assertThrows(
-    () => encodeFrame(FrameType.Data, new Uint8Array(), { maxFrameSize: -1 }),
+    () => encodeFrame(FrameType.Log, new Uint8Array(), { maxFrameSize: -1 }),
     RangeError,
     "maxFrameSize must be an integer",
   );

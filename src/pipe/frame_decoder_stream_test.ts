@@ -20,7 +20,7 @@ import {
   randomChunks,
   randomInt,
   seededRandom,
-} from "./_test_util.ts";
+} from "./_testing.ts";
 
 function decode(
   chunks: Uint8Array[],
@@ -80,16 +80,16 @@ Deno.test("FrameDecoderStream hands out views, copying only straddling frames", 
   const a = patterned(100, 1);
   const b = patterned(100, 2);
   const chunk = concat([
-    encodeFrame(FrameType.Data, a),
-    encodeFrame(FrameType.Data, b),
+    encodeFrame(FrameType.Log, a),
+    encodeFrame(FrameType.Log, b),
   ]);
   const cut = 105 + 50;
   const first = chunk.slice(0, cut);
   const second = chunk.slice(cut);
   const frames = await decode([first, second]);
   assertFramesEqual(frames, [
-    { type: FrameType.Data, payload: a },
-    { type: FrameType.Data, payload: b },
+    { type: FrameType.Log, payload: a },
+    { type: FrameType.Log, payload: b },
   ]);
   assert(frames[0].payload.buffer === first.buffer, "inside one chunk: a view");
   assert(frames[1].payload.buffer !== second.buffer, "straddling: a copy");
@@ -111,21 +111,21 @@ Deno.test("FrameDecoderStream decodes zero-length payloads", async () => {
 
 Deno.test("FrameDecoderStream accepts exactly the default limit", async () => {
   const payload = patterned(MAX_FRAME_SIZE, 3);
-  const bytes = encodeFrame(FrameType.Data, payload);
+  const bytes = encodeFrame(FrameType.Log, payload);
   const chunks = [bytes.subarray(0, 1 << 20), bytes.subarray(1 << 20)];
-  assertFramesEqual(await decode(chunks), [{ type: FrameType.Data, payload }]);
+  assertFramesEqual(await decode(chunks), [{ type: FrameType.Log, payload }]);
 });
 
 Deno.test("FrameDecoderStream refuses one byte over the default limit", async () => {
   await assertRejects(
-    () => decode([header(FrameType.Data, MAX_FRAME_SIZE + 1)]),
+    () => decode([header(FrameType.Log, MAX_FRAME_SIZE + 1)]),
     ProtocolError,
     `frame of ${
       MAX_FRAME_SIZE + 1
-    } bytes exceeds the ${MAX_FRAME_SIZE}-byte limit (Data frame at byte offset 0)`,
+    } bytes exceeds the ${MAX_FRAME_SIZE}-byte limit (Log frame at byte offset 0)`,
   );
   await assertRejects(
-    () => decode([header(FrameType.Data, 20_000_000)]),
+    () => decode([header(FrameType.Log, 20_000_000)]),
     ProtocolError,
     "frame of 20000000 bytes exceeds the 16777216-byte limit",
   );
@@ -175,11 +175,11 @@ Deno.test("FrameDecoderStream names text on the stream as the likely cause", asy
 
 Deno.test("FrameDecoderStream refuses a zero length and unknown types", async () => {
   await assertRejects(
-    () => decode([new Uint8Array([0, 0, 0, 0, FrameType.Data])]),
+    () => decode([new Uint8Array([0, 0, 0, 0, FrameType.Log])]),
     ProtocolError,
     "frame length 0 at byte offset 0, expected at least 1",
   );
-  for (const type of [0, 10, 0x41, 0xff]) {
+  for (const type of [0, 5, 8, 9, 10, 0x41, 0xff]) {
     await assertRejects(
       () => decode([header(type, 0)]),
       ProtocolError,
@@ -193,7 +193,7 @@ Deno.test("FrameDecoderStream refuses a zero length and unknown types", async ()
 Deno.test("FrameDecoderStream errors on input truncated at every cut point", async () => {
   const frames: Frame[] = [
     { type: FrameType.Status, payload: patterned(7, 1) },
-    { type: FrameType.Data, payload: patterned(3, 2) },
+    { type: FrameType.Log, payload: patterned(3, 2) },
   ];
   const bytes = encodeAll(frames);
   const ends = [0, 12, bytes.length]; // offsets where a frame ends

@@ -9,7 +9,7 @@ import {
   collect,
   concat,
   patterned,
-} from "./_test_util.ts";
+} from "./_testing.ts";
 
 async function encodeChunks(
   frames: Frame[],
@@ -42,9 +42,9 @@ Deno.test("FrameEncoderStream round-trips through FrameDecoderStream", async () 
       type: FrameType.Hello,
       payload: new TextEncoder().encode('{"version":1}'),
     },
-    { type: FrameType.Data, payload: patterned(300_000, 1) },
-    { type: FrameType.Ack, payload: new Uint8Array() },
-    { type: FrameType.Data, payload: patterned(70_000, 2) },
+    { type: FrameType.Log, payload: patterned(300_000, 1) },
+    { type: FrameType.Status, payload: new Uint8Array() },
+    { type: FrameType.Log, payload: patterned(70_000, 2) },
   ];
   const decoded = await collect(
     ReadableStream.from(frames)
@@ -58,11 +58,11 @@ Deno.test("FrameEncoderStream passes a large payload through uncopied", async ()
   const big = patterned(1 << 20, 3);
   const small = patterned(10, 4);
   const chunks = await encodeChunks([
-    { type: FrameType.Data, payload: big },
+    { type: FrameType.Log, payload: big },
     { type: FrameType.Log, payload: small },
   ]);
   assertEquals(chunks.length, 3, "header, big payload, small frame");
-  assertEquals(Array.from(chunks[0]), [0, 0x10, 0, 1, FrameType.Data]);
+  assertEquals(Array.from(chunks[0]), [0, 0x10, 0, 1, FrameType.Log]);
   assert(chunks[1] === big, "the payload itself, not a copy");
   assertEquals(chunks[2], encodeFrame(FrameType.Log, small));
 });
@@ -70,10 +70,10 @@ Deno.test("FrameEncoderStream passes a large payload through uncopied", async ()
 Deno.test("FrameEncoderStream errors on an oversize frame", async () => {
   await assertRejects(
     () =>
-      encodeChunks([{ type: FrameType.Data, payload: new Uint8Array(9) }], {
+      encodeChunks([{ type: FrameType.Log, payload: new Uint8Array(9) }], {
         maxFrameSize: 8,
       }),
     RangeError,
-    "Data frame of 9 bytes exceeds the 8-byte limit",
+    "Log frame of 9 bytes exceeds the 8-byte limit",
   );
 });

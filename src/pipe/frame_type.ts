@@ -1,5 +1,6 @@
 /**
- * The frame format of the agent–wrapper pipe (DESIGN §6).
+ * The frame format of the agent–wrapper pipe (docs/ARCHITECTURE.md,
+ * "The pipe").
  *
  * A frame is `u32 big-endian length | u8 type | payload`. The length counts
  * the type byte plus the payload, so it is `payload.length + 1` and never 0;
@@ -17,20 +18,19 @@ export const PROTOCOL_VERSION = 1;
 export const MAX_FRAME_SIZE: number = 16 * 1024 * 1024;
 
 /**
- * Frame type bytes. Agent → wrapper: `Start`, `Cancel`, `Ack`, `Data`.
- * Wrapper → agent: `Hello` (first), `Status`, `Usage`, `Log`, `End`, `Ack`,
- * `Data`.
+ * Frame type bytes. Agent → wrapper: `Start`, `Cancel`. Wrapper → agent:
+ * `Hello` (first), `Status`, `Log`, `End`. The payload of each is a JSON
+ * object (see `src/protocol/messages.ts`). Bytes 5, 8 and 9 (once `Usage`,
+ * `Data` and `Ack`, never sent) are unassigned: a decoder refuses them
+ * like any other unknown type.
  */
 export const FrameType = {
   Hello: 1,
   Start: 2,
   Cancel: 3,
   Status: 4,
-  Usage: 5,
   Log: 6,
   End: 7,
-  Data: 8,
-  Ack: 9,
 } as const;
 
 /** One of the {@linkcode FrameType} byte values. */
@@ -43,6 +43,6 @@ export type FrameType = typeof FrameType[keyof typeof FrameType];
 export interface Frame {
   /** What the payload is. */
   type: FrameType;
-  /** JSON text for control frames, raw bytes for `Data`. */
+  /** The payload bytes: JSON text for every frame the agent and wrapper send. */
   payload: Uint8Array;
 }

@@ -19,7 +19,10 @@ import {
  * (`cause` then holds the underlying error, e.g. `BrokenPipe`).
  */
 export class PipeClosedError extends Error {
-  /** Creates the error; `options.cause` keeps the underlying error. */
+  /**
+   * @param message says which frame could not be sent.
+   * @param options `cause` keeps the write error of the closed stream.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "PipeClosedError";

@@ -17,7 +17,7 @@ import {
   patterned,
   randomInt,
   seededRandom,
-} from "./_test_util.ts";
+} from "./_testing.ts";
 
 /** A sink that records every chunk, optionally slowly or failing. */
 function sink(opts: { delayMs?: number; failAfter?: number } = {}) {
@@ -59,8 +59,8 @@ Deno.test("FrameWriter delivers 100 concurrent sends intact, in call order", asy
       ? randomInt(rng, 65_537, 300_000)
       : randomInt(rng, 0, 500);
     const payload = patterned(size, k);
-    expected.push({ type: FrameType.Data, payload });
-    sends.push(out.sendBytes(FrameType.Data, payload));
+    expected.push({ type: FrameType.Log, payload });
+    sends.push(out.sendBytes(FrameType.Log, payload));
   }
   await Promise.all(sends);
   await out.close();
@@ -121,9 +121,9 @@ Deno.test("FrameWriter writes a large payload after its header, uncopied", async
   const s = sink();
   const out = new FrameWriter(s.writable);
   const big = patterned(1 << 20, 1);
-  await out.sendBytes(FrameType.Data, big);
+  await out.sendBytes(FrameType.Log, big);
   assertEquals(s.chunks.length, 2);
-  assertEquals(Array.from(s.chunks[0]), [0, 0x10, 0, 1, FrameType.Data]);
+  assertEquals(Array.from(s.chunks[0]), [0, 0x10, 0, 1, FrameType.Log]);
   assert(s.chunks[1] === big);
   await out.close();
 });
@@ -131,7 +131,7 @@ Deno.test("FrameWriter writes a large payload after its header, uncopied", async
 Deno.test("FrameWriter.close() flushes queued frames and rejects later sends", async () => {
   const s = sink({ delayMs: 2 });
   const out = new FrameWriter(s.writable);
-  const sends = [1, 2, 3].map((n) => out.send(FrameType.Usage, { n }));
+  const sends = [1, 2, 3].map((n) => out.send(FrameType.Status, { n }));
   assertEquals(out.closed, false);
   const closing = out.close();
   assertEquals(out.closed, true);
@@ -151,18 +151,18 @@ Deno.test("FrameWriter rejects every send clearly once the other side is gone", 
   const s = sink({ failAfter: 1, delayMs: 1 });
   const out = new FrameWriter(s.writable);
   await out.send(FrameType.Hello, { version: 1 });
-  const pending = [1, 2, 3].map((n) => out.send(FrameType.Usage, { n }));
+  const pending = [1, 2, 3].map((n) => out.send(FrameType.Status, { n }));
   for (const p of pending) {
     const err = await assertRejects(
       () => p,
       PipeClosedError,
-      "cannot send Usage frame: the pipe is closed (the other side went away: Broken pipe (os error 32))",
+      "cannot send Status frame: the pipe is closed (the other side went away: Broken pipe (os error 32))",
     );
     assertInstanceOf(err.cause, Deno.errors.BrokenPipe);
   }
   assertEquals(out.closed, true);
   await assertRejects(
-    () => out.sendBytes(FrameType.Data, new Uint8Array(1)),
+    () => out.sendBytes(FrameType.Log, new Uint8Array(1)),
     PipeClosedError,
   );
   await out.close(); // resolves: nothing left to close
@@ -173,16 +173,16 @@ Deno.test("FrameWriter rejects bad input without breaking the stream", async () 
   const out = new FrameWriter(s.writable, { maxFrameSize: 100 });
   await assertRejects(() => out.send(FrameType.Status, undefined), TypeError);
   await assertRejects(
-    () => out.sendBytes(FrameType.Data, new Uint8Array(101)),
+    () => out.sendBytes(FrameType.Log, new Uint8Array(101)),
     RangeError,
-    "Data frame of 101 bytes exceeds the 100-byte limit",
+    "Log frame of 101 bytes exceeds the 100-byte limit",
   );
   await assertRejects(
     () => out.sendBytes(0 as FrameType, new Uint8Array()),
     RangeError,
     "unknown frame type 0",
   );
-  await out.sendBytes(FrameType.Data, new Uint8Array(100));
+  await out.sendBytes(FrameType.Log, new Uint8Array(100));
   await out.close();
   const frames = await s.frames();
   assertEquals(frames.length, 1);

@@ -1,5 +1,6 @@
 /**
- * The framed pipe between the agent and the wrapper (DESIGN §6).
+ * The framed pipe between the agent and the wrapper (docs/ARCHITECTURE.md,
+ * "The pipe").
  *
  * Frames are `u32 big-endian length | u8 type | payload`, where the length
  * counts the type byte plus the payload. Control frames carry JSON objects
@@ -34,4 +35,3 @@ export * from "./frame_encoder_stream.ts";
 export * from "./frame_writer.ts";
 export * from "./read_frames.ts";
 export * from "./read_frame_with_timeout.ts";
-export * from "./messages.ts";

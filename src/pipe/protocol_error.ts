@@ -19,7 +19,10 @@
  * ```
  */
 export class ProtocolError extends Error {
-  /** Creates the error; `options.cause` keeps the underlying error. */
+  /**
+   * @param message names the fault and its byte offset in the stream.
+   * @param options `cause` keeps the underlying error, e.g. a JSON one.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "ProtocolError";

@@ -13,7 +13,7 @@ import {
   randomChunks,
   randomInt,
   seededRandom,
-} from "./_test_util.ts";
+} from "./_testing.ts";
 
 async function readAll(
   stream: ReadableStream<Uint8Array>,
@@ -53,7 +53,7 @@ for (const [name, make] of sources) {
   });
 
   Deno.test(`readFrames() throws ProtocolError on bad input from ${name}`, async () => {
-    const good = encodeFrame(FrameType.Data, patterned(100_000, 1));
+    const good = encodeFrame(FrameType.Log, patterned(100_000, 1));
     await assertRejects(
       () => readAll(make([good.subarray(0, 70_000)])),
       ProtocolError,
@@ -74,7 +74,7 @@ for (const [name, make] of sources) {
 
 Deno.test("readFrames() reads a large payload from a byte stream into its own buffer", async () => {
   const payload = patterned(3 << 20, 9);
-  const bytes = encodeFrame(FrameType.Data, payload);
+  const bytes = encodeFrame(FrameType.Log, payload);
   // 64 KiB pieces, as a pipe delivers them; record the reads asked for.
   const asked: number[] = [];
   let at = 0;
@@ -93,7 +93,7 @@ Deno.test("readFrames() reads a large payload from a byte stream into its own bu
     },
   });
   const frames = await readAll(stream);
-  assertFramesEqual(frames, [{ type: FrameType.Data, payload }]);
+  assertFramesEqual(frames, [{ type: FrameType.Log, payload }]);
   // After the first chunk, reads go straight into the payload's rest.
   assertEquals(asked[1], payload.length - (65_536 - 5));
   assertEquals(frames[0].payload.byteOffset, 0);

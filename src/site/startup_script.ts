@@ -1,6 +1,7 @@
 /**
- * The batch-queue startup script (DESIGN §1; JAliEn's Fig. 1): one
- * self-contained POSIX sh file a site submits as a batch job.
+ * The batch-queue startup script (docs/ARCHITECTURE.md, "Processes and
+ * roles"; JAliEn's Fig. 1): one self-contained POSIX sh file a site submits
+ * as a batch job.
  *
  * It embeds a JOB_AGENT token (certificate and key) and the CA
  * certificate, and the sha-256 of the agent and wrapper artefacts it was

@@ -12,7 +12,9 @@ import nodeAssert from "node:assert/strict";
 
 /** Error thrown by every assertion here (same name as std's). */
 export class AssertionError extends Error {
-  /** Creates the error with the assertion's message. */
+  /**
+   * @param message the assertion's message, with the difference when known.
+   */
   constructor(message: string) {
     super(message);
     this.name = "AssertionError";

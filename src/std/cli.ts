@@ -12,7 +12,7 @@ import { parseArgs as nodeParseArgs } from "node:util";
 
 /** Thrown for an unknown flag or a flag without its value. */
 export class ArgsError extends Error {
-  /** Creates the error. */
+  /** @param message names the flag, e.g. `unknown flag --frobnicate`. */
   constructor(message: string) {
     super(message);
     this.name = "ArgsError";

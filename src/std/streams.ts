@@ -1,13 +1,13 @@
 /**
  * Local stand-in for `jsr:@std/streams` over WHATWG streams (JSR is not
  * reachable here; `deno.json` maps `@std/streams` to this file). Same names
- * and signatures as the std functions we use.
+ * and signatures as the std functions we use, and only those.
  *
  * @module
  */
 
 /** Reads a whole byte stream into one `Uint8Array`. */
-export async function toBytes(
+async function readAll(
   stream: ReadableStream<Uint8Array>,
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
@@ -25,25 +25,11 @@ export async function toBytes(
   return out;
 }
 
-/** Reads a whole byte stream into an `ArrayBuffer`. */
-export async function toArrayBuffer(
-  stream: ReadableStream<Uint8Array>,
-): Promise<ArrayBuffer> {
-  return (await toBytes(stream)).buffer as ArrayBuffer;
-}
-
 /** Reads a whole byte stream as UTF-8 text. */
 export async function toText(
   stream: ReadableStream<Uint8Array>,
 ): Promise<string> {
-  return new TextDecoder().decode(await toBytes(stream));
-}
-
-/** Reads a whole byte stream as JSON. */
-export async function toJson(
-  stream: ReadableStream<Uint8Array>,
-): Promise<unknown> {
-  return JSON.parse(await toText(stream));
+  return new TextDecoder().decode(await readAll(stream));
 }
 
 /** Splits a text stream into lines (`\n` or `\r\n`), without the line ends. */
@@ -66,34 +52,4 @@ export class TextLineStream extends TransformStream<string, string> {
       },
     });
   }
-}
-
-/** Interleaves several streams into one, closing when all have closed. */
-export function mergeReadableStreams<T>(
-  ...streams: ReadableStream<T>[]
-): ReadableStream<T> {
-  const readers = streams.map((s) => s.getReader());
-  let open = readers.length;
-  return new ReadableStream<T>({
-    start(controller) {
-      if (open === 0) controller.close();
-      for (const reader of readers) {
-        (async () => {
-          try {
-            while (true) {
-              const { done, value } = await reader.read();
-              if (done) break;
-              controller.enqueue(value);
-            }
-            if (--open === 0) controller.close();
-          } catch (e) {
-            controller.error(e);
-          }
-        })();
-      }
-    },
-    cancel(reason) {
-      return Promise.all(readers.map((r) => r.cancel(reason))).then(() => {});
-    },
-  });
 }

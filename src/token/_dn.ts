@@ -5,7 +5,7 @@
  * @module
  */
 import { oid, seq, str, TAG, tlv } from "./_der.ts";
-import { formatName, OID, type ParsedName } from "./_x509.ts";
+import { type Attr, formatName, OID } from "./_x509.ts";
 import { type Role, ROLES } from "./role.ts";
 import { TokenError } from "./token_error.ts";
 
@@ -68,7 +68,7 @@ export function encodeCaName(subject: string): Uint8Array {
  * Reads role, subject, job ID, owner and admin flag from a token subject.
  * Attribute order is not checked; the set of attributes is.
  */
-export function identityFields(name: ParsedName): DnFields {
+export function identityFields(name: { rdns: Attr[][] }): DnFields {
   const dn = () => formatName(name);
   const badDn: (why: string) => never = (why) => {
     throw new TokenError("bad_dn", `token DN "${dn()}" ${why}`);

@@ -18,7 +18,7 @@ import {
   uintBytes,
   valueOf,
 } from "./_der.ts";
-import { sha256 } from "./_sha256.ts";
+import { createHash } from "node:crypto";
 import { OID, type ParsedCertificate } from "./_x509.ts";
 import type { KeyAlgorithm } from "./role.ts";
 import { TokenError } from "./token_error.ts";
@@ -273,12 +273,13 @@ export async function verifySignature(
  * subjectPublicKey bits (RFC 7093 method 1).
  */
 export function keyId(publicKey: Uint8Array): Uint8Array {
-  return sha256(publicKey).subarray(0, 20);
+  return new Uint8Array(createHash("sha256").update(publicKey).digest())
+    .subarray(0, 20);
 }
 
 /** Lowercase hex SHA-256 of some bytes. */
 export function sha256Hex(bytes: Uint8Array): string {
-  return sha256(bytes).toHex();
+  return createHash("sha256").update(bytes).digest("hex");
 }
 
 /** `[0] keyIdentifier` AuthorityKeyIdentifier value. */

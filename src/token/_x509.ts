@@ -166,7 +166,7 @@ function escapeDnValue(v: string): string {
  * RFC 4514-style text, least significant RDN first
  * (`CN=alice, OU=USER, O=splitpilot`), with ", " between RDNs.
  */
-export function formatName(name: ParsedName): string {
+export function formatName(name: { rdns: readonly Attr[][] }): string {
   return name.rdns.slice().reverse().map((rdn) =>
     rdn.map((a) => `${ATTR_NAMES[a.oid] ?? a.oid}=${escapeDnValue(a.value)}`)
       .join("+")

@@ -49,7 +49,7 @@
  * Encoding and parsing use a small built-in DER codec for exactly this
  * profile and signatures use Web Crypto directly: on the 2-core dev VM,
  * `@peculiar/x509` issued ~5x and verified ~4x fewer certificates per
- * second (see `scripts/bench_tokens.ts`). Importing this module does not
+ * second (see `bench/tokens.ts`). Importing this module does not
  * load `@peculiar/x509` (the wrapper's start path stays light).
  *
  * @example

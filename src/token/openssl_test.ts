@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { openssl } from "./_testing.ts";
+import { openssl } from "../../tests/_x509.ts";
 import { createCa, type IssueOptions, TokenIssuer } from "./mod.ts";
 
 async function withFiles(

@@ -49,7 +49,10 @@ export class TokenError extends Error {
   /** Short machine code, see {@link TokenErrorReason}. */
   readonly reason: TokenErrorReason;
 
-  /** Creates the error with its reason code and a one-line message. */
+  /**
+   * @param reason the machine code callers map to HTTP 401/403 or CLI exit codes.
+   * @param message one line for a human, naming the certificate or option.
+   */
   constructor(reason: TokenErrorReason, message: string) {
     super(message);
     this.name = "TokenError";

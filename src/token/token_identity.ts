@@ -4,13 +4,8 @@
  * @module
  */
 import { identityFields } from "./_dn.ts";
-import { sha256Hex } from "./_keys.ts";
-import {
-  formatName,
-  parseCertificate,
-  type ParsedCertificate,
-} from "./_x509.ts";
-import { pemToDer } from "./pem.ts";
+import { formatName } from "./_x509.ts";
+import { type ReadCertificate, readCertificate } from "./read_certificate.ts";
 import type { Role } from "./role.ts";
 
 /** Who a token certificate speaks for. */
@@ -38,20 +33,18 @@ export interface TokenIdentity {
 }
 
 /** Builds the identity of a parsed certificate (throws bad_role/bad_dn). */
-export function identityOf(
-  c: ParsedCertificate,
-  fingerprint: string,
-): TokenIdentity {
-  const f = identityFields(c.subject);
+export function identityOf(c: ReadCertificate): TokenIdentity {
+  const name = { rdns: c.subject };
+  const f = identityFields(name);
   const id: TokenIdentity = {
     role: f.role,
     subject: f.subject,
     admin: f.admin,
-    serial: c.serial.toHex(),
+    serial: c.serial,
     notBefore: c.notBefore,
     notAfter: c.notAfter,
-    fingerprint,
-    dn: formatName(c.subject),
+    fingerprint: c.fingerprint,
+    dn: formatName(name),
   };
   if (f.jobId !== undefined) id.jobId = f.jobId;
   if (f.owner !== undefined) id.owner = f.owner;
@@ -75,7 +68,5 @@ export function identityOf(
  * ```
  */
 export function tokenIdentity(cert: Uint8Array | string): TokenIdentity {
-  const der = typeof cert === "string" ? pemToDer(cert) : cert;
-  const parsed = parseCertificate(der);
-  return identityOf(parsed, sha256Hex(der));
+  return identityOf(readCertificate(cert));
 }

@@ -8,7 +8,7 @@ import {
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
-import { peculiar, x509 } from "./_testing.ts";
+import { peculiar, x509 } from "../../tests/_x509.ts";
 import {
   createCa,
   type IssueOptions,

@@ -28,7 +28,7 @@ export const PROCFS_SHELL: string = helperPath("procfs");
 
 /** Raised when the coprocess is gone or answers nonsense. */
 export class ProcfsShellError extends Error {
-  /** Creates the error. */
+  /** @param message what the coprocess did (exited, or the line it sent). */
   constructor(message: string) {
     super(message);
     this.name = "ProcfsShellError";
@@ -59,7 +59,7 @@ export class ProcfsShell {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#nonce = `@end-${crypto.randomUUID()}`;
     this.#child = new Deno.Command(opts.shell ?? PROCFS_SHELL, {
-      args: [this.#nonce],
+      args: [],
       stdin: "piped",
       stdout: "piped",
       // Never hold the agent's stderr open after the agent is gone.
@@ -70,6 +70,9 @@ export class ProcfsShell {
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
     this.#reader = this.#child.stdout.getReader();
+    // The nonce goes on stdin, not argv: no other process can read it.
+    this.#queue = this.#writer.write(this.#enc.encode(`${this.#nonce}\n`))
+      .catch(() => {});
   }
 
   /** Process ID of the helper. */

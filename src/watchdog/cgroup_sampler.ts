@@ -107,7 +107,10 @@ export function parseCgroupUsage(text: string, at = Date.now()): TreeUsage {
 
 /** Samples per-job cgroups below the slot's cgroup. */
 export class CgroupSampler implements Sampler {
-  /** @inheritdoc */
+  /**
+   * Sampler name, shown in logs and accounting: reads the slot's cgroup v2
+   * files.
+   */
   readonly name = "cgroup";
   /** The slot's cgroup directory. */
   readonly slotDir: string;
@@ -127,7 +130,10 @@ export class CgroupSampler implements Sampler {
     return dir;
   }
 
-  /** @inheritdoc */
+  /**
+   * Watches the tree in `opts.cgroup` (required): members and totals come
+   * from that cgroup's files.
+   */
   watch(pid: number, opts: { cgroup?: string } = {}): Promise<WatchedTree> {
     const dir = opts.cgroup;
     if (!dir || !dir.startsWith(this.slotDir + "/")) {
@@ -182,12 +188,12 @@ export class CgroupSampler implements Sampler {
     }));
   }
 
-  /** @inheritdoc */
+  /** Size of `dir` and the core files in it. */
   dirUsage(dir: string): Promise<DirUsage> {
     return probeDirUsage(dir);
   }
 
-  /** @inheritdoc */
+  /** Ends the shell coprocess. */
   async close(): Promise<void> {
     await this.#shell.close();
   }

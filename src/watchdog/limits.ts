@@ -1,11 +1,11 @@
 /**
  * A job's limits (from its JDL and the slot) and the check of one
- * observation against them, with JAliEn's kill reason codes (DESIGN §4).
+ * observation against them, with JAliEn's kill reason codes (docs/ARCHITECTURE.md, "Job states").
  * Pure: no processes, no clocks of its own.
  *
  * @module
  */
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 
 /** The JDL fields limits are derived from. */
 export interface JobLimitInput {
@@ -95,6 +95,16 @@ function share(total: number | undefined, slot: SlotPolicy, cores: number) {
 /**
  * The job's limits: JDL values where given, else the job's share of the
  * slot (by cores); wall time = TTL + grace.
+ *
+ * @example
+ * ```ts
+ * import { jobLimits } from "./limits.ts";
+ * const limits = jobLimits(
+ *   { ttl: 3600, cpuCores: 2, memorySize: 2 * 2 ** 30 },
+ *   { cores: 8, ttlGraceSeconds: 60 },
+ * );
+ * limits.wallSeconds; // 3660
+ * ```
  */
 export function jobLimits(jdl: JobLimitInput, slot: SlotPolicy): JobLimits {
   const cores = Math.max(1, jdl.cpuCores);
@@ -120,7 +130,17 @@ export function memoryKillBytes(limits: JobLimits): number | undefined {
 const MB = 1024 * 1024;
 const mb = (b: number) => `${(b / MB).toFixed(1)} MB`;
 
-/** The first limit `obs` breaks, or undefined. */
+/**
+ * The first limit `obs` breaks, or undefined; the violation carries the
+ * kill reason code and a line for the job's trace.
+ *
+ * @example
+ * ```ts
+ * import { checkLimits, jobLimits } from "./limits.ts";
+ * const limits = jobLimits({ ttl: 60, cpuCores: 1 }, { cores: 1 });
+ * checkLimits(limits, { wallSeconds: 3600 })?.reason; // 20 (TTL)
+ * ```
+ */
 export function checkLimits(
   limits: JobLimits,
   obs: Observation,

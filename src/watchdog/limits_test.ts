@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch } from "@std/assert";
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import {
   checkLimits,
   CpuWindow,

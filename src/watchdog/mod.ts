@@ -1,7 +1,26 @@
 /**
- * The agent's watchdog (DESIGN §8): samplers of a wrapper's process tree
- * (procfs; cgroup v2 where the slot has its own cgroup), job limits with
- * JAliEn's kill reasons, and the per-job {@link Watchdog}.
+ * The agent's watchdog (docs/ARCHITECTURE.md, "The watchdog"): samplers
+ * of a wrapper's process tree (procfs; cgroup v2 where the slot has its own
+ * cgroup), job limits with JAliEn's kill reasons, and the per-job
+ * {@link Watchdog}.
+ *
+ * @example
+ * ```ts ignore
+ * import { jobLimits, ProcfsSampler, Watchdog } from "./mod.ts";
+ * const sampler = await ProcfsSampler.start();
+ * const dog = new Watchdog({
+ *   sampler,
+ *   tree: await sampler.watch(wrapper.pid, { sandbox }),
+ *   sandbox,
+ *   limits: jobLimits({ ttl: 3600, cpuCores: 1 }, { cores: 8 }),
+ *   onViolation: (v) => cancelJob(v.reason, v.message),
+ * });
+ * dog.start();
+ * // … when the wrapper has ended:
+ * await dog.stop();
+ * const usage = dog.usage(); // for the final report
+ * await sampler.close();
+ * ```
  *
  * @module
  */

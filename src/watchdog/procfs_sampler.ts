@@ -56,9 +56,22 @@ export interface ProcfsSamplerOptions {
   shell?: string;
 }
 
-/** Samples process trees through `/proc`. */
+/**
+ * Samples process trees through `/proc`, read by one long-lived `/bin/sh`
+ * coprocess (Deno refuses `/proc` to restricted processes); the coprocess
+ * also kills every guarded tree if the agent dies.
+ *
+ * @example
+ * ```ts ignore
+ * import { ProcfsSampler } from "./procfs_sampler.ts";
+ * const sampler = await ProcfsSampler.start();
+ * const tree = await sampler.watch(child.pid, { sandbox });
+ * const usage = await tree.sample(); // CPU, RSS, processes
+ * await sampler.close();
+ * ```
+ */
 export class ProcfsSampler implements Sampler {
-  /** @inheritdoc */
+  /** Sampler name, shown in logs and accounting: reads `/proc` via a shell. */
   readonly name = "procfs";
   #shell: ProcfsShell;
   #ticks: number;
@@ -134,7 +147,11 @@ export class ProcfsSampler implements Sampler {
     return me ? (me.cpuTicks + me.childTicks) / this.#ticks : 0;
   }
 
-  /** @inheritdoc */
+  /**
+   * Starts watching `pid`'s tree: its members are the root and its
+   * descendants, found by parentage on every scan and kept by
+   * (pid, start time) so a recycled pid is never mistaken for a member.
+   */
   async watch(
     pid: number,
     opts: { sandbox?: string } = {},
@@ -246,7 +263,7 @@ export class ProcfsSampler implements Sampler {
     };
   }
 
-  /** @inheritdoc */
+  /** Size of `dir` and the core files in it. */
   dirUsage(dir: string): Promise<DirUsage> {
     return probeDirUsage(dir);
   }
@@ -285,7 +302,7 @@ export class ProcfsSampler implements Sampler {
     await this.#req("guard", words);
   }
 
-  /** @inheritdoc */
+  /** Ends the shell; the processes it guarded are killed with it. */
   async close(): Promise<void> {
     this.#guarded.clear();
     this.#closing = true;

@@ -167,7 +167,8 @@ Deno.test("procfs sampler: bad request words are refused before the helper sees 
 
 Deno.test("procfs sampler: SIGKILL of its owner kills every guarded process", async () => {
   const m = marker();
-  const fixture = new URL("./_guard_fixture.ts", import.meta.url).pathname;
+  const fixture =
+    new URL("../../tests/fixtures/watchdog_guard.ts", import.meta.url).pathname;
   const owner = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

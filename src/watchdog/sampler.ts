@@ -1,5 +1,5 @@
 /**
- * The sampler interface (DESIGN §8): how the watchdog learns what a
+ * The sampler interface (docs/ARCHITECTURE.md, "The watchdog"): how the watchdog learns what a
  * wrapper's process tree uses, and how it signals that tree. One
  * implementation per source: procfs ({@link ./procfs_sampler.ts}) and
  * cgroup v2 ({@link ./cgroup_sampler.ts}).

@@ -3,7 +3,7 @@
  * fixed interval, keeps the job's usage (for heartbeats and accounting)
  * and reports the first limit the job breaks.
  *
- * Costs are kept low on purpose (DESIGN §8 asks ≤ 1% of a core at 1 Hz
+ * Costs are kept low on purpose (the goal is ≤ 1% of a core at 1 Hz
  * for 200 processes): process stats every tick; PSS (a page-table walk per
  * process) only when RSS — its upper bound — could break the memory limit,
  * when RSS reaches a new high (PSS might too), or when the usage is about
@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { Usage } from "../broker/store.ts";
+import type { Usage } from "../protocol/usage.ts";
 import {
   checkLimits,
   CpuWindow,
@@ -43,7 +43,20 @@ export interface WatchdogOptions {
   onError?: (e: Error) => void;
 }
 
-/** Samples one job and enforces its limits. */
+/**
+ * Samples one job's process tree and sandbox on a timer, keeps its usage
+ * (max PSS, CPU, wall, disk) and calls `onViolation` once with the first
+ * limit it breaks; the caller runs the kill sequence.
+ *
+ * @example
+ * ```ts ignore
+ * const dog = new Watchdog({ sampler, tree, sandbox, limits, onViolation });
+ * dog.start();
+ * dog.stage("RUNNING"); // low-CPU checks start with the payload
+ * await dog.stop();
+ * dog.usage().cpuSeconds;
+ * ```
+ */
 export class Watchdog {
   #o: WatchdogOptions;
   #started = Date.now();

@@ -1,5 +1,5 @@
 import { assertEquals, assertGreater, assertMatch } from "@std/assert";
-import { KillReason } from "../pipe/messages.ts";
+import { KillReason } from "../protocol/kill_reason.ts";
 import { jobLimits, type LimitViolation } from "./limits.ts";
 import type { DirUsage, Sampler, TreeUsage, WatchedTree } from "./sampler.ts";
 import { Watchdog } from "./watchdog.ts";

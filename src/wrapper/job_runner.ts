@@ -12,14 +12,13 @@
 import { BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
+import { FrameType, type FrameWriter } from "../pipe/mod.ts";
 import {
   type CancelMessage,
   type EndMessage,
-  FrameType,
-  type FrameWriter,
   KillReason,
   type StartMessage,
-} from "../pipe/mod.ts";
+} from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { stageInputs } from "./stage_inputs.ts";
 import { runPayload } from "./run_payload.ts";
@@ -46,10 +45,26 @@ export interface JobContext {
   log: (line: string) => void;
 }
 
-/** The stage the wrapper is in; the agent maps deaths to errors by it. */
-export type Stage = "STARTED" | "RUNNING" | "SAVING";
-
-/** Runs the job and returns the final state for the `end` frame. */
+/**
+ * Runs the job and returns the final state for the `end` frame: reports
+ * STARTED, stages inputs, reports RUNNING, runs the payload and its
+ * validation, reports SAVING, uploads outputs, reports the final state.
+ *
+ * @example
+ * ```ts ignore
+ * import { parseJdl } from "../jdl/mod.ts";
+ * import { runJob } from "./job_runner.ts";
+ * const end = await runJob({
+ *   start, // the StartMessage from the agent
+ *   jdl: parseJdl(start.jdl),
+ *   workdir: "/workdir",
+ *   out, // a FrameWriter on stdout
+ *   signal: cancelled.signal,
+ *   log: (line) => console.error(line),
+ * });
+ * await out.send(FrameType.End, end);
+ * ```
+ */
 export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const { start, jdl, out } = ctx;
   const broker = new BrokerClient(start.broker, start.token);

@@ -11,23 +11,36 @@
 import { parseWrapperFlags } from "./_flags.ts";
 import { parseJdl } from "../jdl/mod.ts";
 import {
-  type CancelMessage,
   decodeJson,
-  type EndMessage,
   FrameType,
   FrameWriter,
   PROTOCOL_VERSION,
   readFrames,
   readFrameWithTimeout,
-  type StartMessage,
 } from "../pipe/mod.ts";
+import type {
+  CancelMessage,
+  EndMessage,
+  StartMessage,
+} from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
 
 /** The wrapper's name and version in `hello`. */
 export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
 
-/** Runs the wrapper; returns the process exit code. */
+/**
+ * Runs the wrapper (`wrapper.ts`): sends `hello`, waits for `start`, runs
+ * the job with {@link runJob} and ends with an `end` frame; returns the
+ * process exit code. Its stdin and stdout carry frames only.
+ *
+ * @example
+ * ```ts ignore
+ * // wrapper.ts, spawned by the agent with stdin/stdout piped:
+ * import { wrapperMain } from "./src/wrapper/main.ts";
+ * Deno.exit(await wrapperMain(["--workdir", "/workdir"]));
+ * ```
+ */
 export async function wrapperMain(args: string[]): Promise<number> {
   let flags;
   try {

@@ -19,7 +19,7 @@
 
 /** A refused output, with the reason for the job's trace. */
 export class OutputRefused extends Error {
-  /** Creates the error for output `name`. */
+  /** @param output the declared output; @param reason why it was refused. */
   constructor(readonly output: string, reason: string) {
     super(`output ${output} refused: ${reason}`);
     this.name = "OutputRefused";

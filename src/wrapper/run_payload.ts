@@ -8,13 +8,13 @@
  * @module
  */
 import { FrameType } from "../pipe/mod.ts";
-import type { CancelMessage } from "../pipe/mod.ts";
+import type { CancelMessage } from "../protocol/mod.ts";
 import {
   groupKillArgs,
   KILL_PROGRAM,
   resolveProgram,
   spawnArgv,
-} from "./executable.ts";
+} from "../protocol/programs.ts";
 import { SETUP_ENV, setupArgv } from "../container/setup_script.ts";
 import {
   dropArgv,

@@ -10,7 +10,10 @@ import type { JobDescription } from "../jdl/mod.ts";
 
 /** Thrown when an input cannot be staged. */
 export class StagingError extends Error {
-  /** Creates the error. */
+  /**
+   * @param message names the input (LFN) and why it failed; it lands in the
+   * job's trace with ERROR_IB.
+   */
   constructor(message: string) {
     super(message);
     this.name = "StagingError";
@@ -26,7 +29,18 @@ export function inputName(lfn: string): string {
   return name;
 }
 
-/** Downloads all inputs of `jdl` into `workdir`. */
+/**
+ * Downloads all inputs of `jdl` into `workdir`, each under its last LFN
+ * segment, checking size and SHA-256; throws {@link StagingError}.
+ *
+ * @example
+ * ```ts ignore
+ * import { BrokerClient } from "../client/broker_client.ts";
+ * import { stageInputs } from "./stage_inputs.ts";
+ * const broker = new BrokerClient(start.broker, start.token);
+ * await stageInputs(broker, parseJdl(start.jdl), "/workdir", console.error);
+ * ```
+ */
 export async function stageInputs(
   broker: BrokerClient,
   jdl: JobDescription,

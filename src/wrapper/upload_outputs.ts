@@ -11,7 +11,7 @@ import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
-import type { StartMessage } from "../pipe/mod.ts";
+import type { StartMessage } from "../protocol/mod.ts";
 import { writeZip } from "./zip_writer.ts";
 import { checkOutput, openOutput, OutputRefused } from "./output_guard.ts";
 
@@ -167,7 +167,19 @@ function workdirOf(item: OutputItem): string {
   return item.path.slice(0, item.path.length - item.name.length - 1);
 }
 
-/** Uploads `items` with the job token. */
+/**
+ * Uploads `items` with the job token under `/<owner>/jobs/<jobId>/`,
+ * each with its SHA-256.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildArchives, collectOutputs, uploadOutputs } from "./upload_outputs.ts";
+ * const found = await collectOutputs(jdl, "/workdir");
+ * const archives = await buildArchives(found.archives, "/workdir", console.error);
+ * const items = [...found.files, ...found.logs, ...archives];
+ * await uploadOutputs(broker, start, items, console.error);
+ * ```
+ */
 export async function uploadOutputs(
   broker: BrokerClient,
   start: StartMessage,

@@ -32,7 +32,9 @@ const LIMIT = 0xffffffff;
 
 /** Thrown when an archive cannot be written. */
 export class ZipError extends Error {
-  /** Creates the error. */
+  /**
+   * @param message names the archive and the member that could not be added.
+   */
   constructor(message: string) {
     super(message);
     this.name = "ZipError";
@@ -56,7 +58,21 @@ export interface ZipEntry {
   path: string;
 }
 
-/** Writes `entries` into a new archive at `path` (must not exist). */
+/**
+ * Writes `entries` into a new archive at `path` (must not exist), each
+ * deflated as it streams from its file.
+ *
+ * @example
+ * ```ts
+ * import { writeZip } from "./zip_writer.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/stdout`, "hello\n");
+ * const r = await writeZip(`${dir}/log_archive.zip`, [
+ *   { name: "stdout", path: `${dir}/stdout` },
+ * ]);
+ * r.entries; // 1
+ * ```
+ */
 export async function writeZip(
   path: string,
   entries: ZipEntry[],

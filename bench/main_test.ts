@@ -1,5 +1,5 @@
 import { assertEquals, assertGreater } from "@std/assert";
-import { benchMain } from "./bench.ts";
+import { benchMain } from "./main.ts";
 
 Deno.test("bench: bad flags and unknown entries are usage errors", async () => {
   assertEquals(await benchMain(["--only", "nope"]), 2);
@@ -16,7 +16,7 @@ Deno.test("bench --json: one entry run as a child, rows parsed back", async () =
       "--allow-run",
       "--allow-net=127.0.0.1",
       "--allow-env",
-      new URL("./bench.ts", import.meta.url).pathname,
+      new URL("./main.ts", import.meta.url).pathname,
       "--only",
       "pipe",
       "--quick",

@@ -8,8 +8,8 @@
  */
 import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
-import type { CaFiles } from "./create_ca.ts";
-import { derToPem, pemToDer } from "./pem.ts";
+import type { CaFiles } from "../src/token/create_ca.ts";
+import { derToPem, pemToDer } from "../src/token/pem.ts";
 
 export { x509 };
 

@@ -1,5 +1,7 @@
 /**
- * JAliEn job states and the transitions the broker allows (DESIGN §4).
+ * JAliEn job states and the transitions the broker allows (see
+ * docs/ARCHITECTURE.md, "Job states"). The broker's store, its handler,
+ * the agent and the CLI all take their state words from here.
  *
  * @module
  */
@@ -29,30 +31,39 @@ export const JOB_STATES = [
 /** A job state. */
 export type JobState = typeof JOB_STATES[number];
 
-/** States a job never leaves by itself (resubmission is a new attempt). */
-export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>([
-  "DONE",
-  "DONE_WARN",
-  "ERROR_A",
-  "ERROR_IB",
-  "ERROR_E",
-  "ERROR_V",
-  "ERROR_VN",
-  "ERROR_VT",
-  "ERROR_S",
-  "ERROR_SV",
-  "KILLED",
-  "EXPIRED",
-  "ZOMBIE",
-]);
-
-/** States in which a job token is alive. */
-export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>([
+/**
+ * States in which a job token is alive, in the order a job passes them
+ * (so an index says which of two stages is further along).
+ */
+export const ACTIVE_ORDER: readonly JobState[] = [
   "ASSIGNED",
   "STARTED",
   "RUNNING",
   "SAVING",
-]);
+];
+
+/** States in which a job token is alive. */
+export const ACTIVE_STATES: ReadonlySet<JobState> = new Set<JobState>(
+  ACTIVE_ORDER,
+);
+
+/**
+ * States a job never leaves by itself (resubmission is a new attempt):
+ * all but WAITING and the active ones.
+ */
+export const FINAL_STATES: ReadonlySet<JobState> = new Set<JobState>(
+  JOB_STATES.filter((s) => s !== "WAITING" && !ACTIVE_STATES.has(s)),
+);
+
+/** Whether `state` (any text, e.g. from a frame) is an active state. */
+export function isActive(state: string): boolean {
+  return (ACTIVE_STATES as ReadonlySet<string>).has(state);
+}
+
+/** `states` as an SQL list literal, e.g. `('ASSIGNED', 'STARTED')`. */
+export function sqlStateList(states: Iterable<JobState>): string {
+  return `(${[...states].map((s) => `'${s}'`).join(", ")})`;
+}
 
 /**
  * Failures after which the broker puts the job back to WAITING by itself

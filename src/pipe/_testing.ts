@@ -1,18 +1,13 @@
-// Helpers for this directory's tests: a seeded RNG, chunkers and streams.
+// Helpers for this directory's tests only: a seeded RNG, chunkers and streams.
 import { AssertionError } from "@std/assert";
 import type { Frame } from "./frame_type.ts";
 import { FrameType } from "./frame_type.ts";
+import { Random } from "../../tests/_random.ts";
 
-/** A seeded PRNG (mulberry32) returning floats in [0, 1). */
+/** The tests' one seeded PRNG, as a function returning floats in [0, 1). */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** An integer in [lo, hi]. */

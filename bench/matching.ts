@@ -12,49 +12,29 @@
  *
  * ```sh
  * deno run --allow-read --allow-write --allow-run --allow-net=127.0.0.1 \
- *   --allow-env scripts/bench_matching.ts [--quick] [--jobs N] [--matches N]
+ *   --allow-env bench/matching.ts [--quick] [--jobs N] [--matches N]
  *   [--agents N] [--durability group|full|normal] [--seed N] [--json]
  * ```
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import {
-  formatJdl,
   type JobDescription,
   keysAdmit,
   type MatchKeys,
-  matchKeys,
   parseJdl,
-  requirementsHold,
   type SiteMap,
 } from "../src/jdl/mod.ts";
-import { matchClassKey } from "../src/broker/match_class.ts";
+import { claimFor, newJob } from "../src/broker/claim.ts";
+import { Random } from "../tests/_random.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { formatTable } from "./format_table.ts";
 import type { JobRecord, NewJob } from "../src/broker/store.ts";
 import { type Durability, SqliteJobStore } from "../src/broker/store_sqlite.ts";
 import { startBrokerProcess } from "../src/launch/role_process.ts";
 import { BrokerClient } from "../src/client/broker_client.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
-
-/** One line of the result table. */
-export interface BenchRow {
-  /** What was measured. */
-  measure: string;
-  /** Our figure. */
-  ours: number;
-  /** A reference figure, if any. */
-  baseline?: number;
-  /** Unit of `ours` and `baseline`. */
-  unit: string;
-  /** ours / baseline. */
-  ratio?: number;
-  /** The target, as text. */
-  goal?: string;
-  /** Whether `ours` meets the goal. */
-  met?: boolean;
-  /** Remarks. */
-  note?: string;
-}
 
 /** Options of {@link benchMatching}. */
 export interface BenchMatchingOptions {
@@ -79,26 +59,6 @@ export interface BenchMatchingOptions {
 const MATCH_RATE_GOAL = 3000;
 const P99_GOAL_MS = 5;
 
-/** mulberry32: a small seeded PRNG so runs are comparable. */
-class Rng {
-  #s: number;
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
-
 const SITES = Array.from(
   { length: 20 },
   (_, i) => `SITE${String(i).padStart(2, "0")}`,
@@ -109,7 +69,7 @@ const PACKAGES = Array.from(
 );
 
 /** Requirements a production may carry; about one in eight is residual. */
-function requirements(rng: Rng): string | undefined {
+function requirements(rng: Random): string | undefined {
   const site = rng.pick(SITES);
   const pkg = rng.pick(PACKAGES);
   switch (rng.int(12)) {
@@ -144,7 +104,7 @@ function requirements(rng: Rng): string | undefined {
 }
 
 /** A production: the shared part of a user's many similar jobs. */
-function production(rng: Rng): string {
+function production(rng: Random): string {
   const lines = ['Executable = "/bin/sh";'];
   lines.push(`CPUCores = ${rng.pick([1, 1, 1, 1, 2, 4, 8])};`);
   lines.push(`TTL = ${rng.pick([3600, 7200, 14400, 28800, 86400])};`);
@@ -160,7 +120,7 @@ function production(rng: Rng): string {
 }
 
 /** Builds `n` JDL texts from `users` users with a few productions each. */
-function workload(rng: Rng, n: number, users: number): [string, string][] {
+function workload(rng: Random, n: number, users: number): [string, string][] {
   const prods = Array.from(
     { length: users },
     () => Array.from({ length: 2 + rng.int(5) }, () => production(rng)),
@@ -180,7 +140,7 @@ function workload(rng: Rng, n: number, users: number): [string, string][] {
 }
 
 /** A pilot's offer: a site with its CEs and packages, a random slot. */
-function siteMap(rng: Rng): SiteMap {
+function siteMap(rng: Random): SiteMap {
   const s = rng.int(SITES.length);
   const packages = PACKAGES.filter((_, i) => (i + s) % 3 !== 0);
   return {
@@ -195,17 +155,9 @@ function siteMap(rng: Rng): SiteMap {
   };
 }
 
+/** A queue entry as the handler's submit builds it (a week to wait). */
 function toNewJob(owner: string, text: string): NewJob {
-  const jd = parseJdl(text);
-  const keys = matchKeys(jd);
-  return {
-    owner,
-    jdl: formatJdl(jd),
-    priority: jd.priority,
-    keys,
-    matchClass: matchClassKey(jd, keys),
-    maxWaitingSeconds: 7 * 24 * 3600,
-  };
+  return newJob(owner, parseJdl(text), 7 * 24 * 3600);
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -251,7 +203,7 @@ async function load(
   return { store, single, batched, classes, keys };
 }
 
-/** Matches as the broker handler does: requirements only for residual classes. */
+/** Matches as the broker handler does ({@link claimFor}), counting residual checks. */
 class Claimer {
   residualChecks = 0;
   #parsed = new Map<string, JobDescription>();
@@ -260,16 +212,9 @@ class Claimer {
     this.#store = store;
   }
   claim(site: SiteMap, agent: string): Promise<JobRecord | undefined> {
-    return this.#store.claim(
-      {
-        cpuCores: site.cpuCores!,
-        ttl: site.ttl!,
-        memory: site.memory!,
-        disk: site.disk!,
-        site: site.site,
-        ce: site.ce,
-        packages: site.packages,
-      },
+    return claimFor(
+      this.#store,
+      site,
       { fingerprint: agent, subject: agent },
       (candidate) => {
         this.residualChecks++;
@@ -278,7 +223,7 @@ class Claimer {
           jd = parseJdl(candidate.jdl);
           this.#parsed.set(candidate.id, jd);
         }
-        return requirementsHold(jd, site);
+        return jd;
       },
     );
   }
@@ -295,7 +240,7 @@ export async function benchMatching(
   const users = opts.users ?? 50;
   const agents = opts.agents ?? 4;
   const durability = opts.durability ?? "group";
-  const rng = new Rng(opts.seed ?? 5);
+  const rng = new Random(opts.seed ?? 5);
   const dir = await Deno.makeTempDir({ prefix: "splitpilot-bench-" });
   try {
     const jobs = workload(rng, nJobs, users);
@@ -424,7 +369,7 @@ async function overHttps(
   n: number,
   nJobs: number,
   users: number,
-  rng: Rng,
+  rng: Random,
 ): Promise<{
   rate: number;
   p50: number;
@@ -509,24 +454,6 @@ async function overHttps(
   }
 }
 
-/** Formats rows as a markdown table. */
-export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const lines = [
-    "| measure | ours | baseline | ratio | goal | met | note |",
-    "|---|---:|---:|---:|---|---|---|",
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.measure} | ${r.ours} ${r.unit} | ${r.baseline ?? ""} | ${
-        r.ratio ?? ""
-      } | ${r.goal ?? ""} | ${
-        r.met === undefined ? "" : r.met ? "yes" : "no"
-      } | ${r.note ?? ""} |`,
-    );
-  }
-  return lines.join("\n");
-}
-
 if (import.meta.main) {
   const flags = parseArgs(Deno.args, {
     string: ["jobs", "matches", "seed", "agents", "durability"],
@@ -543,6 +470,6 @@ if (import.meta.main) {
     durability: flags.durability as Durability | undefined,
   });
   console.log(
-    flags.json ? JSON.stringify(rows, null, 2) : formatBenchTable(rows),
+    flags.json ? JSON.stringify(rows, null, 2) : formatTable(rows),
   );
 }

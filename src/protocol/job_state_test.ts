@@ -1,13 +1,16 @@
 import { assert, assertEquals } from "@std/assert";
 import {
+  ACTIVE_ORDER,
   ACTIVE_STATES,
   canTransition,
   FINAL_STATES,
+  isActive,
   isJobState,
   JOB_STATES,
   RESUBMITTABLE,
+  sqlStateList,
   TRANSITIONS,
-} from "./states.ts";
+} from "./job_state.ts";
 
 Deno.test("states: every state is either waiting, active or final", () => {
   for (const s of JOB_STATES) {
@@ -15,6 +18,26 @@ Deno.test("states: every state is either waiting, active or final", () => {
     assertEquals(kinds.filter(Boolean).length, 1, s);
   }
   assert(isJobState("DONE") && !isJobState("done") && !isJobState(3));
+});
+
+Deno.test("states: final states are those whose only move is back to WAITING", () => {
+  for (const s of JOB_STATES) {
+    const onward = TRANSITIONS[s].filter((t) => t !== "WAITING");
+    assertEquals(
+      FINAL_STATES.has(s),
+      s !== "WAITING" && onward.length === 0,
+      s,
+    );
+  }
+});
+
+Deno.test("states: isActive and the SQL list follow the active states", () => {
+  assertEquals([...ACTIVE_STATES], [...ACTIVE_ORDER]);
+  assert(isActive("RUNNING") && !isActive("DONE") && !isActive("running"));
+  assertEquals(
+    sqlStateList(ACTIVE_STATES),
+    "('ASSIGNED', 'STARTED', 'RUNNING', 'SAVING')",
+  );
 });
 
 Deno.test("states: a job is only ever assigned from WAITING", () => {
@@ -41,14 +64,7 @@ Deno.test("states: every active state can be killed, lost or preempted, and the 
       assert(canTransition(s, to), `${s} → ${to}`);
     }
   }
-  const path = [
-    "WAITING",
-    "ASSIGNED",
-    "STARTED",
-    "RUNNING",
-    "SAVING",
-    "DONE",
-  ] as const;
+  const path = ["WAITING", ...ACTIVE_ORDER, "DONE"] as const;
   for (let i = 1; i < path.length; i++) {
     assert(canTransition(path[i - 1], path[i]));
     // No skipping ahead, no going back (except WAITING as resubmission).

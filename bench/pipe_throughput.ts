@@ -1,14 +1,14 @@
 /**
  * Throughput of the framed pipe against plain `cat`.
  *
- * Run `deno run --allow-run --allow-read src/pipe/bench_pipe.ts [bytes]
+ * Run `deno run --allow-run --allow-read bench/pipe_throughput.ts [bytes]
  * [frameSize] [rounds]` to print the numbers (best of 3 rounds by default).
  *
  * @module
  */
-import { FrameType } from "./frame_type.ts";
-import { FrameWriter } from "./frame_writer.ts";
-import { readFrames } from "./read_frames.ts";
+import { FrameType } from "../src/pipe/frame_type.ts";
+import { FrameWriter } from "../src/pipe/frame_writer.ts";
+import { readFrames } from "../src/pipe/read_frames.ts";
 
 /** Options for {@linkcode benchPipe}. */
 export interface BenchPipeOptions {
@@ -19,7 +19,7 @@ export interface BenchPipeOptions {
    */
   bytes?: number;
   /**
-   * Payload bytes per `Data` frame, and bytes per write to `cat`.
+   * Payload bytes per frame, and bytes per write to `cat`.
    *
    * @default {1048576} (1 MiB)
    */
@@ -35,7 +35,7 @@ export interface BenchPipeOptions {
 
 /** Throughputs in MB/s (10^6 bytes per second of wall time). */
 export interface BenchPipeResult {
-  /** Data frames to a child that decodes and re-encodes them, and back. */
+  /** Frames of raw bytes to a child that decodes and re-encodes them, and back. */
   oursMBps: number;
   /** The same bytes to `cat` and back, through the same kind of pipe. */
   catMBps: number;
@@ -44,7 +44,7 @@ export interface BenchPipeResult {
 }
 
 /**
- * Pushes `bytes` in `Data` frames through a child (`deno run` of `_echo.ts`,
+ * Pushes `bytes` in frames through a child (`deno run` of `pipe_echo.ts`,
  * no permissions) that echoes each frame back, reading concurrently; then,
  * as the baseline, the same bytes through `cat`. Process start-up is not
  * timed: each pipe is primed with a small round trip first.
@@ -125,7 +125,7 @@ async function throughCat(bytes: number, block: Uint8Array): Promise<number> {
 }
 
 async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
-  const echo = new URL("./_echo.ts", import.meta.url).href;
+  const echo = new URL("../tests/fixtures/pipe_echo.ts", import.meta.url).href;
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", "--no-prompt", "--no-config", echo],
     stdin: "piped",
@@ -134,13 +134,13 @@ async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
   }).spawn();
   const writer = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
-  await writer.sendBytes(FrameType.Data, new Uint8Array(1));
+  await writer.sendBytes(FrameType.Log, new Uint8Array(1));
   const first = await frames.next();
   if (first.done) throw new Error("the echo child closed its stdout early");
   const start = performance.now();
   const writing = (async () => {
     for (const b of blocks(bytes, block)) {
-      await writer.sendBytes(FrameType.Data, b);
+      await writer.sendBytes(FrameType.Log, b);
     }
     await writer.close();
   })();
@@ -149,7 +149,7 @@ async function throughEcho(bytes: number, block: Uint8Array): Promise<number> {
     const p = frame.payload;
     // A spot check; the tests compare every byte.
     if (
-      frame.type !== FrameType.Data || p.length === 0 ||
+      frame.type !== FrameType.Log || p.length === 0 ||
       p[0] !== block[0] || p[p.length - 1] !== block[p.length - 1]
     ) {
       throw new Error(

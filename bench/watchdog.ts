@@ -11,15 +11,15 @@
  *   each).
  *
  * ```sh
- * deno run -A scripts/bench_watchdog.ts [--quick]
+ * deno run -A bench/watchdog.ts [--quick]
  * ```
  *
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "../src/std/cli.ts";
-import type { BenchRow } from "../bench/bench_row.ts";
-import { startBenchGrid } from "../bench/_bench_grid.ts";
+import { parseArgs } from "@std/cli";
+import type { BenchRow } from "./bench_row.ts";
+import { startBenchGrid } from "./_bench_grid.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 import { jobLimits } from "../src/watchdog/limits.ts";
 import { ProcfsSampler } from "../src/watchdog/procfs_sampler.ts";

@@ -4,7 +4,7 @@
  * same process tree, plus `@peculiar/x509` for reference.
  *
  * ```sh
- * deno run --allow-run=openssl scripts/bench_tokens.ts [--seconds 3]
+ * deno run --allow-run=openssl bench/tokens.ts [--seconds 3]
  * ```
  *
  * `benchTokens` returns one {@link BenchRow} per measure; each of ours
@@ -14,33 +14,15 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import {
   createCa,
   pemToDer,
   TokenIssuer,
   TokenVerifier,
 } from "../src/token/mod.ts";
-
-/** One line of the result table. */
-export interface BenchRow {
-  /** What was measured. */
-  measure: string;
-  /** Our rate. */
-  ours: number;
-  /** The openssl rate it is compared with, if any. */
-  baseline?: number;
-  /** Unit of `ours` and `baseline`. */
-  unit: string;
-  /** ours / baseline. */
-  ratio?: number;
-  /** The target, as text. */
-  goal?: string;
-  /** Whether `ours` meets the goal. */
-  met?: boolean;
-  /** Remarks. */
-  note?: string;
-}
+import type { BenchRow } from "./bench_row.ts";
+import { formatTable } from "./format_table.ts";
 
 /** Options of {@link benchTokens}. */
 export interface BenchTokensOptions {
@@ -240,24 +222,6 @@ export async function benchTokens(
   ];
 }
 
-/** Formats rows as a markdown table. */
-export function formatBenchTable(rows: readonly BenchRow[]): string {
-  const lines = [
-    "| measure | ours | openssl | ours/openssl | goal | met | note |",
-    "|---|---:|---:|---:|---|---|---|",
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.measure} | ${r.ours} ${r.unit} | ${r.baseline ?? ""} | ${
-        r.ratio === undefined ? "" : r.ratio.toFixed(2)
-      } | ${r.goal ?? ""} | ${
-        r.met === undefined ? "" : r.met ? "yes" : "no"
-      } | ${r.note ?? ""} |`,
-    );
-  }
-  return lines.join("\n");
-}
-
 if (import.meta.main) {
   const flags = parseArgs(Deno.args, { string: ["seconds"] });
   const seconds = flags.seconds === undefined ? 3 : Number(flags.seconds);
@@ -268,7 +232,7 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   const rows = await benchTokens({ seconds });
-  console.log(formatBenchTable(rows));
+  console.log(formatTable(rows));
   console.log(
     "\nopenssl: `openssl speed -seconds N ecdsap256`, one core; sign/s is the baseline for issue, verify/s for verify.",
   );

@@ -1,4 +1,12 @@
-/** A small seeded PRNG (mulberry32) so failing property and fuzz runs replay. */
+/**
+ * The one seeded PRNG of the tests and benchmarks (mulberry32), so failing
+ * property and fuzz runs replay from their seed and benchmark workloads are
+ * the same from run to run.
+ *
+ * @module
+ */
+
+/** mulberry32: a small, fast, seeded PRNG. */
 export class Random {
   #state: number;
 
@@ -24,6 +32,7 @@ export class Random {
     return this.next() < p;
   }
 
+  /** One of `items`, uniformly. */
   pick<T>(items: readonly T[]): T {
     return items[this.int(items.length)];
   }

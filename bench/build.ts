@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { BenchRow } from "../bench/bench_row.ts";
-import { formatTable } from "../bench/format_table.ts";
+import type { BenchRow } from "./bench_row.ts";
+import { formatTable } from "./format_table.ts";
 import {
   artefactName,
   buildArtefacts,

@@ -16,14 +16,10 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
-import type { BenchRow } from "../bench/bench_row.ts";
-import { checkRows, formatTable } from "../bench/format_table.ts";
-import {
-  describeMachine,
-  formatMachine,
-  loadAverage,
-} from "../bench/machine.ts";
+import { parseArgs } from "@std/cli";
+import type { BenchRow } from "./bench_row.ts";
+import { checkRows, formatTable } from "./format_table.ts";
+import { describeMachine, formatMachine, loadAverage } from "./machine.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const ROWS_MARK = "BENCH_ROWS ";
@@ -57,7 +53,7 @@ async function withJvm(
   fn: string,
   quick: boolean,
 ): Promise<unknown> {
-  const { prepareTwoJvm } = await import("../bench/two_jvm.ts");
+  const { prepareTwoJvm } = await import("./two_jvm.ts");
   const jvm = await prepareTwoJvm();
   try {
     return await call(mod, fn, { quick, jvm });
@@ -72,7 +68,7 @@ const ENTRIES: readonly Entry[] = [
     name: "launch",
     module: "bench/launch.ts",
     run: (m, quick) => withJvm(m, "benchLaunch", quick),
-    limit: [240, 60],
+    limit: [600, 180],
   },
   {
     name: "throughput",
@@ -100,25 +96,19 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "tokens",
-    module: "scripts/bench_tokens.ts",
+    module: "bench/tokens.ts",
     run: (m, quick) => call(m, "benchTokens", { seconds: quick ? 0.5 : 2 }),
     limit: [180, 60],
   },
   {
     name: "matching",
-    module: "scripts/bench_matching.ts",
+    module: "bench/matching.ts",
     run: (m, quick) => call(m, "benchMatching", { quick }),
     limit: [240, 60],
   },
   {
-    name: "runtimes",
-    module: "scripts/bench_runtimes.ts",
-    run: (m, quick) => call(m, "benchRuntimes", { quick }),
-    limit: [240, 60],
-  },
-  {
     name: "watchdog",
-    module: "scripts/bench_watchdog.ts",
+    module: "bench/watchdog.ts",
     run: (m, quick) => call(m, "benchWatchdog", { quick }),
     limit: [360, 90],
   },
@@ -130,7 +120,7 @@ const ENTRIES: readonly Entry[] = [
   },
   {
     name: "build",
-    module: "scripts/bench_build.ts",
+    module: "bench/build.ts",
     run: (m, quick) => call(m, "benchBuild", { quick }),
     limit: [240, 60],
   },
@@ -205,7 +195,7 @@ async function runEntryChild(
       ...PERMISSIONS,
       "--config",
       `${ROOT}/deno.json`,
-      `${ROOT}/scripts/bench.ts`,
+      `${ROOT}/bench/main.ts`,
       "--entry",
       entry.name,
       ...(quick ? ["--quick"] : []),

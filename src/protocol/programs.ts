@@ -1,10 +1,18 @@
 /**
  * Which programs a job runs, computed the same way by the agent (to grant
- * `--allow-run` to exactly these) and by the wrapper (to run them).
+ * `--allow-run` to exactly these) and by the wrapper (to run them), and
+ * the file through which a built wrapper learns that list.
  *
  * @module
  */
 import type { JobDescription } from "../jdl/mod.ts";
+
+/**
+ * Where the agent hands a built wrapper its `--allow-run` list, relative to
+ * the sandbox: one line of JSON, an array of plain absolute paths (see
+ * `src/build/allow_run_list.ts`; no value can add a line or an entry).
+ */
+export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
 
 /**
  * The program used to signal a process group. Not `/bin/kill`: procps-ng

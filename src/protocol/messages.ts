@@ -1,9 +1,11 @@
 /**
- * Payloads of the pipe's JSON control frames (DESIGN §6), shared by the
+ * Payloads of the pipe's JSON frames (docs/ARCHITECTURE.md, "The pipe"),
+ * shared by the
  * agent and the wrapper. Each is a JSON object; decode with `decodeJson`.
  *
  * @module
  */
+import type { TokenPem } from "./token_pem.ts";
 
 /**
  * `Hello`, wrapper → agent: the wrapper's first frame, which the agent
@@ -18,16 +20,6 @@ export interface HelloMessage {
   program: string;
 }
 
-/** The job token handed to the wrapper, as PEM text. */
-export interface JobTokenPem {
-  /** The job token certificate (role JOB, this job's ID in the DN). */
-  certPem: string;
-  /** Its private key, PKCS#8 PEM. */
-  keyPem: string;
-  /** The CA certificate that signs the broker's and the token's certs. */
-  caPem: string;
-}
-
 /** `Start`, agent → wrapper: everything the wrapper needs to run one job. */
 export interface StartMessage {
   /** The job's ID at the broker. */
@@ -37,19 +29,15 @@ export interface StartMessage {
   /** The job's owner. */
   user: string;
   /** The job token the wrapper talks to the broker with. */
-  token: JobTokenPem;
+  token: TokenPem;
   /** Broker base URL, `https://host:port`. */
   broker: string;
-  /** Time to live of the job, in seconds. */
-  ttl: number;
   /** How many times the job was resubmitted before this run. */
   resubmission: number;
   /** The agent's site map (CE, site, TTL left, cores, memory, …). */
   siteMap: Record<string, unknown>;
   /** Extra environment for the payload. */
   env: Record<string, string>;
-  /** Seconds between heartbeats to the broker; the wrapper's default if unset. */
-  heartbeatSeconds?: number;
 }
 
 /**
@@ -68,24 +56,12 @@ export interface CancelMessage {
 
 /** `Status`, wrapper → agent: the job moved to a new state. */
 export interface StatusMessage {
-  /** JAliEn job state, e.g. `"RUNNING"`, `"SAVING"` (DESIGN §4). */
+  /** JAliEn job state, e.g. `"RUNNING"`, `"SAVING"` (see `job_state.ts`). */
   state: string;
   /** Detail for the trace. */
   message?: string;
   /** The payload's exit code, once known. */
   exitCode?: number;
-}
-
-/** `Usage`, wrapper → agent: resources used so far by the job. */
-export interface UsageMessage {
-  /** User + system CPU time of the payload tree, in seconds. */
-  cpuSeconds: number;
-  /** Resident memory of the payload tree, in bytes. */
-  rssBytes: number;
-  /** Wall time since the payload started, in seconds. */
-  wallSeconds: number;
-  /** Size of the sandbox, in bytes. */
-  diskBytes: number;
 }
 
 /** `Log`, wrapper → agent: the latest lines of output. */
@@ -107,31 +83,3 @@ export interface EndMessage {
   /** The {@linkcode KillReason} if the job was cancelled or killed. */
   killReason?: number;
 }
-
-/**
- * Why a job was killed: JAliEn's codes, plus one of ours.
- *
- * - `TTL` 20: ran past its time to live.
- * - `USER` 30: killed by its owner.
- * - `MEMORY_PREEMPTION` 40: memory reclaimed for other jobs in the slot.
- * - `LOW_CPU` 50: CPU efficiency below the limit.
- * - `CORE_FILE` 60: the payload dumped core.
- * - `DISK` 70: the sandbox outgrew its disk limit.
- * - `MEMORY` 80: over its memory limit.
- * - `PREEMPTED` 90 (splitpilot's, not JAliEn's): the batch slot is being
- *   reclaimed, so the pilot stops the job through no fault of the job's; it
- *   is resubmitted rather than counted as failed.
- */
-export const KillReason = {
-  TTL: 20,
-  USER: 30,
-  MEMORY_PREEMPTION: 40,
-  LOW_CPU: 50,
-  CORE_FILE: 60,
-  DISK: 70,
-  MEMORY: 80,
-  PREEMPTED: 90,
-} as const;
-
-/** One of the {@linkcode KillReason} codes. */
-export type KillReason = typeof KillReason[keyof typeof KillReason];

@@ -1,39 +1,38 @@
 /**
  * Test helpers for the task queue: jobs from JDL text, a store in a temp
- * dir, a seeded PRNG and random requirements and slots.
+ * dir, and random requirements and slots (from {@link Random}).
  *
  * @module
  */
 import {
-  formatJdl,
   type JobDescription,
   keysAdmit,
   matchKeys,
   parseJdl,
   requirementsHold,
   type SiteMap,
-} from "../jdl/mod.ts";
-import { matchClassKey } from "./match_class.ts";
-import type { NewJob, SlotOffer } from "./store.ts";
-import { SqliteJobStore, type SqliteStoreOptions } from "./store_sqlite.ts";
+} from "../src/jdl/mod.ts";
+import type { Random } from "./_random.ts";
+import { newJob as jobOf, slotOffer } from "../src/broker/claim.ts";
+import type { NewJob, SlotOffer } from "../src/broker/store.ts";
+import {
+  SqliteJobStore,
+  type SqliteStoreOptions,
+} from "../src/broker/store_sqlite.ts";
 
-/** A {@link NewJob} from JDL text, as the handler builds it. */
+/**
+ * A {@link NewJob} from JDL text, as the handler builds it; an explicit
+ * `maxWaitingSeconds` wins over the JDL's `MaxWaitingTime`.
+ */
 export function newJob(
   owner: string,
   text: string,
   maxWaitingSeconds?: number,
 ): NewJob {
-  const jd = parseJdl(text);
-  const keys = matchKeys(jd);
-  const job: NewJob = {
-    owner,
-    jdl: formatJdl(jd),
-    priority: jd.priority,
-    keys,
-    matchClass: matchClassKey(jd, keys),
-  };
-  const wait = maxWaitingSeconds ?? jd.maxWaitingTime;
-  if (wait !== undefined) job.maxWaitingSeconds = wait;
+  const job = jobOf(owner, parseJdl(text));
+  if (maxWaitingSeconds !== undefined) {
+    job.maxWaitingSeconds = maxWaitingSeconds;
+  }
   return job;
 }
 
@@ -54,35 +53,11 @@ export async function tempStore(
   };
 }
 
-/** mulberry32, so a failing random run replays from its seed. */
-export class Rng {
-  #s: number;
-  /** Seeds the generator. */
-  constructor(seed: number) {
-    this.#s = seed >>> 0;
-  }
-  /** A float in [0, 1). */
-  next(): number {
-    let t = (this.#s = (this.#s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  /** An integer in [0, n). */
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  /** One of `xs`. */
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-}
-
 const SITES = ["CERN", "GSI", "KISTI", "NIKHEF"];
 const PACKAGES = ["ROOT::v6", "AliPhysics::v1", "AliPhysics::v2", "O2::v3"];
 
 /** A random JDL with requirements of every kind the keys know, and some they do not. */
-export function randomJdl(rng: Rng): string {
+export function randomJdl(rng: Random): string {
   const lines = ['Executable = "/bin/true";'];
   lines.push(`CPUCores = ${rng.pick([1, 1, 2, 4])};`);
   lines.push(`TTL = ${rng.pick([600, 3600, 7200])};`);
@@ -115,7 +90,7 @@ export function randomJdl(rng: Rng): string {
 }
 
 /** A random slot (memory and disk known, so `keysAdmit` is the exact oracle). */
-export function randomSlot(rng: Rng): SiteMap {
+export function randomSlot(rng: Random): SiteMap {
   const site = rng.pick(SITES);
   return {
     site,
@@ -128,18 +103,8 @@ export function randomSlot(rng: Rng): SiteMap {
   };
 }
 
-/** The store's view of a site map. */
-export function offer(site: SiteMap): SlotOffer {
-  return {
-    cpuCores: site.cpuCores ?? 1,
-    ttl: site.ttl ?? 0,
-    memory: site.memory ?? 0,
-    disk: site.disk ?? 0,
-    site: site.site,
-    ce: site.ce,
-    packages: site.packages ?? [],
-  };
-}
+/** The store's view of a site map (the handler's). */
+export const offer: (site: SiteMap) => SlotOffer = slotOffer;
 
 /** Whether a job fits a site, by definition (keys and requirements). */
 export function fits(jd: JobDescription, site: SiteMap): boolean {

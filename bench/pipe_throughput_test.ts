@@ -1,5 +1,5 @@
 import { assertGreater, assertRejects } from "@std/assert";
-import { benchPipe } from "./bench_pipe.ts";
+import { benchPipe } from "./pipe_throughput.ts";
 
 Deno.test("benchPipe() moves the bytes through both children and reports rates", async () => {
   const r = await benchPipe({

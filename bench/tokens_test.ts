@@ -1,9 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
-import {
-  benchTokens,
-  formatBenchTable,
-  parseOpensslSpeed,
-} from "./bench_tokens.ts";
+import { formatTable } from "./format_table.ts";
+import { benchTokens, parseOpensslSpeed } from "./tokens.ts";
 
 Deno.test("parseOpensslSpeed: reads sign/s and verify/s of OpenSSL 3 output", () => {
   const text = [
@@ -18,7 +15,7 @@ Deno.test("benchTokens: issue and verify rates beside openssl, with ratios", asy
   const rows = await benchTokens({ seconds: 0.1 });
   const find = (prefix: string) => {
     const r = rows.find((x) => x.measure.startsWith(prefix));
-    assert(r, `no row "${prefix}…" in\n${formatBenchTable(rows)}`);
+    assert(r, `no row "${prefix}…" in\n${formatTable(rows)}`);
     return r;
   };
   for (
@@ -47,6 +44,6 @@ Deno.test("benchTokens: issue and verify rates beside openssl, with ratios", asy
   const verifyBase = find("verify cold").baseline!;
   // ECDSA P-256 signs faster than it verifies, in openssl as anywhere.
   assert(issueBase > verifyBase, `sign ${issueBase} vs verify ${verifyBase}`);
-  const table = formatBenchTable(rows);
+  const table = formatTable(rows);
   assertEquals(table.split("\n").length, rows.length + 2);
 });
