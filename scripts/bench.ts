@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import type { BenchRow } from "../bench/bench_row.ts";
 import { checkRows, formatTable } from "../bench/format_table.ts";
 import {

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import {
   formatJdl,
   type JobDescription,

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import {
   createCa,
   pemToDer,

@@ -17,7 +17,7 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "../src/std/cli.ts";
+import { parseArgs } from "@std/cli";
 import type { BenchRow } from "../bench/bench_row.ts";
 import { startBenchGrid } from "../bench/_bench_grid.ts";
 import { agentCommand } from "../src/launch/role_process.ts";

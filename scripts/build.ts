@@ -9,7 +9,10 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../src/std/cli.ts";
+import {
+  parseFlags as parseArgs,
+  UsageError as ArgsError,
+} from "../src/cli/cli_io.ts";
 import { buildArtefacts, BuildError } from "../src/build/mod.ts";
 import { benchBuild, formatBenchRows } from "./bench_build.ts";
 

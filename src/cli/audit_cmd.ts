@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
 import type { ProcessRole } from "../permissions/table.ts";
 import {
   AuditContextError,
@@ -23,7 +22,14 @@ import {
   parseAuditLog,
   roleTable,
 } from "../audit/mod.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  messageOf,
+  parseFlags as parseArgs,
+  UsageError,
+} from "./cli_io.ts";
 
 /** Usage text. */
 export const AUDIT_USAGE =
@@ -77,7 +83,7 @@ export async function main(
       return 0;
     }
     if (!ROLES.includes(f.role as ProcessRole)) {
-      throw new ArgsError(
+      throw new UsageError(
         `--role ${
           f.role ?? "(missing)"
         }: expected agent, wrapper or broker\n${AUDIT_USAGE}`,
@@ -85,7 +91,7 @@ export async function main(
     }
     role = f.role as ProcessRole;
     if (f._.length === 0) {
-      throw new ArgsError(`at least one LOG file is required\n${AUDIT_USAGE}`);
+      throw new UsageError(`at least one LOG file is required\n${AUDIT_USAGE}`);
     }
     table = roleTable({
       role,
@@ -97,8 +103,8 @@ export async function main(
       broker: f.broker,
     });
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return 2;
+    // Everything before reading the logs is about the command line.
+    return fail(io, e instanceof UsageError ? e : new UsageError(messageOf(e)));
   }
   let text = "";
   try {

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import { parseFlags as parseArgs } from "../cli/cli_io.ts";
 import { startBroker } from "../broker/broker.ts";
 
 /** Usage text. */

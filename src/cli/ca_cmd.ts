@@ -9,7 +9,14 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   certificateInfo,
   createCa,
@@ -21,27 +28,6 @@ import {
 export const CA_USAGE =
   "usage: splitpilot ca init --state DIR [--algorithm ecdsa-p256|rsa-2048|rsa-3072] [--subject NAME]";
 
-/** Where command output goes; tests capture it. */
-export interface CliIo {
-  /** Prints a line to stdout. */
-  out(line: string): void;
-  /** Prints a line to stderr. */
-  err(line: string): void;
-}
-
-/** Output to the console. */
-export const CONSOLE_IO: CliIo = {
-  out: (l) => console.log(l),
-  err: (l) => console.error(l),
-};
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
 /** Runs `ca <args>`; returns the exit code. */
 export async function main(
   args: string[],
@@ -51,7 +37,7 @@ export async function main(
   let algorithm: KeyAlgorithm;
   let subject: string | undefined;
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["state", "algorithm", "subject"],
       boolean: ["help"],
       alias: { h: "help" },
@@ -83,11 +69,7 @@ export async function main(
     }
     subject = flags.subject;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ArgsError) {
-      io.err(`error: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return fail(io, e, { json: wantsJson(args) });
   }
 
   const dir = `${state}/ca`;

@@ -17,13 +17,19 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
 import {
   CliFailure,
+  type CliIo,
+  CONSOLE_IO,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
+import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   jobIdArg,
   type JobView,
@@ -107,8 +113,9 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token", "out"],
       boolean: ["json", "help"],
       alias: { h: "help", o: "out" },
@@ -186,7 +193,7 @@ export async function main(
     }
     return 0;
   } catch (e) {
-    return fail(io, e, GET_USAGE);
+    return fail(io, e, { usage: GET_USAGE, json });
   } finally {
     client?.close();
   }

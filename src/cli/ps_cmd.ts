@@ -17,19 +17,25 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import { JOB_STATES } from "../broker/states.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  CliFailure,
+  type CliIo,
+  CONSOLE_IO,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   formatSeconds,
   type JobView,
   shortTime,
   table,
-  UsageError,
 } from "./_user_cli.ts";
 
 /** Usage text. */
@@ -80,8 +86,9 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token", "state", "user", "limit"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -132,7 +139,7 @@ export async function main(
     }
     return 0;
   } catch (e) {
-    return fail(io, e, PS_USAGE);
+    return fail(io, e, { usage: PS_USAGE, json });
   } finally {
     client?.close();
   }

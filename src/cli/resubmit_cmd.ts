@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 
 /** Usage text. */

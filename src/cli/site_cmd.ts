@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
 import {
   parseDuration,
   readPemFile,
@@ -24,7 +23,13 @@ import {
 import { artefactName } from "../build/site_layout.ts";
 import { publishArtefacts, publishedSha256 } from "../site/artefact_store.ts";
 import { renderStartupScript } from "../site/startup_script.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags as parseArgs,
+  UsageError,
+} from "./cli_io.ts";
 
 /** Usage text. */
 export const SITE_USAGE = `usage:
@@ -32,13 +37,6 @@ export const SITE_USAGE = `usage:
   splitpilot site script --state DIR --broker HOST:PORT --cores N --ttl T
         --agent-token-ttl T --out FILE [--site S] [--ce CE] [--subject NAME]
   (T: seconds or a duration such as 90m, 12h, 2d)`;
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
 
 function required(f: Record<string, unknown>, name: string): string {
   const v = f[name];
@@ -160,10 +158,6 @@ export async function main(
         );
     }
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return e instanceof UsageError || e instanceof ArgsError ||
-        (e instanceof TokenError && e.reason === "invalid_input")
-      ? 2
-      : 1;
+    return fail(io, e);
   }
 }

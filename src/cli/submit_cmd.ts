@@ -17,9 +17,17 @@
  * @module
  */
 import { toText } from "@std/streams";
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
-import { COMMON_FLAGS, connect, fail, UsageError } from "./_user_cli.ts";
+import {
+  CliFailure,
+  type CliIo,
+  CONSOLE_IO,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
+import { COMMON_FLAGS, connect } from "./_user_cli.ts";
 
 /** Usage text. */
 export const SUBMIT_USAGE =
@@ -33,8 +41,9 @@ export async function main(
   stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -72,7 +81,7 @@ export async function main(
     );
     return 0;
   } catch (e) {
-    return fail(io, e, SUBMIT_USAGE);
+    return fail(io, e, { usage: SUBMIT_USAGE, json });
   } finally {
     client?.close();
   }

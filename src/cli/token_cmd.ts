@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
 import {
   type KeyAlgorithm,
   parseDuration,
@@ -29,7 +28,14 @@ import {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags as parseArgs,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 
 /** Usage text. */
 export const TOKEN_USAGE = `usage:
@@ -38,30 +44,6 @@ export const TOKEN_USAGE = `usage:
 } --subject NAME --ttl DURATION --out OUTDIR
         [--job-id ID --owner USER] [--admin] [--host NAME]... [--algorithm ecdsa-p256|rsa-2048|rsa-3072]
   splitpilot token show FILE [--ca CA_PEM] [--json]`;
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** Token errors that mean "your input is wrong" rather than "it failed". */
-const INPUT_REASONS = new Set([
-  "malformed",
-  "unreadable",
-  "invalid_input",
-  "bad_role",
-  "bad_dn",
-  "not_ca",
-  "key_mismatch",
-]);
-
-function exitCodeOf(e: unknown): number {
-  if (e instanceof UsageError || e instanceof ArgsError) return 2;
-  if (e instanceof TokenError && INPUT_REASONS.has(e.reason)) return 2;
-  return 1;
-}
 
 /** Runs `token <args>`; returns the exit code. */
 export async function main(
@@ -88,8 +70,7 @@ export async function main(
         );
     }
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return exitCodeOf(e);
+    return fail(io, e, { json: wantsJson(args) });
   }
 }
 

@@ -11,12 +11,19 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  CliFailure,
+  type CliIo,
+  CONSOLE_IO,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   formatSeconds,
   jobIdArg,
@@ -65,8 +72,9 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -85,7 +93,7 @@ export async function main(
     else for (const line of formatTrace(out.job, out.trace)) io.out(line);
     return 0;
   } catch (e) {
-    return fail(io, e, TRACE_USAGE);
+    return fail(io, e, { usage: TRACE_USAGE, json });
   } finally {
     client?.close();
   }
