@@ -34,7 +34,7 @@ async function cli(
       "--allow-write",
       "--allow-net=127.0.0.1",
       "--allow-env",
-      `${ROOT}scripts/splitpilot.ts`,
+      `${ROOT}src/cli/main.ts`,
       ...args,
     ],
     cwd: grid.dir,

@@ -50,7 +50,9 @@ Deno.test("std aliases: the scanner catches a relative import", () => {
 
 Deno.test("std aliases: no file imports src/std/* by path", async () => {
   const found: string[] = [];
-  for (const dir of ["src", "scripts", "tests", "bench", "agent.ts", "wrapper.ts"]) {
+  for (
+    const dir of ["src", "scripts", "tests", "bench", "agent.ts", "wrapper.ts"]
+  ) {
     const full = `${ROOT}${dir}`;
     let stat;
     try {
@@ -58,12 +60,18 @@ Deno.test("std aliases: no file imports src/std/* by path", async () => {
     } catch {
       continue;
     }
-    const files = stat.isDirectory ? await Array.fromAsync(tsFiles(full)) : [full];
+    const files = stat.isDirectory
+      ? await Array.fromAsync(tsFiles(full))
+      : [full];
     for (const f of files) {
       for (const s of relativeStdImports(await Deno.readTextFile(f), f)) {
         found.push(`${f.slice(ROOT.length)}: ${s}`);
       }
     }
   }
-  assertEquals(found, [], "import these through @std/assert, @std/cli, @std/streams");
+  assertEquals(
+    found,
+    [],
+    "import these through @std/assert, @std/cli, @std/streams",
+  );
 });

@@ -208,7 +208,12 @@ export function checkObject(
   obj: ObjectContext,
 ): void {
   if (allowed(rule, who, obj)) return;
-  const what = obj.job ? `job ${obj.job.id}` : obj.lfn ?? "this object";
+  // A listing names a user, not a job (`ps --user other`).
+  const what = obj.job
+    ? obj.job.id === undefined
+      ? `the jobs of user ${obj.job.owner}`
+      : `job ${obj.job.id}`
+    : obj.lfn ?? "this object";
   throw forbidden(
     "wrong_object",
     `${who.role} ${who.subject}${

@@ -103,7 +103,9 @@ export async function serveHttps(
     const tlsError = socket.authorizationError
       ? String(socket.authorizationError)
       : undefined;
-    const base = `https://${hostname}`;
+    const base = `https://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }`;
     let request: Request;
     try {
       request = toRequest(req, base);
@@ -127,7 +129,9 @@ export async function serveHttps(
   const port = typeof addr === "object" && addr ? addr.port : 0;
   return {
     port,
-    url: `https://${hostname}:${port}`,
+    url: `https://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -127,7 +127,9 @@ export function messageOf(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   const net = /net access to "([^"]+)"/.exec(m);
   if (e instanceof Deno.errors.NotCapable && net) {
-    return `broker ${net[1]} is not in your configuration, so Deno refused the connection; add its URL to "broker =" in ~/.splitpilot/config (or $SPLITPILOT_CONFIG) or to $SPLITPILOT_BROKER`;
+    return `broker ${
+      net[1]
+    } is not in your configuration, so Deno refused the connection; add its URL to "broker =" in ~/.splitpilot/config (or $SPLITPILOT_CONFIG) or to $SPLITPILOT_BROKER`;
   }
   if (e instanceof Deno.errors.NotCapable) {
     return `${

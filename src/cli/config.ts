@@ -93,10 +93,17 @@ function expandHome(path: string, env: EnvGet): string {
   return path;
 }
 
-/** `path` made absolute against `base` (after `~` expansion). */
-export function absolute(path: string, base: string, env: EnvGet): string {
+/**
+ * `path` after `~` expansion, made absolute against `base` when one is
+ * given (else left relative to the process's working directory).
+ */
+export function absolute(
+  path: string,
+  base: string | undefined,
+  env: EnvGet,
+): string {
   const p = expandHome(path, env);
-  if (p.startsWith("/")) return p;
+  if (p.startsWith("/") || base === undefined) return p;
   return `${base.replace(/\/+$/, "")}/${p}`.replace(/\/\.\//g, "/");
 }
 
@@ -112,7 +119,9 @@ export function parseConfigFile(
     const m = /^([a-z_]+)\s*=\s*(.*)$/.exec(line);
     if (!m || !["broker", "token"].includes(m[1])) {
       throw new UsageError(
-        `${path}:${i + 1}: expected "broker = URL[, URL...]" or "token = DIR", got "${line}"`,
+        `${path}:${
+          i + 1
+        }: expected "broker = URL[, URL...]" or "token = DIR", got "${line}"`,
       );
     }
     out.set(m[1], { value: m[2], line: i + 1 });
@@ -122,13 +131,14 @@ export function parseConfigFile(
 
 /**
  * The effective configuration: `flags` (`broker`, `token`) over the
- * environment over the config file over defaults. `cwd` resolves relative
- * paths given by flags and the environment.
+ * environment over the config file over defaults. `cwd`, when given,
+ * resolves relative paths of flags and the environment (the CLI itself
+ * runs in the user's directory and may not read it, so it passes none).
  */
 export async function loadSettings(
   flags: { broker?: string; token?: string },
   env: EnvGet,
-  cwd: string = Deno.cwd(),
+  cwd?: string,
 ): Promise<Settings> {
   const home = env("HOME");
   const fileFromEnv = env(CONFIG_ENV);

@@ -83,7 +83,9 @@ export function parseArgs(
   for (const [k, v] of Object.entries(opts.default ?? {})) out[k] = v;
 
   const set = (key: string, value: unknown, arg: string) => {
-    if (!known(key) && opts.unknown && opts.unknown(arg, key, value) === false) {
+    if (
+      !known(key) && opts.unknown && opts.unknown(arg, key, value) === false
+    ) {
       return;
     }
     const k = canonical(key);
