@@ -502,7 +502,7 @@ class BrokerCore {
     if (!FINAL_STATES.has(job.state) || !canTransition(job.state, "WAITING")) {
       throw conflict(
         "not_resubmittable",
-        `job ${job.id} is ${job.state}; only failed, expired or zombie jobs can be resubmitted`,
+        `job ${job.id} is ${job.state}; only failed, killed, expired or zombie jobs can be resubmitted`,
       );
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "WAITING", {
@@ -598,6 +598,14 @@ class BrokerCore {
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
     if (job.state === to) return json({ jobId: job.id, state: to });
+    // Reports move active jobs only: leaving a final state (resubmission)
+    // is for the user and the broker, never for an agent's late report.
+    if (FINAL_STATES.has(job.state)) {
+      throw conflict(
+        "final",
+        `job ${job.id} is already ${job.state}; a report cannot change it`,
+      );
+    }
     if (!canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)) {
       throw conflict(
         "illegal_transition",

@@ -95,6 +95,7 @@ export function listenError(e: unknown, listen: string): string {
     case "EPERM":
       return `${what}: permission denied (ports below 1024 need privileges)`;
     case "EADDRNOTAVAIL":
+    case "EINVAL":
       return `${what}: this machine has no such address`;
     case "ENOTFOUND":
     case "EAI_AGAIN":

@@ -126,10 +126,21 @@ export function reasonOf(e: unknown): string {
 export function messageOf(e: unknown): string {
   const m = e instanceof Error ? e.message : String(e);
   const net = /net access to "([^"]+)"/.exec(m);
-  if (e instanceof Deno.errors.NotCapable && net) {
+  if (
+    e instanceof Deno.errors.NotCapable && net &&
+    !/createServerHandle|listen/i.test(e.stack ?? "")
+  ) {
     return `broker ${
       net[1]
     } is not in your configuration, so Deno refused the connection; add its URL to "broker =" in ~/.splitpilot/config (or $SPLITPILOT_CONFIG) or to $SPLITPILOT_BROKER`;
+  }
+  if (
+    e instanceof Deno.errors.NotCapable &&
+    /createServerHandle|listen/i.test(e.stack ?? "")
+  ) {
+    return `cannot listen on ${
+      net?.[1] ?? "that address"
+    }: Deno's permissions do not allow it (start it as "splitpilot broker serve --listen HOST:PORT", which grants that address)`;
   }
   if (e instanceof Deno.errors.NotCapable) {
     return `${
@@ -140,9 +151,9 @@ export function messageOf(e: unknown): string {
 }
 
 /**
- * Reports `e` and returns its exit code: `error: …` on stderr (plus the
- * usage text for usage errors), or with `json`, one `{"error","reason"}`
- * line on stdout, where scripts read.
+ * Reports `e` and returns its exit code: one `error: …` line on stderr,
+ * or with `json`, one `{"error","reason"}` line on stdout, where scripts
+ * read. (`usage` is kept for callers; the text is one `--help` away.)
  */
 export function fail(
   io: CliIo,
@@ -154,8 +165,8 @@ export function fail(
     io.out(JSON.stringify({ error: messageOf(e), reason: reasonOf(e) }));
     return code;
   }
+  // One line: the usage text is one `--help` away.
   io.err(`error: ${messageOf(e)}`);
-  if (opts.usage && e instanceof UsageError) io.err(opts.usage);
   return code;
 }
 

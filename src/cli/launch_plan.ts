@@ -29,6 +29,7 @@
  * @module
  */
 import {
+  AGENT_ENV,
   brokerPermissions,
   type PermissionSet,
   toDenoFlags,
@@ -59,6 +60,29 @@ export interface LaunchContext {
   deno: string;
   /** The repository root (holds deno.json and src/). */
   root: string;
+  /** Resolves a host name to addresses. @default {@link resolveHost} */
+  resolveHost?: (name: string) => Promise<string[]>;
+}
+
+/**
+ * A host name's addresses, through `getent ahosts` (the system resolver,
+ * /etc/hosts included), since the launcher has no network permission.
+ * `localhost` is always 127.0.0.1 and ::1.
+ */
+export async function resolveHost(name: string): Promise<string[]> {
+  const out = name === "localhost" ? ["127.0.0.1", "::1"] : [];
+  try {
+    const r = await new Deno.Command("getent", {
+      args: ["ahosts", name],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    for (const line of new TextDecoder().decode(r.stdout).split("\n")) {
+      const a = line.split(/\s+/)[0];
+      if (a) out.push(a);
+    }
+  } catch { /* no getent: the name alone */ }
+  return [...new Set(out)];
 }
 
 /** Values of `--name V` / `--name=V` for the given names (no other parsing). */
@@ -130,7 +154,7 @@ export async function launchPlan(
     perms.read.push(...named);
     perms.write.push(...named);
 
-    if (spec.kind === "user" || spec.kind === "local") {
+    {
       let settings;
       try {
         settings = await loadSettings(
@@ -146,12 +170,14 @@ export async function launchPlan(
       }
       if (settings?.file.value) perms.read.push(settings.file.value);
       if (spec.kind === "user" && settings) {
+        // The token is read-only: the CLI never writes it.
         if (settings.token.value) perms.read.push(settings.token.value);
         for (const u of settings.allowedBrokers) {
           perms.net.push(brokerHost(u, "broker"));
         }
       }
-    } else if (spec.kind === "broker") {
+    }
+    if (spec.kind === "broker") {
       const listen = flagValues(args, "listen").at(-1) ?? "127.0.0.1:8443";
       const state = flagValues(args, "state").at(-1);
       if (state) {
@@ -161,12 +187,20 @@ export async function launchPlan(
         });
         perms.net.push(...row.net);
         perms.env.push(...row.env);
+        // Listening on a name binds its addresses, and Deno checks those.
+        const m = /^([^[\]:]+):(\d+)$/.exec(listen);
+        if (m && !/^[\d.]+$/.test(m[1])) {
+          for (const a of await (ctx.resolveHost ?? resolveHost)(m[1])) {
+            perms.net.push(`${a.includes(":") ? `[${a}]` : a}:${m[2]}`);
+          }
+        }
       }
       // The default SANs: the host name and the machine's addresses.
       perms.sys.push("hostname", "networkInterfaces");
     } else if (spec.kind === "agent") {
       perms.run.push(ctx.deno);
       perms.read.push(ctx.deno);
+      perms.env.push(...AGENT_ENV);
     }
   }
   const unique = (xs: string[]) =>

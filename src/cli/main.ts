@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { type CliIo, CONSOLE_IO, EXIT } from "./cli_io.ts";
+import { type CliIo, CONSOLE_IO, EXIT, messageOf, reasonOf } from "./cli_io.ts";
 import { COMMANDS } from "./commands.ts";
 
 /** The top-level usage text, from the registry. */
@@ -60,6 +60,28 @@ export async function splitpilotMain(
   return await (await spec.load()).main(rest, io);
 }
 
+/**
+ * Last resort for errors thrown where no command catches them (e.g. inside
+ * a `node:` callback): one `error:` line, exit 1, never a stack trace.
+ */
+export function installLastResort(io: CliIo = CONSOLE_IO): void {
+  const report = (e: unknown) => {
+    if (Deno.args.includes("--json")) {
+      io.out(JSON.stringify({ error: messageOf(e), reason: reasonOf(e) }));
+    } else io.err(`error: ${messageOf(e)}`);
+    Deno.exit(EXIT.failure);
+  };
+  globalThis.addEventListener("unhandledrejection", (ev) => {
+    ev.preventDefault();
+    report(ev.reason);
+  });
+  globalThis.addEventListener("error", (ev) => {
+    ev.preventDefault();
+    report(ev.error);
+  });
+}
+
 if (import.meta.main) {
+  installLastResort();
   Deno.exit(await splitpilotMain(Deno.args));
 }
