@@ -254,8 +254,8 @@ Deno.test("CLI: get downloads a job's outputs with progress and checks sha-256",
     );
 
     r = await cli(grid, ["get", empty]);
-    expectCode(r, 0, "get without outputs");
-    assertStringIncludes(r.stdout, "has no outputs yet");
+    expectCode(r, 4, "get without outputs");
+    assertStringIncludes(r.stderr, `job ${empty} is WAITING: no outputs yet`);
 
     // A blob altered on the broker's disk fails the check.
     const blob = `${grid.stateDir}/files/blobs/${

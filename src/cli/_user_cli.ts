@@ -68,7 +68,7 @@ export async function connect(
     token = await readTokenDir(dir);
   } catch (e) {
     throw new CliFailure(
-      EXIT.notFound,
+      EXIT.usage,
       `cannot read the token in ${dir} (${settings.token.source}; expected cert.pem, key.pem, ca.pem): ${
         (e as Error).message
       }`,
