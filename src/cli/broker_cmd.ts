@@ -23,6 +23,9 @@ import {
 } from "./cli_io.ts";
 import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { startBroker } from "../broker/broker.ts";
+import { parseListen } from "./listen.ts";
+
+export { parseListen };
 
 /** Usage text. */
 export const BROKER_USAGE =
@@ -38,30 +41,6 @@ export const BROKER_USAGE =
 examples:
   splitpilot broker serve --state ~/.splitpilot/state --listen localhost:8443
   splitpilot broker serve --state /srv/broker --listen 0.0.0.0:8443 --san broker.example.org`;
-
-const HOST_RE =
-  /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$/;
-
-/** Parses `HOST:PORT` (IPv6 in brackets). */
-export function parseListen(value: string): { hostname: string; port: number } {
-  const m = /^(\[[0-9A-Fa-f:.]+\]|[^:\[\]]+):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[2]) : NaN;
-  const host = m ? m[1].replace(/^\[|\]$/g, "") : "";
-  const ipv4 = /^\d{1,3}(\.\d{1,3}){3}$/.test(host);
-  const ok = m && port <= 65535 && (
-    m[1].startsWith("[")
-      ? host.includes(":")
-      : ipv4
-      ? host.split(".").every((o) => Number(o) <= 255)
-      : HOST_RE.test(host) && !/^[\d.]+$/.test(host)
-  );
-  if (!ok) {
-    throw new UsageError(
-      `--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:8443, 0.0.0.0:8443, [::]:8443 or localhost:8443`,
-    );
-  }
-  return { hostname: host, port };
-}
 
 /** Default certificate names: host name, machine addresses, loopback. */
 export function defaultSans(listenHost: string): string[] {

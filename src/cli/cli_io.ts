@@ -8,7 +8,8 @@
  * - 1: failure (broker unreachable, server error, checksum mismatch, I/O);
  * - 2: bad usage or input (unknown flag, missing argument, invalid JDL: the
  *   broker's 400/413);
- * - 3: not found or not allowed (401, 403, 404, a local file missing);
+ * - 3: not found or not allowed (401, 403, 404, a local file missing, a
+ *   host or path Deno's permissions refuse);
  * - 4: refused because of the job's state (409).
  *
  * @example
@@ -108,6 +109,7 @@ export function exitCodeOf(e: unknown): number {
     return EXIT.usage;
   }
   if (e instanceof Deno.errors.NotFound) return EXIT.notFound;
+  if (e instanceof Deno.errors.NotCapable) return EXIT.notFound;
   return EXIT.failure;
 }
 

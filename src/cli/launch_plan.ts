@@ -35,6 +35,7 @@ import {
   toDenoFlags,
 } from "../permissions/table.ts";
 import { COMMANDS } from "./commands.ts";
+import { parseListen } from "./listen.ts";
 import { brokerHost, type EnvGet, loadSettings } from "./config.ts";
 
 /** Environment the CLI may read. */
@@ -180,7 +181,13 @@ export async function launchPlan(
     if (spec.kind === "broker") {
       const listen = flagValues(args, "listen").at(-1) ?? "127.0.0.1:8443";
       const state = flagValues(args, "state").at(-1);
-      if (state) {
+      let valid = true;
+      try {
+        parseListen(listen);
+      } catch {
+        valid = false; // the command itself says what is wrong with it
+      }
+      if (state && valid) {
         const row = brokerPermissions({
           listen,
           stateDir: resolve(state, ctx.cwd),
