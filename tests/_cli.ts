@@ -40,6 +40,39 @@ export interface User {
   env?: Record<string, string>;
 }
 
+/**
+ * What a test user shares with the machine's user: Deno's and npm's caches
+ * (so a fresh HOME downloads nothing) and the network settings.
+ */
+export function cacheEnv(): Record<string, string> {
+  const home = Deno.env.get("HOME") ?? "/root";
+  const out: Record<string, string> = {
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? `${home}/.cache/deno`,
+    npm_config_cache: Deno.env.get("npm_config_cache") ?? `${home}/.npm`,
+  };
+  for (
+    const k of [
+      "DENO_TLS_CA_STORE",
+      "DENO_CERT",
+      "HTTPS_PROXY",
+      "HTTP_PROXY",
+      "NO_PROXY",
+      "https_proxy",
+      "http_proxy",
+      "no_proxy",
+      "NPM_CONFIG_REGISTRY",
+      "npm_config_registry",
+      "NODE_EXTRA_CA_CERTS",
+      "SSL_CERT_FILE",
+      "SSL_CERT_DIR",
+    ]
+  ) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) out[k] = v;
+  }
+  return out;
+}
+
 /** The environment of `user`'s commands. */
 export function userEnv(user: User): Record<string, string> {
   return {

@@ -154,6 +154,10 @@ Deno.test("CLI: submit, ps, trace, kill and resubmit against a running broker", 
     assertStringIncludes(r.stderr, "unknown job state");
     r = await cli(grid, ["ps", "--user", "alice"]);
     expectCode(r, 3, "ps of another user");
+    assertStringIncludes(
+      r.stderr,
+      "USER jdoe may not act on the jobs of user alice",
+    );
 
     r = await cli(grid, ["trace", first]);
     expectCode(r, 0, "trace");

@@ -11,7 +11,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "@std/assert";
-import { freePort, ROOT } from "./_cli.ts";
+import { cacheEnv, freePort, ROOT } from "./_cli.ts";
 
 const SECTION = "### Submitting and following jobs";
 
@@ -78,7 +78,6 @@ Deno.test("README walk-through: runs word by word from a directory outside the r
     port,
   );
   await Deno.writeTextFile(`${dir}/walkthrough.sh`, script);
-  const realHome = Deno.env.get("HOME") ?? "/root";
   const child = new Deno.Command("bash", {
     args: [
       "-c",
@@ -92,8 +91,7 @@ Deno.test("README walk-through: runs word by word from a directory outside the r
       PATH: "/usr/local/bin:/usr/bin:/bin",
       NO_COLOR: "1",
       // The user's caches: npx's Deno and Deno's npm packages, already here.
-      npm_config_cache: Deno.env.get("npm_config_cache") ?? `${realHome}/.npm`,
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${realHome}/.cache/deno`,
+      ...cacheEnv(),
       ...(Deno.env.get("USE_CONTAINERS")
         ? { USE_CONTAINERS: Deno.env.get("USE_CONTAINERS")! }
         : {}),

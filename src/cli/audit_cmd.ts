@@ -40,7 +40,11 @@ export const AUDIT_USAGE =
     [--sandbox DIR] --broker H:P [--payload P]...   wrapper (sandbox default /workdir)
     --state DIR --broker LISTEN               broker
   LOG may hold other lines too (e.g. an agent's stderr with the wrappers' records).
-  exit: 0 all within the table, 1 something outside it, 2 bad usage`;
+  exit: 0 all within the table, 1 something outside it, 2 bad usage
+examples:
+  DENO_AUDIT_PERMISSIONS=agent.jsonl splitpilot agent --token agent --work work --max-empty 1
+  splitpilot audit agent.jsonl --role agent --context @agent-context.json
+  splitpilot audit broker.jsonl --role broker --state ~/.splitpilot/state --broker 127.0.0.1:8443`;
 
 const ROLES: readonly ProcessRole[] = ["agent", "wrapper", "broker"];
 

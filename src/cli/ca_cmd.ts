@@ -26,7 +26,11 @@ import {
 
 /** Usage text. */
 export const CA_USAGE =
-  "usage: splitpilot ca init --state DIR [--algorithm ecdsa-p256|rsa-2048|rsa-3072] [--subject NAME]";
+  `usage: splitpilot ca init --state DIR [--algorithm ecdsa-p256|rsa-2048|rsa-3072] [--subject NAME]
+  creates DIR/ca/ca.pem and DIR/ca/ca.key (0600); never overwrites a CA
+examples:
+  splitpilot ca init --state ~/.splitpilot/state
+  splitpilot ca init --state /srv/broker --algorithm rsa-3072`;
 
 /** Runs `ca <args>`; returns the exit code. */
 export async function main(

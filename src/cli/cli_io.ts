@@ -188,9 +188,20 @@ export type Flags = Args & { _: string[] };
  * `@std/cli` `parseArgs` made strict through its `unknown` hook: an unknown
  * flag or a string flag without its value is a {@link UsageError} naming
  * the flag and the known ones. Positionals stay strings (std turns `42`
- * into a number).
+ * into a number). `--help`/`-h` and `--json` are always known.
  */
-export function parseFlags(args: readonly string[], opts: FlagOptions): Flags {
+export function parseFlags(
+  args: readonly string[],
+  options: FlagOptions,
+): Flags {
+  // Every command takes --help (-h) and --json (JSON errors at least).
+  const opts: FlagOptions = {
+    ...options,
+    boolean: [
+      ...new Set([...(options.boolean ?? []), "help", "json"]),
+    ],
+    alias: { h: "help", ...options.alias },
+  };
   const names = [
     ...(opts.string ?? []),
     ...(opts.boolean ?? []),

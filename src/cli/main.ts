@@ -16,12 +16,14 @@ import { COMMANDS } from "./commands.ts";
 
 /** The top-level usage text, from the registry. */
 export function usage(): string {
-  const w = Math.max(...Object.values(COMMANDS).map((c) => c.synopsis.length));
+  const w = 26;
   return [
     "usage: splitpilot <command> [args]   (splitpilot <command> --help for more)",
     "commands:",
     ...Object.values(COMMANDS).map((c) =>
-      `  ${c.synopsis.padEnd(w)}  ${c.summary}`
+      c.synopsis.length > w
+        ? `  ${c.synopsis}\n  ${"".padEnd(w)}  ${c.summary}`
+        : `  ${c.synopsis.padEnd(w)}  ${c.summary}`
     ),
     "user commands take --broker URL --token DIR --json; defaults come from",
     "$SPLITPILOT_BROKER, $SPLITPILOT_TOKEN and ~/.splitpilot/config (see: splitpilot config)",

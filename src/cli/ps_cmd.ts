@@ -44,7 +44,11 @@ export const PS_USAGE =
   --state S      only jobs in these states (${JOB_STATES.join(", ")})
   --user NAME    another user's jobs (admin tokens)
   --limit N      at most N jobs (default 100)
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot ps
+  splitpilot ps --state WAITING,RUNNING --limit 50
+  splitpilot ps --user alice --json   # another user's jobs: admin tokens`;
 
 /** The table `ps` prints. */
 export function formatJobs(jobs: JobView[]): string[] {

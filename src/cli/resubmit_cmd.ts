@@ -19,7 +19,12 @@ import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 /** Usage text. */
 export const RESUBMIT_USAGE =
   `usage: splitpilot resubmit ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+  puts a failed (ERROR_*), expired, zombie or killed job back to WAITING:
+  a new attempt with a new job token; DONE jobs cannot be resubmitted
+${COMMON_FLAGS}
+examples:
+  splitpilot resubmit 42
+  splitpilot resubmit 42 --json   # {"jobId":"42","state":"WAITING"}`;
 
 /** Runs `resubmit <args>`; returns the exit code. */
 export function main(

@@ -36,7 +36,10 @@ export const SITE_USAGE = `usage:
   splitpilot site publish --state DIR [--dist dist/]
   splitpilot site script --state DIR --broker HOST:PORT --cores N --ttl T
         --agent-token-ttl T --out FILE [--site S] [--ce CE] [--subject NAME]
-  (T: seconds or a duration such as 90m, 12h, 2d)`;
+  (T: seconds or a duration such as 90m, 12h, 2d)
+examples:
+  splitpilot site publish --state ~/.splitpilot/state --dist dist/
+  splitpilot site script --state ~/.splitpilot/state --broker broker.example.org:8443 --cores 8 --ttl 12h --agent-token-ttl 2d --out start.sh`;
 
 function required(f: Record<string, unknown>, name: string): string {
   const v = f[name];
@@ -138,6 +141,10 @@ export async function main(
 ): Promise<number> {
   try {
     const [sub, ...rest] = args;
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(SITE_USAGE);
+      return 0;
+    }
     switch (sub) {
       case "publish":
         return await publish(rest, io);

@@ -32,7 +32,11 @@ import { COMMON_FLAGS, connect } from "./_user_cli.ts";
 /** Usage text. */
 export const SUBMIT_USAGE =
   `usage: splitpilot submit FILE|- [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+  FILE           a JDL file, or - for stdin
+${COMMON_FLAGS}
+examples:
+  splitpilot submit job.jdl              # prints the job ID
+  splitpilot submit --json - < job.jdl   # {"jobId":"42","state":"WAITING"}`;
 
 /** Runs `submit <args>`; returns the exit code. */
 export async function main(

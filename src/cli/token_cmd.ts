@@ -43,7 +43,11 @@ export const TOKEN_USAGE = `usage:
   ROLES.join("|")
 } --subject NAME --ttl DURATION --out OUTDIR
         [--job-id ID --owner USER] [--admin] [--host NAME]... [--algorithm ecdsa-p256|rsa-2048|rsa-3072]
-  splitpilot token show FILE [--ca CA_PEM] [--json]`;
+  splitpilot token show FILE [--ca CA_PEM] [--json]
+examples:
+  splitpilot token issue --state ~/.splitpilot/state --role USER --subject jdoe --ttl 12h --out ~/.splitpilot/user
+  splitpilot token issue --state ~/.splitpilot/state --role JOB_AGENT --subject site1 --ttl 12h --out agent
+  splitpilot token show ~/.splitpilot/user/cert.pem --ca ~/.splitpilot/state/ca/ca.pem`;
 
 /** Runs `token <args>`; returns the exit code. */
 export async function main(

@@ -35,7 +35,10 @@ import {
 /** Usage text. */
 export const TRACE_USAGE =
   `usage: splitpilot trace ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot trace 42
+  splitpilot trace 42 --json   # {"job": {...}, "trace": [{at, state, actor, reason}]}`;
 
 /** One trace entry as the API returns it. */
 interface TraceView {
