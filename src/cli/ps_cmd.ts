@@ -19,10 +19,8 @@
  */
 import { JOB_STATES } from "../broker/states.ts";
 import {
-  CliFailure,
   type CliIo,
   CONSOLE_IO,
-  EXIT,
   fail,
   parseFlags,
   UsageError,

@@ -14,12 +14,7 @@
  *
  * @module
  */
-import {
-  parseDuration,
-  readPemFile,
-  TokenError,
-  TokenIssuer,
-} from "../token/mod.ts";
+import { parseDuration, readPemFile, TokenIssuer } from "../token/mod.ts";
 import { artefactName } from "../build/site_layout.ts";
 import { publishArtefacts, publishedSha256 } from "../site/artefact_store.ts";
 import { renderStartupScript } from "../site/startup_script.ts";

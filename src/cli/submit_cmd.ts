@@ -18,10 +18,8 @@
  */
 import { toText } from "@std/streams";
 import {
-  CliFailure,
   type CliIo,
   CONSOLE_IO,
-  EXIT,
   fail,
   parseFlags,
   UsageError,

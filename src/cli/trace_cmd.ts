@@ -12,13 +12,10 @@
  * @module
  */
 import {
-  CliFailure,
   type CliIo,
   CONSOLE_IO,
-  EXIT,
   fail,
   parseFlags,
-  UsageError,
   wantsJson,
 } from "./cli_io.ts";
 import {

@@ -46,6 +46,7 @@ export function lfnArg(lfn: string): string {
   const parts = lfn.split("/").slice(1);
   if (
     !lfn.startsWith("/") || parts.some((p) => p === "." || p === "..") ||
+    // deno-lint-ignore no-control-regex
     /[\x00-\x1f]/.test(lfn)
   ) {
     throw new CliFailure(
