@@ -330,6 +330,18 @@ Deno.test("CLI: put, ls, cat and get LFN on the user's own tree, sha-256 checked
     r = await cli(grid, ["put", "in.txt", "relative/path"]);
     expectCode(r, 2, "relative LFN");
 
+    r = await cli(grid, ["rm", "/jdoe/data/big.bin"]);
+    expectCode(r, 0, "rm");
+    assertEquals(r.stdout, "removed /jdoe/data/big.bin\n");
+    r = await cli(grid, ["rm", "/jdoe/data/big.bin", "--json"]);
+    expectCode(r, 3, "rm of a removed file");
+    assertStringIncludes(
+      JSON.parse(r.stdout).error,
+      "no file /jdoe/data/big.bin",
+    );
+    r = await cli(grid, ["rm", "/alice/x"]);
+    expectCode(r, 3, "rm in another user's tree");
+
     // A blob altered on the broker's disk fails the check, and no file is left.
     const sha =
       (await grid.user.json<{ files: { lfn: string; sha256: string }[] }>(

@@ -62,6 +62,9 @@ Deno.test("README walk-through: the section covers what a new user needs", async
       /splitpilot trace /,
       /splitpilot get "\$ID"/,
       /splitpilot get \/jdoe\//,
+      /splitpilot ls /,
+      /splitpilot cat /,
+      /splitpilot rm /,
     ]
   ) assertMatch(script, step);
   assert(!/127\.0\.0\.1:8443/.test(script), "the broker is reached by name");

@@ -27,7 +27,7 @@ export interface Route {
   /** Endpoint name (handler dispatch key). */
   name: string;
   /** HTTP method. */
-  method: "GET" | "POST" | "PUT";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path pattern; `:id` is a job ID, `*` the rest (an LFN). */
   path: string;
   /** Roles allowed, each with the rule for the object. */
@@ -113,6 +113,12 @@ export const AUTHZ_TABLE: readonly Route[] = [
     method: "PUT",
     path: "/api/v1/files/*",
     allow: { USER: "own_path", JOB: "job_output" },
+  },
+  {
+    name: "file_delete",
+    method: "DELETE",
+    path: "/api/v1/files/*",
+    allow: { USER: "own_path" },
   },
   {
     // Built agent and wrapper for startup scripts (src/site/artefact_store.ts).

@@ -415,6 +415,8 @@ class BrokerCore {
         return this.#fileGet(lfn!);
       case "file_put":
         return this.#filePut(req, lfn!, who, tokenJob);
+      case "file_delete":
+        return this.#fileDelete(lfn!);
       case "artefact":
         return this.#artefact(lfn!.slice(1));
     }
@@ -695,6 +697,14 @@ class BrokerCore {
         "x-sha256": file.sha256,
       },
     });
+  }
+
+  async #fileDelete(lfn: string): Promise<Response> {
+    // The blob stays: it is content-addressed and may back other names.
+    if (!(await this.#deps.store.deleteFile(lfn))) {
+      throw notFound(`no file ${lfn}`);
+    }
+    return json({ lfn, deleted: true });
   }
 
   async #filePut(

@@ -230,6 +230,8 @@ export interface JobStore {
   getFile(lfn: string): Promise<FileRecord | undefined>;
   /** Files whose LFN starts with `prefix`. */
   listFiles(prefix: string): Promise<FileRecord[]>;
+  /** Removes a file's name; false when there was none. */
+  deleteFile(lfn: string): Promise<boolean>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -983,6 +983,13 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
+  deleteFile(lfn: string): Promise<boolean> {
+    return this.#write(() =>
+      Number(this.#q("DELETE FROM files WHERE lfn = ?").run(lfn).changes) === 1
+    );
+  }
+
+  /** @inheritdoc */
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;

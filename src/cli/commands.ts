@@ -146,6 +146,12 @@ export const COMMANDS: Record<string, CommandSpec> = {
     kind: "user",
     load: () => import("./ls_cmd.ts"),
   },
+  rm: {
+    synopsis: "rm LFN...",
+    summary: "remove files from your tree",
+    kind: "user",
+    load: () => import("./rm_cmd.ts"),
+  },
   cat: {
     synopsis: "cat LFN",
     summary: "print a file (sha-256 checked)",
