@@ -47,7 +47,7 @@ export interface Settings {
   file: Setting<string> & { exists: boolean };
   /** Broker URLs; the first is the one used. */
   broker: Setting<string[]>;
-  /** USER token directory (absolute). */
+  /** USER token directory (relative paths stay relative to the cwd unless `cwd` is given). */
   token: Setting<string>;
   /** Every broker URL of the file and the environment (what the launcher lets the command reach). */
   allowedBrokers: string[];
