@@ -88,14 +88,12 @@ export async function main(
     }
     if (!ROLES.includes(f.role as ProcessRole)) {
       throw new UsageError(
-        `--role ${
-          f.role ?? "(missing)"
-        }: expected agent, wrapper or broker\n${AUDIT_USAGE}`,
+        `--role ${f.role ?? "(missing)"}: expected agent, wrapper or broker`,
       );
     }
     role = f.role as ProcessRole;
     if (f._.length === 0) {
-      throw new UsageError(`at least one LOG file is required\n${AUDIT_USAGE}`);
+      throw new UsageError(`at least one LOG file is required`);
     }
     table = roleTable({
       role,

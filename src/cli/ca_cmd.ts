@@ -54,15 +54,15 @@ export async function main(
     if (sub !== "init") {
       throw new UsageError(
         sub === undefined
-          ? `missing subcommand\n${CA_USAGE}`
-          : `unknown subcommand "${sub}" (expected init)\n${CA_USAGE}`,
+          ? `missing subcommand (expected init)`
+          : `unknown subcommand "${sub}" (expected init)`,
       );
     }
     if (extra.length) {
-      throw new UsageError(`unexpected argument "${extra[0]}"\n${CA_USAGE}`);
+      throw new UsageError(`unexpected argument "${extra[0]}"`);
     }
     if (!flags.state) {
-      throw new UsageError(`--state DIR is required\n${CA_USAGE}`);
+      throw new UsageError(`--state DIR is required`);
     }
     state = flags.state;
     algorithm = (flags.algorithm ?? "ecdsa-p256") as KeyAlgorithm;

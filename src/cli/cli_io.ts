@@ -124,9 +124,12 @@ export function reasonOf(e: unknown): string {
   return "failure";
 }
 
-/** One line for an error: no stack, no `Error:` prefix. */
+/**
+ * One line for an error: no stack, no `Error:` prefix, no usage text
+ * appended below it (that is one `--help` away).
+ */
 export function messageOf(e: unknown): string {
-  const m = e instanceof Error ? e.message : String(e);
+  const m = (e instanceof Error ? e.message : String(e)).split("\n")[0];
   const net = /net access to "([^"]+)"/.exec(m);
   if (
     e instanceof Deno.errors.NotCapable && net &&

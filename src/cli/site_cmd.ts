@@ -39,7 +39,7 @@ examples:
 function required(f: Record<string, unknown>, name: string): string {
   const v = f[name];
   if (typeof v !== "string" || v === "") {
-    throw new UsageError(`--${name} is required\n${SITE_USAGE}`);
+    throw new UsageError(`--${name} is required`);
   }
   return v;
 }
@@ -156,7 +156,7 @@ export async function main(
             sub === undefined
               ? "missing subcommand"
               : `unknown subcommand "${sub}"`
-          } (expected publish or script)\n${SITE_USAGE}`,
+          } (expected publish or script)`,
         );
     }
   } catch (e) {

@@ -67,10 +67,10 @@ export async function main(
         io.out(TOKEN_USAGE);
         return 0;
       case undefined:
-        throw new UsageError(`missing subcommand\n${TOKEN_USAGE}`);
+        throw new UsageError(`missing subcommand (expected issue or show)`);
       default:
         throw new UsageError(
-          `unknown subcommand "${sub}" (expected issue or show)\n${TOKEN_USAGE}`,
+          `unknown subcommand "${sub}" (expected issue or show)`,
         );
     }
   } catch (e) {
@@ -81,7 +81,7 @@ export async function main(
 function required(flags: Record<string, unknown>, name: string): string {
   const v = flags[name];
   if (typeof v !== "string" || v === "") {
-    throw new UsageError(`token issue: --${name} is required\n${TOKEN_USAGE}`);
+    throw new UsageError(`token issue: --${name} is required`);
   }
   return v;
 }
@@ -227,7 +227,7 @@ async function show(args: string[], io: CliIo): Promise<number> {
   }
   const [file, extra] = flags._;
   if (file === undefined) {
-    throw new UsageError(`token show: FILE is required\n${TOKEN_USAGE}`);
+    throw new UsageError(`token show: FILE is required`);
   }
   if (extra !== undefined) {
     throw new UsageError(`token show: unexpected argument "${extra}"`);
