@@ -17,6 +17,9 @@ import {
 } from "./cli_io.ts";
 import { BROKER_ENV, loadSettings, TOKEN_ENV } from "./config.ts";
 
+// Commands written against the old layout import these from here.
+export { CliFailure, exitCodeOf, fail, UsageError } from "./cli_io.ts";
+
 /** Usage text of the common flags. */
 export const COMMON_FLAGS =
   `  --broker URL   broker base URL (default: $${BROKER_ENV}, else the config file)

@@ -163,8 +163,9 @@ export function messageOf(e: unknown): string {
 export function fail(
   io: CliIo,
   e: unknown,
-  opts: { usage?: string; json?: boolean } = {},
+  options: { usage?: string; json?: boolean } | string = {},
 ): number {
+  const opts = typeof options === "string" ? { usage: options } : options;
   const code = exitCodeOf(e);
   if (opts.json) {
     io.out(JSON.stringify({ error: messageOf(e), reason: reasonOf(e) }));
