@@ -47,6 +47,7 @@ import {
 } from "./states.ts";
 import type { JobRecord, JobStore, Usage } from "./store.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
+import { SiteService } from "./site_service.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -267,6 +268,7 @@ class BrokerCore {
   #maxJdl: number;
   #maxUpload: number;
   #artefacts?: ArtefactStore;
+  #sites: SiteService;
   #parsed = new Map<string, JobDescription>();
 
   constructor(deps: BrokerDeps, opts: BrokerOptions) {
@@ -280,6 +282,7 @@ class BrokerCore {
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
+    this.#sites = new SiteService(deps.store, deps.issuer, this.#artefacts);
   }
 
   /** Parsed JDL of a job, cached (JDLs never change after submission). */
@@ -366,6 +369,7 @@ class BrokerCore {
     checkObject(rule, who, {
       job,
       lfn,
+      site: url.searchParams.get("site") ?? undefined,
       inputs: tokenJob ? this.#inputs(tokenJob) : undefined,
       jobOwner: tokenJob?.owner,
     });
@@ -408,6 +412,9 @@ class BrokerCore {
       case "status":
         return this.#status(req, job!, who);
       case "heartbeat":
+        if (who.role === "JOB_AGENT") {
+          this.#sites.registry.touch(who.fingerprint);
+        }
         return this.#heartbeat(req, job!);
       case "file_list":
         return this.#fileList(url, who);
@@ -419,6 +426,14 @@ class BrokerCore {
         return this.#fileDelete(lfn!);
       case "artefact":
         return this.#artefact(lfn!.slice(1));
+      case "sites":
+        return this.#sites.sites();
+      case "factory_demand":
+        return readJson(req).then((b) => this.#sites.demand(who.subject, b));
+      case "factory_pilot":
+        return readJson(req).then((b) => this.#sites.pilot(who.subject, b));
+      case "factory_report":
+        return readJson(req).then((b) => this.#sites.report(who.subject, b));
     }
     throw notFound(`no endpoint ${m.route.name}`);
   }
@@ -527,6 +542,7 @@ class BrokerCore {
       packages: strList(body, "packages"),
       containers: strList(body, "containers"),
     };
+    this.#sites.registry.agentSeen(who.fingerprint, site.site, site.cpuCores!);
     const job = await this.#deps.store.claim(
       {
         cpuCores: site.cpuCores!,

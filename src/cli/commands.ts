@@ -24,7 +24,8 @@ export interface CommandModule {
  * What a command may touch, for the launcher's permission flags:
  * - `user`: the configured brokers (net), the token dir (read);
  * - `broker`: the broker row of the permission table;
- * - `agent`: starts the agent (run: the deno binary);
+ * - `agent`: starts a role process with the table's flags (`agent`,
+ *   `factory`): run the deno binary, read PATH to find batch commands;
  * - `local`: files only.
  */
 export type CommandKind = "user" | "broker" | "agent" | "local";
@@ -84,6 +85,14 @@ export const COMMANDS: Record<string, CommandSpec> = {
     kind: "agent",
     paths: { flags: ["token", "work", "software-dir", "wrapper"] },
     load: () => import("./agent_cmd.ts"),
+  },
+  factory: {
+    synopsis: "factory --site S --slurm|--htcondor|--pbs ...",
+    summary:
+      "run a site's pilot factory (submits startup scripts to the batch system)",
+    kind: "agent",
+    paths: { flags: ["token", "work", "batch-bin"] },
+    load: () => import("./factory_cmd.ts"),
   },
   submit: {
     synopsis: "submit FILE|-",

@@ -207,7 +207,11 @@ export async function launchPlan(
     } else if (spec.kind === "agent") {
       perms.run.push(ctx.deno);
       perms.read.push(ctx.deno);
-      perms.env.push(...AGENT_ENV);
+      perms.env.push(...AGENT_ENV, "INIT_CWD");
+      // `factory` looks for the batch system's commands on PATH.
+      for (const d of (env("PATH") ?? "").split(":")) {
+        if (d.startsWith("/")) perms.read.push(d);
+      }
     }
   }
   const unique = (xs: string[]) =>

@@ -24,17 +24,25 @@ import {
   fail,
   parseFlags as parseArgs,
   UsageError,
+  wantsJson,
 } from "./cli_io.ts";
+import { siteStatus } from "./site_status.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
 
 /** Usage text. */
 export const SITE_USAGE = `usage:
   splitpilot site publish --state DIR [--dist dist/]
   splitpilot site script --state DIR --broker HOST:PORT --cores N --ttl T
         --agent-token-ttl T --out FILE [--site S] [--ce CE] [--subject NAME]
+  splitpilot site status [--json] [--broker URL] [--token DIR]
   (T: seconds or a duration such as 90m, 12h, 2d)
+status: per site, pilots queued/running/finished/failed (from its factory),
+agents seen in the last hour, jobs running, last contact, recent failures.
+${COMMON_FLAGS}
 examples:
   splitpilot site publish --state ~/.splitpilot/state --dist dist/
-  splitpilot site script --state ~/.splitpilot/state --broker broker.example.org:8443 --cores 8 --ttl 12h --agent-token-ttl 2d --out start.sh`;
+  splitpilot site script --state ~/.splitpilot/state --broker broker.example.org:8443 --cores 8 --ttl 12h --agent-token-ttl 2d --out start.sh
+  splitpilot site status`;
 
 function required(f: Record<string, unknown>, name: string): string {
   const v = f[name];
@@ -145,6 +153,18 @@ export async function main(
         return await publish(rest, io);
       case "script":
         return await script(rest, io);
+      case "status": {
+        const f = parseArgs(rest, {
+          string: ["broker", "token"],
+          boolean: ["json"],
+        });
+        if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+        try {
+          return await siteStatus(f, io);
+        } catch (e) {
+          return fail(io, e, { json: wantsJson(rest) });
+        }
+      }
       case "help":
       case "--help":
       case "-h":
@@ -156,7 +176,7 @@ export async function main(
             sub === undefined
               ? "missing subcommand"
               : `unknown subcommand "${sub}"`
-          } (expected publish or script)`,
+          } (expected publish, script or status)`,
         );
     }
   } catch (e) {
