@@ -44,6 +44,11 @@ export interface CommandSpec {
    * existing path are granted anyway.
    */
   paths?: { flags?: string[] };
+  /**
+   * The command serves on `--listen HOST:PORT`, with this default (e.g.
+   * `dashboard`): the launcher grants that address too.
+   */
+  listen?: string;
   /** Default output paths when no path flag names them (e.g. `get`'s `job-ID`). */
   outputs?(args: readonly string[]): string[];
   /** Loads the module. */
@@ -154,6 +159,19 @@ export const COMMANDS: Record<string, CommandSpec> = {
     summary: "list your files",
     kind: "user",
     load: () => import("./ls_cmd.ts"),
+  },
+  logs: {
+    synopsis: "logs ID [-f]",
+    summary: "a job's output, live while it runs (-f follows)",
+    kind: "user",
+    load: () => import("./logs_cmd.ts"),
+  },
+  dashboard: {
+    synopsis: "dashboard [--listen H:P]",
+    summary: "a live web page of your jobs and the sites (loopback)",
+    kind: "user",
+    listen: "127.0.0.1:8080",
+    load: () => import("./dashboard_cmd.ts"),
   },
   rm: {
     synopsis: "rm LFN...",

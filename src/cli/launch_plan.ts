@@ -178,6 +178,13 @@ export async function launchPlan(
         }
       }
     }
+    if (spec.listen !== undefined) {
+      const listen = flagValues(args, "listen").at(-1) ?? spec.listen;
+      try {
+        parseListen(listen);
+        perms.net.push(listen);
+      } catch { /* the command says what is wrong with it */ }
+    }
     if (spec.kind === "broker") {
       const listen = flagValues(args, "listen").at(-1) ?? "127.0.0.1:8443";
       const state = flagValues(args, "state").at(-1);
