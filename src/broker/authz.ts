@@ -29,7 +29,7 @@ export interface Route {
   /** Endpoint name (handler dispatch key). */
   name: string;
   /** HTTP method. */
-  method: "GET" | "POST" | "PUT";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   /**
    * Path pattern; `:id` is a job ID, `*` the rest (an LFN). Site routes
    * name their site in the `site` query parameter.
@@ -118,6 +118,12 @@ export const AUTHZ_TABLE: readonly Route[] = [
     method: "PUT",
     path: "/api/v1/files/*",
     allow: { USER: "own_path", JOB: "job_output" },
+  },
+  {
+    name: "file_delete",
+    method: "DELETE",
+    path: "/api/v1/files/*",
+    allow: { USER: "own_path" },
   },
   {
     // Built agent and wrapper for startup scripts (src/site/artefact_store.ts).
@@ -267,8 +273,11 @@ export function checkObject(
       `${who.role} ${who.subject} is not an admin (needs a token issued with --admin)`,
     );
   }
+  // A listing names a user, not a job (`ps --user other`).
   const what = obj.job
-    ? `job ${obj.job.id}`
+    ? obj.job.id === undefined
+      ? `the jobs of user ${obj.job.owner}`
+      : `job ${obj.job.id}`
     : obj.lfn ?? (obj.site !== undefined ? `site ${obj.site}` : "this object");
   throw forbidden(
     "wrong_object",

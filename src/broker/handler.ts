@@ -475,6 +475,8 @@ class BrokerCore {
         return this.#fileGet(lfn!);
       case "file_put":
         return this.#filePut(req, lfn!, who, tokenJob);
+      case "file_delete":
+        return this.#fileDelete(lfn!);
       case "artefact":
         return this.#artefact(lfn!.slice(1));
       case "sites":
@@ -586,7 +588,7 @@ class BrokerCore {
     if (!FINAL_STATES.has(job.state) || !canTransition(job.state, "WAITING")) {
       throw conflict(
         "not_resubmittable",
-        `job ${job.id} is ${job.state}; only failed, expired or zombie jobs can be resubmitted`,
+        `job ${job.id} is ${job.state}; only failed, killed, expired or zombie jobs can be resubmitted`,
       );
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "WAITING", {
@@ -741,11 +743,21 @@ class BrokerCore {
       return json({ jobId: job.id, state: to, attempt });
     }
     if (
-      !current || !canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)
+      !current || !canTransition(job.state, to) ||
+      BROKER_ONLY_STATES.has(to) || FINAL_STATES.has(job.state)
     ) {
       // A resent report whose answer was lost: acknowledge it again.
       if (alreadyApplied(await this.#deps.store.trace(job.id), attempt, to)) {
         return json({ jobId: job.id, state: job.state, attempt, resent: true });
+      }
+      // Reports move active jobs only: leaving a final state (resubmission)
+      // is for the user and the broker, never for an agent's late report.
+      if (current && FINAL_STATES.has(job.state)) {
+        throw conflict(
+          "final",
+          `job ${job.id} is already ${job.state}; a report cannot change it`,
+          { job: view },
+        );
       }
       throw conflict(
         current ? "illegal_transition" : "superseded",
@@ -874,6 +886,14 @@ class BrokerCore {
         "x-sha256": file.sha256,
       },
     });
+  }
+
+  async #fileDelete(lfn: string): Promise<Response> {
+    // The blob stays: it is content-addressed and may back other names.
+    if (!(await this.#deps.store.deleteFile(lfn))) {
+      throw notFound(`no file ${lfn}`);
+    }
+    return json({ lfn, deleted: true });
   }
 
   async #filePut(

@@ -1074,6 +1074,13 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /** Removes a file's name; false when there was none. */
+  deleteFile(lfn: string): Promise<boolean> {
+    return this.#write(() =>
+      Number(this.#q("DELETE FROM files WHERE lfn = ?").run(lfn).changes) === 1
+    );
+  }
+
   /**
    * Stops the checkpointer, waits for pending writes and closes the database.
    */

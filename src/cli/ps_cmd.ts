@@ -18,19 +18,23 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import { JOB_STATES } from "../protocol/job_state.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   formatSeconds,
   type JobView,
   shortTime,
   table,
-  UsageError,
 } from "./_user_cli.ts";
 
 /** Usage text. */
@@ -40,7 +44,11 @@ export const PS_USAGE =
   --user NAME    another user's jobs (admin tokens)
   --limit N      at most N jobs (default 100), fetched in pages
   --all          every job
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot ps
+  splitpilot ps --state WAITING,RUNNING --limit 50
+  splitpilot ps --user alice --json   # another user's jobs: admin tokens`;
 
 /** The table `ps` prints. */
 export function formatJobs(jobs: JobView[]): string[] {
@@ -76,23 +84,15 @@ export function formatJobs(jobs: JobView[]): string[] {
   );
 }
 
-/**
- * Runs `ps`: a table (or `--json`) of jobs with their accounting. Returns the
- * exit code.
- *
- * @example
- * ```ts ignore
- * import { main } from "./ps_cmd.ts";
- * Deno.exit(await main(["--state", "RUNNING"]));
- * ```
- */
+/** Runs `ps <args>`; returns the exit code. */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token", "state", "user", "limit"],
       boolean: ["json", "help", "all"],
       alias: { h: "help" },
@@ -151,7 +151,7 @@ export async function main(
     }
     return 0;
   } catch (e) {
-    return fail(io, e, PS_USAGE);
+    return fail(io, e, { usage: PS_USAGE, json });
   } finally {
     client?.close();
   }

@@ -17,14 +17,24 @@
  * @module
  */
 import { toText } from "@std/streams";
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
-import { COMMON_FLAGS, connect, fail, UsageError } from "./_user_cli.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
+import { COMMON_FLAGS, connect } from "./_user_cli.ts";
 
 /** Usage text. */
 export const SUBMIT_USAGE =
   `usage: splitpilot submit FILE|- [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+  FILE           a JDL file, or - for stdin
+${COMMON_FLAGS}
+examples:
+  splitpilot submit job.jdl              # prints the job ID
+  splitpilot submit --json - < job.jdl   # {"jobId":"42","state":"WAITING"}`;
 
 /**
  * Runs `submit FILE|-`: sends the JDL with a USER token and prints the
@@ -46,8 +56,9 @@ export async function main(
   stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -81,7 +92,7 @@ export async function main(
     );
     return 0;
   } catch (e) {
-    return fail(io, e, SUBMIT_USAGE);
+    return fail(io, e, { usage: SUBMIT_USAGE, json });
   } finally {
     client?.close();
   }

@@ -11,12 +11,16 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   formatSeconds,
   jobIdArg,
@@ -28,7 +32,10 @@ import {
 /** Usage text. */
 export const TRACE_USAGE =
   `usage: splitpilot trace ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot trace 42
+  splitpilot trace 42 --json   # {"job": {...}, "trace": [{at, state, actor, reason}]}`;
 
 /** One trace entry as the API returns it. */
 interface TraceView {
@@ -74,8 +81,9 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -94,7 +102,7 @@ export async function main(
     else for (const line of formatTrace(out.job, out.trace)) io.out(line);
     return 0;
   } catch (e) {
-    return fail(io, e, TRACE_USAGE);
+    return fail(io, e, { usage: TRACE_USAGE, json });
   } finally {
     client?.close();
   }
