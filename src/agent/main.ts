@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseFlags as parseArgs } from "../cli/cli_io.ts";
+import { parseFlags as parseArgs } from "../flags/parse_flags.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../protocol/kill_reason.ts";

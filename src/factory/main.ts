@@ -7,7 +7,7 @@
 import {
   parseFlags as parseArgs,
   UsageError as ArgsError,
-} from "../cli/cli_io.ts";
+} from "../flags/parse_flags.ts";
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import { parseDuration } from "../token/mod.ts";
 import type { BatchSystem } from "./batch_system.ts";
