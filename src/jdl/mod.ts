@@ -34,4 +34,9 @@ export type {
   OutputEntry,
 } from "./job_description.ts";
 export { keysAdmit, type MatchKeys, matchKeys } from "./match_keys.ts";
-export { DEFAULT_TTL, parseJdl } from "./parse.ts";
+export {
+  DEFAULT_TTL,
+  type JdlWarning,
+  parseJdl,
+  type ParseOptions,
+} from "./parse.ts";

@@ -4,11 +4,15 @@
  * @module
  */
 import type { Expr, JdlAttribute, Value } from "./ast.ts";
-import type { JobDescription } from "./job_description.ts";
+import type {
+  JobDescription,
+  OutputArchive as OutputArchiveT,
+  OutputEntry,
+} from "./job_description.ts";
 import { JdlError } from "./error.ts";
 import { evaluateIn } from "./_evaluator.ts";
 import { type ParsedText, parseText } from "./_parser.ts";
-import { errorAt, show } from "./_position.ts";
+import { errorAt, locate, show } from "./_position.ts";
 import { shellWords } from "./_shell_words.ts";
 import { parseDuration, parseSize } from "./_units.ts";
 import {
@@ -20,6 +24,54 @@ import {
 
 /** Default `TTL` in seconds. */
 export const DEFAULT_TTL = 3600;
+
+/** A construct read leniently (as JAliEn does), with where it is. */
+export interface JdlWarning {
+  /** 1-based line. */
+  line: number;
+  /** 1-based column, in code points. */
+  column: number;
+  /** What was accepted and how it was read. */
+  message: string;
+}
+
+/** Options of {@linkcode parseJdl}. */
+export interface ParseOptions {
+  /**
+   * `true` (the default): the ClassAd grammar and checks only. `false`:
+   * also accept what JAliEn accepts (quoted numbers, repeated keys, bare
+   * words in lists, strings spanning lines, empty items in an
+   * OutputArchive list, a relative Executable that is not an InputFile,
+   * which the broker then looks up) and report each use in `warnings`.
+   */
+  strict?: boolean;
+  /** Receives one entry per leniency used, in source order. */
+  warnings?: JdlWarning[];
+}
+
+/**
+ * Keys whose values become paths, programs or arguments on a worker: no
+ * control characters there, whatever the mode (a newline in a program
+ * name would split any list it is written into).
+ */
+const NO_CONTROL_KEYS = new Set([
+  "executable",
+  "inputfile",
+  "inputdata",
+  "inputdatacollection",
+  "outputfile",
+  "outputarchive",
+  "output",
+  "outputdir",
+  "outputerrore",
+  "validationcommand",
+  "splitarguments",
+  "container",
+  "packages",
+  "jdlvariables",
+  "user",
+  "split",
+]);
 
 /**
  * Parses and validates a JDL.
@@ -42,38 +94,98 @@ export const DEFAULT_TTL = 3600;
  * jd.arguments; // ["-c", "echo hi"]
  * ```
  */
-export function parseJdl(text: string): JobDescription {
+export function parseJdl(
+  text: string,
+  opts: ParseOptions = {},
+): JobDescription {
   if (typeof text !== "string") {
     throw new JdlError(1, 1, `expected JDL text, found ${typeof text}`);
   }
-  return new Fields(text, parseText(text)).build();
+  const lenient = opts.strict === false;
+  const found: { offset: number; message: string }[] = [];
+  const warn = (offset: number, message: string) =>
+    found.push({ offset, message });
+  const parsed = parseText(text, { lenient, warn });
+  const jd = new Fields(text, parsed, lenient, warn).build();
+  if (opts.warnings) {
+    found.sort((a, b) => a.offset - b.offset);
+    for (const w of found) {
+      opts.warnings.push({ ...locate(text, w.offset), message: w.message });
+    }
+  }
+  return jd;
 }
 
 class Fields {
   readonly text: string;
   readonly parsed: ParsedText;
   readonly attributes: JdlAttribute[];
+  readonly lenient: boolean;
+  readonly warn: (offset: number, message: string) => void;
 
-  constructor(text: string, parsed: ParsedText) {
+  constructor(
+    text: string,
+    parsed: ParsedText,
+    lenient: boolean,
+    warn: (offset: number, message: string) => void,
+  ) {
     this.text = text;
     this.parsed = parsed;
     this.attributes = parsed.attributes;
+    this.lenient = lenient;
+    this.warn = warn;
+  }
+
+  offsetOf(at: Expr): number {
+    return this.parsed.offsets.get(at) ?? 0;
+  }
+
+  /** Refuses control characters in values that reach a worker as paths, programs or arguments. */
+  noControl(): void {
+    this.attributes.forEach((a, i) => {
+      if (!NO_CONTROL_KEYS.has(a.key.toLowerCase())) return;
+      const v = this.value(i);
+      const items = Array.isArray(v) ? v : [v];
+      items.forEach((item, n) => {
+        if (typeof item !== "string" || !/[\x00-\x1f\x7f]/.test(item)) return;
+        const at = a.value.kind === "list" ? a.value.items[n] ?? a.value : a.value;
+        this.fail(
+          at,
+          `expected a value without control characters in ${a.key}, found ${
+            show(item)
+          }`,
+        );
+      });
+    });
   }
 
   build(): JobDescription {
+    this.noControl();
     const byKey = new Map<string, number>();
     this.attributes.forEach((a, i) => byKey.set(a.key.toLowerCase(), i));
     const index = (k: string) => byKey.get(k);
 
     const inputFile = this.files(index("inputfile"), "InputFile");
+    const output = this.output(index("output"));
     const jd: JobDescription = {
       executable: this.executable(index("executable"), inputFile),
       arguments: this.arguments(index("arguments")),
       inputFile,
       inputData: this.files(index("inputdata"), "InputData"),
-      outputFile: this.entries(index("outputfile"), outputEntry),
-      outputArchive: this.entries(index("outputarchive"), outputArchive),
-      ttl: this.integer(index("ttl"), DEFAULT_TTL, 1),
+      outputFile: [
+        ...this.entries(index("outputfile"), outputEntry),
+        ...output.files,
+      ],
+      outputArchive: [
+        ...this.entries(
+          index("outputarchive"),
+          (e) => outputArchive(this.dropEmpty(e)),
+        ),
+        ...output.archives,
+      ],
+      ttl: this.lenient
+        ? this.lenientTtl(index("ttl"))
+        : this.integer(index("ttl"), DEFAULT_TTL, 1),
       cpuCores: this.integer(index("cpucores"), 1, 1),
       packages: this.strings(index("packages")),
       jdlVariables: this.strings(index("jdlvariables")),
@@ -105,6 +217,62 @@ class Fields {
       other: {},
       attributes: this.attributes,
     });
+  }
+
+  /**
+   * JAliEn's `Output`: entries with `name:` are archives, others files.
+   * Read only in lenient mode (strict keeps it an unknown key).
+   */
+  output(i: number | undefined): {
+    files: OutputEntry[];
+    archives: OutputArchiveT[];
+  } {
+    const files: OutputEntry[] = [];
+    const archives: OutputArchiveT[] = [];
+    if (i === undefined || !this.lenient) return { files, archives };
+    this.entries(i, (entry) => {
+      const colon = entry.split("@")[0].indexOf(":");
+      if (colon === -1) files.push(outputEntry(entry));
+      else archives.push(outputArchive(this.dropEmpty(entry)));
+      return null;
+    });
+    return { files, archives };
+  }
+
+  /** `"a.zip:x,y,@disk=1"`: JAliEn skips the empty item; so do we, with a warning. */
+  dropEmpty(entry: string): string {
+    if (!this.lenient) return entry;
+    const at = entry.indexOf("@");
+    const spec = at === -1 ? entry : entry.slice(0, at);
+    const colon = spec.indexOf(":");
+    if (colon === -1) return entry;
+    const items = spec.slice(colon + 1).split(",");
+    const kept = items.filter((p) => p.trim() !== "");
+    if (kept.length === items.length || kept.length === 0) return entry;
+    this.pendingWarning = `empty item in the file list of ${
+      show(entry)
+    } skipped, as JAliEn does`;
+    return spec.slice(0, colon + 1) + kept.join(",") +
+      (at === -1 ? "" : entry.slice(at));
+  }
+
+  pendingWarning: string | undefined;
+
+  /** TTL: a whole number, or in lenient mode a quoted duration such as "18 hours". */
+  lenientTtl(i: number | undefined): number {
+    if (i === undefined) return DEFAULT_TTL;
+    const v = this.value(i);
+    if (typeof v === "string" && !/^\s*[+-]?\d+\s*$/.test(v)) {
+      const n = parseDuration(v);
+      if (n !== undefined) {
+        this.warn(
+          this.offsetOf(this.attributes[i].value),
+          `TTL ${show(v)} read as ${n} seconds`,
+        );
+        return n;
+      }
+    }
+    return this.integer(i, DEFAULT_TTL, 1);
   }
 
   fail(at: Expr | number, detail: string): never {
@@ -155,7 +323,10 @@ class Fields {
       this.fail(expr, `expected a program for Executable, found ${show(exe)}`);
     }
     if (exe.startsWith("/")) return exe;
-    if (!inputFile.some((f) => f.slice(f.lastIndexOf("/") + 1) === exe)) {
+    if (
+      !inputFile.some((f) => f.slice(f.lastIndexOf("/") + 1) === exe) &&
+      !this.lenient
+    ) {
       this.fail(
         expr,
         `expected an absolute path or the name of an InputFile for Executable, found ${
@@ -169,7 +340,20 @@ class Fields {
   arguments(i: number | undefined): string[] {
     if (i === undefined) return [];
     const v = this.value(i);
-    if (Array.isArray(v)) return this.strings(i);
+    if (Array.isArray(v)) {
+      const list = this.strings(i);
+      list.forEach((w, n) => {
+        if (!/[\x00-\x1f\x7f]/.test(w)) return;
+        const e = this.attributes[i].value;
+        this.fail(
+          e.kind === "list" ? e.items[n] : e,
+          `expected a value without control characters in Arguments, found ${
+            show(w)
+          }`,
+        );
+      });
+      return list;
+    }
     if (typeof v !== "string") {
       this.expectedFor(i, "a string", v);
     }
@@ -178,6 +362,17 @@ class Fields {
       this.fail(
         this.attributes[i].value,
         `expected shell words in Arguments, found an ${words.problem}`,
+      );
+    }
+    // Whitespace between words may be any; inside a word no control
+    // character may reach the payload's argv.
+    const bad = words.find((w) => /[\x00-\x1f\x7f]/.test(w));
+    if (bad !== undefined) {
+      this.fail(
+        this.attributes[i].value,
+        `expected a value without control characters in Arguments, found ${
+          show(bad)
+        }`,
       );
     }
     return words;
@@ -193,8 +388,14 @@ class Fields {
     const list = this.strings(i);
     const expr = this.attributes[i].value;
     return list.map((entry, n) => {
+      const at = expr.kind === "list" ? expr.items[n] : expr;
       try {
-        return parse(entry);
+        const out = parse(entry);
+        if (this.pendingWarning !== undefined) {
+          this.warn(this.offsetOf(at), this.pendingWarning);
+          this.pendingWarning = undefined;
+        }
+        return out;
       } catch (e) {
         if (!(e instanceof NameProblem)) throw e;
         this.fail(expr.kind === "list" ? expr.items[n] : expr, e.message);
@@ -232,7 +433,17 @@ class Fields {
 
   price(i: number | undefined): number | undefined {
     if (i === undefined) return undefined;
-    const v = this.value(i);
+    let v = this.value(i);
+    if (
+      this.lenient && typeof v === "string" &&
+      /^\s*\d+(\.\d+)?\s*$/.test(v)
+    ) {
+      this.warn(
+        this.offsetOf(this.attributes[i].value),
+        `quoted number ${show(v)} for Price read as a number, as JAliEn does`,
+      );
+      v = Number(v);
+    }
     if (typeof v !== "number" || v < 0) {
       this.expectedFor(i, "a number of at least 0", v);
     }
