@@ -105,7 +105,9 @@ class Parser {
         const { line } = locate(this.text, first!);
         this.opts.warn?.(
           key.start,
-          `key ${show(key.text)} given again (first on line ${line}); the last value wins, as in JAliEn`,
+          `key ${
+            show(key.text)
+          } given again (first on line ${line}); the last value wins, as in JAliEn`,
         );
         attributes[at] = { key: attributes[at].key, value };
       } else {

@@ -15,6 +15,7 @@ import { type ParsedText, parseText } from "./_parser.ts";
 import { errorAt, locate, show } from "./_position.ts";
 import { shellWords } from "./_shell_words.ts";
 import { parseDuration, parseSize } from "./_units.ts";
+import { MAX_SUBJOBS, type SplitSpec } from "./split.ts";
 import {
   logicalFileName,
   NameProblem,
@@ -148,7 +149,9 @@ class Fields {
       const items = Array.isArray(v) ? v : [v];
       items.forEach((item, n) => {
         if (typeof item !== "string" || !/[\x00-\x1f\x7f]/.test(item)) return;
-        const at = a.value.kind === "list" ? a.value.items[n] ?? a.value : a.value;
+        const at = a.value.kind === "list"
+          ? a.value.items[n] ?? a.value
+          : a.value;
         this.fail(
           at,
           `expected a value without control characters in ${a.key}, found ${
@@ -206,9 +209,53 @@ class Fields {
     if (wait !== undefined) jd.maxWaitingTime = wait;
     const user = this.string(index("user"));
     if (user !== undefined) jd.user = user;
+    const split = this.split(index("split"), index("splitmaxinputfilenumber"));
+    if (split !== undefined) jd.split = split;
     const req = index("requirements");
     if (req !== undefined) jd.requirements = this.attributes[req].value;
     return jd;
+  }
+
+  /**
+   * `Split`. A value still holding an argument placeholder (`$4`) is left
+   * for the submission, which fills it first.
+   */
+  split(
+    i: number | undefined,
+    maxIndex: number | undefined,
+  ): SplitSpec | undefined {
+    if (i === undefined) return undefined;
+    const raw = this.string(i)!;
+    if (/\$\d/.test(raw)) return undefined;
+    const v = raw.trim().toLowerCase();
+    const expr = this.attributes[i].value;
+    if (v === "file") return { kind: "file" };
+    if (v === "se") {
+      const max = maxIndex === undefined
+        ? MAX_SUBJOBS
+        : this.integer(maxIndex, MAX_SUBJOBS, 1);
+      return { kind: "se", maxFiles: max };
+    }
+    const m = /^production:\s*(\d+)\s*-\s*(\d+)$/.exec(v);
+    if (m === null) {
+      this.fail(
+        expr,
+        `expected "production:FIRST-LAST", "file" or "se" for Split, found ${
+          show(raw)
+        }`,
+      );
+    }
+    const first = Number(m[1]);
+    const last = Number(m[2]);
+    if (first > last || last - first + 1 > MAX_SUBJOBS) {
+      this.fail(
+        expr,
+        `expected a range of 1 to ${MAX_SUBJOBS} subjobs for Split, found ${
+          show(raw)
+        }`,
+      );
+    }
+    return { kind: "production", first, last };
   }
 
   /** Evaluates a statement's value the way typed fields see it: no site. */
@@ -468,4 +515,21 @@ function describe(v: Value): string {
   if (typeof v === "number") return `number ${v}`;
   if (typeof v === "boolean") return `boolean ${v}`;
   return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
+}
+
+/**
+ * Line and column of the value of `key` in `text` (ignoring case; 1:1 if
+ * the key is absent), for errors found after parsing, e.g. by the broker.
+ */
+export function valueLocation(
+  text: string,
+  key: string,
+  opts: { strict?: boolean } = {},
+): { line: number; column: number } {
+  const parsed = parseText(text, { lenient: opts.strict === false });
+  const a = parsed.attributes.find((x) =>
+    x.key.toLowerCase() === key.toLowerCase()
+  );
+  if (a === undefined) return { line: 1, column: 1 };
+  return locate(text, parsed.offsets.get(a.value) ?? 0);
 }
