@@ -24,6 +24,8 @@ const COMMANDS: Record<
   kill: () => import("../src/cli/kill_cmd.ts"),
   resubmit: () => import("../src/cli/resubmit_cmd.ts"),
   get: () => import("../src/cli/get_cmd.ts"),
+  why: () => import("../src/cli/why_cmd.ts"),
+  jdl: () => import("../src/cli/jdl_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -33,8 +35,10 @@ commands:
   broker serve --state DIR --listen H:P   run the broker
   audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
   site publish|script ...             publish built artefacts; write a batch startup script
-  submit FILE|-                       submit a JDL; prints the job ID (USER token)
-  ps [--state S] [--user U]           list jobs with their accounting
+  submit FILE|- [ARG...]              submit a JDL ($1.. = ARG...); prints the job (or master) ID
+  ps [--state S] [--user U] [--master ID]   list jobs, masters with subjob counts
+  why ID                              which requirement no recent agent met
+  jdl check FILE... | jdl fmt FILE    validate (with warnings) or print canonically
   trace ID                            a job's accounting and state history
   kill ID | resubmit ID               kill a job; put a failed one back in the queue
   get ID [--out DIR]                  download a job's outputs (sha-256 checked)

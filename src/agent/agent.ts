@@ -71,6 +71,12 @@ export interface AgentOptions {
   ce?: string;
   /** Packages the site provides. @default [] */
   packages?: string[];
+  /**
+   * Other site attributes for `other.X` in Requirements (`--attr`), e.g.
+   * `{ GridPartitions: ["quickreco"], Price: 1 }`. The broker adds
+   * `Type: "machine"` when absent. @default {}
+   */
+  attributes?: Record<string, string | number | string[]>;
   /** Keep polling when the queue is empty. @default false */
   wait?: boolean;
   /** Consecutive empty matches (while idle) before exiting. @default 3 */
@@ -299,6 +305,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           disk: opts.disk ?? 0,
           packages: opts.packages ?? [],
           containers: [driver.name],
+          attributes: opts.attributes ?? {},
         };
         try {
           job = await broker.json<MatchedJob>("POST", "/api/v1/match", siteMap);
@@ -308,7 +315,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         if (job) {
           empty = 0;
           backoff = 500;
-          const jd = parseJdl(job.jdl);
+          const jd = parseJdl(job.jdl, { strict: false });
           const sandbox =
             `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
           await Deno.mkdir(sandbox, { mode: 0o700 });

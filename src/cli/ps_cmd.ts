@@ -25,8 +25,10 @@ import {
   connect,
   fail,
   formatBytes,
+  formatCounts,
   formatSeconds,
   type JobView,
+  type MasterView,
   shortTime,
   table,
   UsageError,
@@ -34,7 +36,8 @@ import {
 
 /** Usage text. */
 export const PS_USAGE =
-  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N] [--json] [--broker URL] [--token DIR]
+  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N] [--master ID] [--json] [--broker URL] [--token DIR]
+  --master ID    the subjobs of masterjob ID
   --state S      only jobs in these states (${JOB_STATES.join(", ")})
   --user NAME    another user's jobs (admin tokens)
   --limit N      at most N jobs (default 100)
@@ -74,6 +77,29 @@ export function formatJobs(jobs: JobView[]): string[] {
   );
 }
 
+/** The masters table `ps` prints: subjob counts by state. */
+export function formatMasters(masters: MasterView[]): string[] {
+  return table(
+    ["MASTER", "USER", "STATE", "SPLIT", "SUBJOBS", "BY STATE", "UPDATED"],
+    masters.map((m) => [
+      m.id,
+      m.owner,
+      m.state,
+      m.split,
+      m.subjobs,
+      formatCounts(m.counts),
+      shortTime(m.updatedAt),
+    ]),
+  );
+}
+
+/** One line per waiting job that says why it waits. */
+export function formatWhy(jobs: JobView[]): string[] {
+  return jobs.filter((j) => j.state === "WAITING" && j.why).map((j) =>
+    `job ${j.id} waits: ${j.why}`
+  );
+}
+
 /** Runs `ps <args>`; returns the exit code. */
 export async function main(
   args: string[],
@@ -82,7 +108,7 @@ export async function main(
   let client;
   try {
     const flags = parseArgs(args, {
-      string: ["broker", "token", "state", "user", "limit"],
+      string: ["broker", "token", "state", "user", "limit", "master"],
       boolean: ["json", "help"],
       alias: { h: "help" },
     });
@@ -117,18 +143,38 @@ export async function main(
       );
     }
     q.set("limit", String(limit));
+    if (flags.master !== undefined) {
+      if (!/^\d{1,18}$/.test(flags.master)) {
+        throw new UsageError(`--master ${flags.master}: expected a job ID`);
+      }
+      q.set("master", flags.master);
+    }
     client = await connect(flags);
-    const out = await client.json<{ jobs: JobView[] }>(
+    const out = await client.json<
+      { jobs: JobView[]; masters?: MasterView[]; master?: MasterView }
+    >(
       "GET",
       `/api/v1/jobs?${q}`,
     );
     const jobs = out?.jobs ?? [];
+    const masters = out?.masters ?? [];
     if (flags.json) {
-      io.out(JSON.stringify({ jobs }));
-    } else if (jobs.length === 0) {
-      io.out("no jobs");
+      io.out(JSON.stringify(
+        out?.master ? { master: out.master, jobs } : {
+          jobs,
+          ...(masters.length > 0 ? { masters } : {}),
+        },
+      ));
     } else {
-      for (const line of formatJobs(jobs)) io.out(line);
+      if (out?.master) {
+        for (const line of formatMasters([out.master])) io.out(line);
+      } else if (masters.length > 0) {
+        for (const line of formatMasters(masters)) io.out(line);
+      }
+      if (out?.master || masters.length > 0) io.out("");
+      if (jobs.length === 0) io.out("no jobs");
+      else for (const line of formatJobs(jobs)) io.out(line);
+      for (const line of formatWhy(jobs)) io.out(line);
     }
     return 0;
   } catch (e) {

@@ -90,7 +90,7 @@ export async function main(
         jobId: out.jobId,
         state: out.state,
         ...(out.subjobs === undefined ? {} : { subjobs: out.subjobs }),
-        warnings,
+        ...(warnings.length === 0 ? {} : { warnings }),
       }));
     } else {
       for (const w of warnings) {
