@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "../std/cli.ts";
+import { hasControl } from "../jdl/_position.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../pipe/messages.ts";
@@ -105,7 +106,7 @@ export function parseAttributes(
   const out: Record<string, string | number | string[]> = {};
   for (const spec of specs ?? []) {
     const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(spec);
-    if (m === null || m[2] === "" || /[\x00-\x1f]/.test(m[2])) {
+    if (m === null || m[2] === "" || hasControl(m[2])) {
       throw new TypeError(
         `--attr ${
           JSON.stringify(spec)

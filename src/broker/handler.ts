@@ -482,12 +482,12 @@ class BrokerCore {
     return json(out, 201);
   }
 
-  async #why(job: JobRecord): Promise<Response> {
-    return json({
+  #why(job: JobRecord): Promise<Response> {
+    return Promise.resolve(json({
       jobId: job.id,
       state: job.state,
       why: this.#waitReason(job),
-    });
+    }));
   }
 
   /** Why a waiting job waits; undefined for other states. */

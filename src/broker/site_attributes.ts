@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { hasControl } from "../jdl/_position.ts";
 import { badRequest } from "./errors.ts";
 
 /** Keys the slot itself sets (`--attr` may not override them). */
@@ -56,7 +57,7 @@ export function siteAttributes(v: unknown): Record<string, unknown> {
         );
       }
       const okString = (x: unknown) =>
-        typeof x === "string" && x.length <= 256 && !/[\x00-\x1f]/.test(x);
+        typeof x === "string" && x.length <= 256 && !hasControl(x);
       const ok = okString(val) ||
         (typeof val === "number" && Number.isFinite(val)) ||
         (Array.isArray(val) && val.length <= 256 && val.every(okString));

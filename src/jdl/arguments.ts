@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { errorAt } from "./_position.ts";
+import { errorAt, hasControl } from "./_position.ts";
 import { JdlError } from "./error.ts";
 
 /** Most arguments a submission may carry. */
@@ -40,7 +40,7 @@ export function applyArguments(text: string, args: readonly string[]): string {
     );
   }
   args.forEach((a, n) => {
-    if (/["\\\x00-\x1f\x7f]/.test(a)) {
+    if (/["\\]/.test(a) || hasControl(a)) {
       throw new JdlError(
         1,
         1,

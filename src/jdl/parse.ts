@@ -12,7 +12,7 @@ import type {
 import { JdlError } from "./error.ts";
 import { evaluateIn } from "./_evaluator.ts";
 import { type ParsedText, parseText } from "./_parser.ts";
-import { errorAt, locate, show } from "./_position.ts";
+import { errorAt, hasControl, locate, show } from "./_position.ts";
 import { shellWords } from "./_shell_words.ts";
 import { parseDuration, parseSize } from "./_units.ts";
 import { MAX_SUBJOBS, type SplitSpec } from "./split.ts";
@@ -148,7 +148,7 @@ class Fields {
       const v = this.value(i);
       const items = Array.isArray(v) ? v : [v];
       items.forEach((item, n) => {
-        if (typeof item !== "string" || !/[\x00-\x1f\x7f]/.test(item)) return;
+        if (typeof item !== "string" || !hasControl(item)) return;
         const at = a.value.kind === "list"
           ? a.value.items[n] ?? a.value
           : a.value;
@@ -390,7 +390,7 @@ class Fields {
     if (Array.isArray(v)) {
       const list = this.strings(i);
       list.forEach((w, n) => {
-        if (!/[\x00-\x1f\x7f]/.test(w)) return;
+        if (!hasControl(w)) return;
         const e = this.attributes[i].value;
         this.fail(
           e.kind === "list" ? e.items[n] : e,
@@ -413,7 +413,7 @@ class Fields {
     }
     // Whitespace between words may be any; inside a word no control
     // character may reach the payload's argv.
-    const bad = words.find((w) => /[\x00-\x1f\x7f]/.test(w));
+    const bad = words.find((w) => hasControl(w));
     if (bad !== undefined) {
       this.fail(
         this.attributes[i].value,
