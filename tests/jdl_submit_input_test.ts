@@ -375,3 +375,110 @@ Deno.test("property: every accepted JDL round-trips through the store exactly", 
     await grid.close();
   }
 });
+
+Deno.test("CLI: jdl check prints warnings and exits 0; a template exits 2 with line and column; jdl fmt prints the canonical form", async () => {
+  const grid = await startGrid();
+  try {
+    const fixtures = new URL("./fixtures/jdl/", import.meta.url).pathname;
+    const ok = await cli(grid, [
+      "jdl",
+      "check",
+      `${fixtures}aliphysics_cpass0.jdl`,
+      `${fixtures}jaliensetup_job.jdl`,
+    ]);
+    assertEquals(ok.code, 0, ok.stderr);
+    assertStringIncludes(
+      ok.stdout,
+      'aliphysics_cpass0.jdl: warning: line 19, column 1: key "GUIDFILE" given again',
+    );
+    assertStringIncludes(
+      ok.stdout,
+      "aliphysics_cpass0.jdl: ok (masterjob: Split file)",
+    );
+    const tpl = await cli(grid, [
+      "jdl",
+      "check",
+      `${fixtures}aliphysics_hmtf_template_job.jdl`,
+    ]);
+    assertEquals(tpl.code, 2);
+    assertStringIncludes(
+      tpl.stderr,
+      "error: line 25, column 13: expected an absolute logical file name in InputFile",
+    );
+    const strict = await cli(grid, [
+      "jdl",
+      "check",
+      "--strict",
+      `${fixtures}aliphysics_cpass0.jdl`,
+    ]);
+    assertEquals(strict.code, 2);
+    assertStringIncludes(
+      strict.stderr,
+      "line 19, column 1: expected each key once",
+    );
+    const fmt = await cli(grid, [
+      "jdl",
+      "fmt",
+      `${fixtures}jaliensetup_test.jdl`,
+    ]);
+    assertEquals(fmt.code, 0, fmt.stderr);
+    assertEquals(
+      fmt.stdout,
+      'Executable = "test.sh";\nOutput = { "std*" };\nflags = {\n  testflag,\n  t2\n};\n',
+    );
+    const bad = await cli(grid, ["jdl", "fmt"]);
+    assertEquals(bad.code, 2);
+  } finally {
+    await grid.close();
+  }
+});
+
+Deno.test("CLI: submit prints the master's ID; ps shows masters with counts and why lines; why names the requirement", async () => {
+  const grid = await startGrid();
+  try {
+    await Deno.writeTextFile(
+      `${grid.dir}/m.jdl`,
+      'Executable = "/bin/true";\nTTL = 60;\nSplit = "production:1-4";\nRequirements = member(other.GridPartitions, "quickreco");\n',
+    );
+    const sub = await cli(grid, ["submit", "m.jdl"]);
+    assertEquals(sub.code, 0, sub.stderr);
+    const master = sub.stdout.trim();
+    assertStringIncludes(sub.stderr, `masterjob ${master}: 4 subjobs`);
+    const ps = await cli(grid, ["ps"]);
+    assertEquals(ps.code, 0, ps.stderr);
+    const line = ps.stdout.split("\n").find((l) => l.startsWith(`${master} `));
+    assert(line !== undefined, ps.stdout);
+    assertStringIncludes(line, "SPLIT");
+    assertStringIncludes(line, "production:1-4");
+    assertStringIncludes(line, "WAITING:4");
+    assertStringIncludes(
+      ps.stdout,
+      "waits: no agent asked for work in the last hour",
+    );
+    const sj = await cli(grid, ["ps", "--master", master, "--json"]);
+    assertEquals(sj.code, 0, sj.stderr);
+    const out = JSON.parse(sj.stdout);
+    assertEquals(out.master.counts, { WAITING: 4 });
+    assertEquals(out.jobs.length, 4);
+    const agent = await grid.runAgent({
+      containers: "none",
+      extraArgs: ["--max-empty", "1"],
+    });
+    assertEquals(agent.code, 0, agent.log);
+    const why = await cli(grid, ["why", out.jobs[0].id]);
+    assertEquals(why.code, 0, why.stderr);
+    assertStringIncludes(
+      why.stdout,
+      `job ${
+        out.jobs[0].id
+      } (WAITING): other.GridPartitions: no agent in the last hour advertised it`,
+    );
+    const tr = await cli(grid, ["trace", out.jobs[0].id]);
+    assertStringIncludes(tr.stdout, "waiting: other.GridPartitions");
+    const mt = await cli(grid, ["trace", master]);
+    assertStringIncludes(mt.stdout, `masterjob ${master}`);
+    assertStringIncludes(mt.stdout, "split into 4 subjobs");
+  } finally {
+    await grid.close();
+  }
+});
