@@ -15,64 +15,22 @@ import { type ParsedText, parseText } from "./_parser.ts";
 import { errorAt, hasControl, locate, show } from "./_position.ts";
 import { shellWords } from "./_shell_words.ts";
 import { parseDuration, parseSize } from "./_units.ts";
-import { MAX_SUBJOBS, type SplitSpec } from "./split.ts";
+import { MAX_SUBJOBS, readSplit, type SplitSpec } from "./split.ts";
 import {
   logicalFileName,
   NameProblem,
   outputArchive,
   outputEntry,
+  withoutEmptyItems,
 } from "./_names.ts";
+
+import { findControl, type ParseOptions } from "./parse_options.ts";
+
+export type { JdlWarning, ParseOptions } from "./parse_options.ts";
+export { valueLocation } from "./parse_options.ts";
 
 /** Default `TTL` in seconds. */
 export const DEFAULT_TTL = 3600;
-
-/** A construct read leniently (as JAliEn does), with where it is. */
-export interface JdlWarning {
-  /** 1-based line. */
-  line: number;
-  /** 1-based column, in code points. */
-  column: number;
-  /** What was accepted and how it was read. */
-  message: string;
-}
-
-/** Options of {@linkcode parseJdl}. */
-export interface ParseOptions {
-  /**
-   * `true` (the default): the ClassAd grammar and checks only. `false`:
-   * also accept what JAliEn accepts (quoted numbers, repeated keys, bare
-   * words in lists, strings spanning lines, empty items in an
-   * OutputArchive list, a relative Executable that is not an InputFile,
-   * which the broker then looks up) and report each use in `warnings`.
-   */
-  strict?: boolean;
-  /** Receives one entry per leniency used, in source order. */
-  warnings?: JdlWarning[];
-}
-
-/**
- * Keys whose values become paths, programs or arguments on a worker: no
- * control characters there, whatever the mode (a newline in a program
- * name would split any list it is written into).
- */
-const NO_CONTROL_KEYS = new Set([
-  "executable",
-  "inputfile",
-  "inputdata",
-  "inputdatacollection",
-  "outputfile",
-  "outputarchive",
-  "output",
-  "outputdir",
-  "outputerrore",
-  "validationcommand",
-  "splitarguments",
-  "container",
-  "packages",
-  "jdlvariables",
-  "user",
-  "split",
-]);
 
 /**
  * Parses and validates a JDL.
@@ -143,23 +101,8 @@ class Fields {
 
   /** Refuses control characters in values that reach a worker as paths, programs or arguments. */
   noControl(): void {
-    this.attributes.forEach((a, i) => {
-      if (!NO_CONTROL_KEYS.has(a.key.toLowerCase())) return;
-      const v = this.value(i);
-      const items = Array.isArray(v) ? v : [v];
-      items.forEach((item, n) => {
-        if (typeof item !== "string" || !hasControl(item)) return;
-        const at = a.value.kind === "list"
-          ? a.value.items[n] ?? a.value
-          : a.value;
-        this.fail(
-          at,
-          `expected a value without control characters in ${a.key}, found ${
-            show(item)
-          }`,
-        );
-      });
-    });
+    const bad = findControl(this.attributes, (i) => this.value(i));
+    if (bad) this.fail(bad.at, bad.detail);
   }
 
   build(): JobDescription {
@@ -227,35 +170,12 @@ class Fields {
     if (i === undefined) return undefined;
     const raw = this.string(i)!;
     if (/\$\d/.test(raw)) return undefined;
-    const v = raw.trim().toLowerCase();
-    const expr = this.attributes[i].value;
-    if (v === "file") return { kind: "file" };
-    if (v === "se") {
-      const max = maxIndex === undefined
-        ? MAX_SUBJOBS
-        : this.integer(maxIndex, MAX_SUBJOBS, 1);
-      return { kind: "se", maxFiles: max };
-    }
-    const m = /^production:\s*(\d+)\s*-\s*(\d+)$/.exec(v);
-    if (m === null) {
-      this.fail(
-        expr,
-        `expected "production:FIRST-LAST", "file" or "se" for Split, found ${
-          show(raw)
-        }`,
-      );
-    }
-    const first = Number(m[1]);
-    const last = Number(m[2]);
-    if (first > last || last - first + 1 > MAX_SUBJOBS) {
-      this.fail(
-        expr,
-        `expected a range of 1 to ${MAX_SUBJOBS} subjobs for Split, found ${
-          show(raw)
-        }`,
-      );
-    }
-    return { kind: "production", first, last };
+    const max = maxIndex === undefined
+      ? MAX_SUBJOBS
+      : this.integer(maxIndex, MAX_SUBJOBS, 1);
+    const spec = readSplit(raw, max);
+    if (typeof spec === "string") this.fail(this.attributes[i].value, spec);
+    return spec;
   }
 
   /** Evaluates a statement's value the way typed fields see it: no site. */
@@ -288,19 +208,12 @@ class Fields {
 
   /** `"a.zip:x,y,@disk=1"`: JAliEn skips the empty item; so do we, with a warning. */
   dropEmpty(entry: string): string {
-    if (!this.lenient) return entry;
-    const at = entry.indexOf("@");
-    const spec = at === -1 ? entry : entry.slice(0, at);
-    const colon = spec.indexOf(":");
-    if (colon === -1) return entry;
-    const items = spec.slice(colon + 1).split(",");
-    const kept = items.filter((p) => p.trim() !== "");
-    if (kept.length === items.length || kept.length === 0) return entry;
+    const kept = this.lenient ? withoutEmptyItems(entry) : undefined;
+    if (kept === undefined) return entry;
     this.pendingWarning = `empty item in the file list of ${
       show(entry)
     } skipped, as JAliEn does`;
-    return spec.slice(0, colon + 1) + kept.join(",") +
-      (at === -1 ? "" : entry.slice(at));
+    return kept;
   }
 
   pendingWarning: string | undefined;
@@ -515,21 +428,4 @@ function describe(v: Value): string {
   if (typeof v === "number") return `number ${v}`;
   if (typeof v === "boolean") return `boolean ${v}`;
   return `a list of ${v.length} item${v.length === 1 ? "" : "s"}`;
-}
-
-/**
- * Line and column of the value of `key` in `text` (ignoring case; 1:1 if
- * the key is absent), for errors found after parsing, e.g. by the broker.
- */
-export function valueLocation(
-  text: string,
-  key: string,
-  opts: { strict?: boolean } = {},
-): { line: number; column: number } {
-  const parsed = parseText(text, { lenient: opts.strict === false });
-  const a = parsed.attributes.find((x) =>
-    x.key.toLowerCase() === key.toLowerCase()
-  );
-  if (a === undefined) return { line: 1, column: 1 };
-  return locate(text, parsed.offsets.get(a.value) ?? 0);
 }

@@ -40,6 +40,31 @@ export interface SubjobInput {
   inputData?: string[];
 }
 
+/**
+ * Reads a `Split` value (`production:F-L`, `file`, `se`); `maxFiles` is
+ * `SplitMaxInputFileNumber`. Returns the problem as `expected …` text when
+ * the value is not one of those.
+ */
+export function readSplit(raw: string, maxFiles: number): SplitSpec | string {
+  const v = raw.trim().toLowerCase();
+  if (v === "file") return { kind: "file" };
+  if (v === "se") return { kind: "se", maxFiles };
+  const m = /^production:\s*(\d+)\s*-\s*(\d+)$/.exec(v);
+  if (m === null) {
+    return `expected "production:FIRST-LAST", "file" or "se" for Split, found ${
+      JSON.stringify(raw)
+    }`;
+  }
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  if (first > last || last - first + 1 > MAX_SUBJOBS) {
+    return `expected a range of 1 to ${MAX_SUBJOBS} subjobs for Split, found ${
+      JSON.stringify(raw)
+    }`;
+  }
+  return { kind: "production", first, last };
+}
+
 /** Lists the subjobs of a split, in order; `groups` are the se groups. */
 export function plan(
   spec: SplitSpec,
