@@ -26,6 +26,7 @@ const COMMANDS: Record<
   get: () => import("../src/cli/get_cmd.ts"),
   why: () => import("../src/cli/why_cmd.ts"),
   jdl: () => import("../src/cli/jdl_cmd.ts"),
+  factory: () => import("../src/cli/factory_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -34,7 +35,8 @@ commands:
   token issue|show ...                issue or inspect token certificates
   broker serve --state DIR --listen H:P   run the broker
   audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
-  site publish|script ...             publish built artefacts; write a batch startup script
+  site publish|script|status ...      publish built artefacts; write a batch startup script; site view
+  factory --site S --slurm ...        run a site's pilot factory (submits startup scripts to the batch system)
   submit FILE|- [ARG...]              submit a JDL ($1.. = ARG...); prints the job (or master) ID
   ps [--state S] [--user U] [--master ID]   list jobs, masters with subjob counts
   why ID                              which requirement no recent agent met

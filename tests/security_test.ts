@@ -387,12 +387,28 @@ async function refusedCertificates(opts: GridOptions) {
       "bad_dn",
     );
 
-    // The broker's own kind of certificate (HOST: serverAuth only) is not
-    // a client token; the TLS layer's verdict refuses it.
-    await all(
-      await issue(grid, { role: "HOST", subject: "127.0.0.1", ttlSeconds: 60 }),
-      "tls_unauthorized",
-    );
+    // A HOST certificate (serverAuth and clientAuth, as grid host
+    // certificates have) authenticates, but only a site's factory calls
+    // are open to it: match, submit and kill are 403 wrong_role.
+    const host = await issue(grid, {
+      role: "HOST",
+      subject: "127.0.0.1",
+      ttlSeconds: 60,
+    });
+    await refused(grid, host, "POST", "/api/v1/match", {
+      status: 403,
+      reason: "wrong_role",
+      body: SITE,
+    });
+    await refused(grid, host, "POST", "/api/v1/jobs", {
+      status: 403,
+      reason: "wrong_role",
+      body: jdl(),
+    });
+    await refused(grid, host, "POST", `/api/v1/jobs/${a}/kill`, {
+      status: 403,
+      reason: "wrong_role",
+    });
 
     // Positive control: the real agent still matches job b, and jdoe still
     // kills job a — the refusals above were about the certificates.

@@ -10,6 +10,7 @@ import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../pipe/messages.ts";
 import { runAgent } from "./agent.ts";
+import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
 
@@ -168,6 +169,15 @@ export async function agentMain(args: string[]): Promise<number> {
     const containers = parseRuntimeName(
       f.containers ?? Deno.env.get("USE_CONTAINERS") ?? "auto",
     );
+    // Flags win; otherwise the batch system's own view of the slot.
+    const slot = batchSlotFromEnv();
+    if (slot.source && (f.cores === undefined || f.ttl === undefined)) {
+      console.error(
+        `[agent] slot from ${slot.source}: ${slot.cores ?? "?"} core(s), ${
+          slot.ttlSeconds ?? "?"
+        } s left`,
+      );
+    }
     const auditLog = f["wrapper-audit"];
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
@@ -187,8 +197,8 @@ export async function agentMain(args: string[]): Promise<number> {
       softwareDir: f["software-dir"] && absolute(f["software-dir"]),
       image: f.image,
       maxStartFailures: int("max-start-failures", f["max-start-failures"], 1),
-      cores: int("cores", f.cores, 1),
-      ttl: int("ttl", f.ttl, 1),
+      cores: int("cores", f.cores, 1) ?? slot.cores,
+      ttl: int("ttl", f.ttl, 1) ?? slot.ttlSeconds,
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),

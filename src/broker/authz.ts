@@ -20,7 +20,8 @@ export type ObjectRule =
   | "matched_job" // JOB_AGENT: jobs this agent certificate matched
   | "own_path" // USER: files under /<user>/ (admin: all)
   | "job_output" // JOB: files under /<owner>/jobs/<jobId>/
-  | "job_io"; // JOB: its declared inputs under /<owner>/ or /bin/, or its outputs
+  | "job_io" // JOB: its declared inputs under /<owner>/ or /bin/, or its outputs
+  | "own_site"; // HOST: the site named in its token (a site's pilot factory)
 
 /** One endpoint. */
 export interface Route {
@@ -28,7 +29,10 @@ export interface Route {
   name: string;
   /** HTTP method. */
   method: "GET" | "POST" | "PUT";
-  /** Path pattern; `:id` is a job ID, `*` the rest (an LFN). */
+  /**
+   * Path pattern; `:id` is a job ID, `*` the rest (an LFN). Site routes
+   * name their site in the `site` query parameter.
+   */
   path: string;
   /** Roles allowed, each with the rule for the object. */
   allow: Partial<Record<Role, ObjectRule>>;
@@ -128,6 +132,32 @@ export const AUTHZ_TABLE: readonly Route[] = [
     path: "/api/v1/artefacts/*",
     allow: { JOB_AGENT: "any" },
   },
+  {
+    name: "sites",
+    method: "GET",
+    path: "/api/v1/sites",
+    allow: { USER: "any", HOST: "any" },
+  },
+  {
+    // A site's pilot factory (src/factory/): WAITING jobs its slots fit.
+    name: "factory_demand",
+    method: "POST",
+    path: "/api/v1/factory/demand",
+    allow: { HOST: "own_site" },
+  },
+  {
+    // A fresh JOB_AGENT token for one pilot's startup script.
+    name: "factory_pilot",
+    method: "POST",
+    path: "/api/v1/factory/pilot",
+    allow: { HOST: "own_site" },
+  },
+  {
+    name: "factory_report",
+    method: "PUT",
+    path: "/api/v1/factory/pilots",
+    allow: { HOST: "own_site" },
+  },
 ];
 
 /** A route matched against a request, with its parameters. */
@@ -206,6 +236,8 @@ export interface ObjectContext {
   inputs?: readonly string[];
   /** For `job_io`/`job_output`: the owner of the token's job. */
   jobOwner?: string;
+  /** For `own_site`: the site the request names. */
+  site?: string;
 }
 
 /** Object check for `rule`; throws 403 `wrong_object` when refused. */
@@ -215,7 +247,9 @@ export function checkObject(
   obj: ObjectContext,
 ): void {
   if (allowed(rule, who, obj)) return;
-  const what = obj.job ? `job ${obj.job.id}` : obj.lfn ?? "this object";
+  const what = obj.job
+    ? `job ${obj.job.id}`
+    : obj.lfn ?? (obj.site !== undefined ? `site ${obj.site}` : "this object");
   throw forbidden(
     "wrong_object",
     `${who.role} ${who.subject}${
@@ -256,6 +290,8 @@ function allowed(
           // The VO's /bin/ holds programs any job may stage.
           (isUserPath(obj.lfn, obj.jobOwner) || obj.lfn.startsWith("/bin/"))) ||
           allowed("job_output", who, obj));
+    case "own_site":
+      return obj.site !== undefined && obj.site === who.subject;
   }
 }
 
@@ -272,6 +308,8 @@ export const RULE_TEXT: Readonly<Record<ObjectRule, string>> = {
   job_output: "JOB: only files under /<owner>/jobs/<jobId>/",
   job_io:
     "JOB: its declared inputs that lie under /<owner>/ or the VO's /bin/, and its own outputs",
+  own_site:
+    "HOST: only the site named as its subject (`?site=` must equal the token's CN): a site's pilot factory",
 };
 
 /**

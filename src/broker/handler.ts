@@ -52,6 +52,7 @@ import {
 } from "./states.ts";
 import type { JobRecord, JobStore, Usage } from "./store.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
+import { SiteService } from "./site_service.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -274,6 +275,7 @@ class BrokerCore {
   #maxJdl: number;
   #maxUpload: number;
   #artefacts?: ArtefactStore;
+  #sites: SiteService;
   #parsed = new Map<string, JobDescription>();
   #masters?: Promise<MasterJobs | undefined>;
   #offers = new RecentOffers();
@@ -289,6 +291,7 @@ class BrokerCore {
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
+    this.#sites = new SiteService(deps.store, deps.issuer, this.#artefacts);
   }
 
   /** Masterjob bookkeeping (opened on first use). */
@@ -399,6 +402,7 @@ class BrokerCore {
     checkObject(rule, who, {
       job,
       lfn,
+      site: url.searchParams.get("site") ?? undefined,
       inputs: tokenJob ? this.#inputs(tokenJob) : undefined,
       jobOwner: tokenJob?.owner,
     });
@@ -443,6 +447,9 @@ class BrokerCore {
       case "status":
         return this.#status(req, job!, who);
       case "heartbeat":
+        if (who.role === "JOB_AGENT") {
+          this.#sites.registry.touch(who.fingerprint);
+        }
         return this.#heartbeat(req, job!);
       case "file_list":
         return this.#fileList(url, who);
@@ -452,6 +459,14 @@ class BrokerCore {
         return this.#filePut(req, lfn!, who, tokenJob);
       case "artefact":
         return this.#artefact(lfn!.slice(1));
+      case "sites":
+        return this.#sites.sites();
+      case "factory_demand":
+        return readJson(req).then((b) => this.#sites.demand(who.subject, b));
+      case "factory_pilot":
+        return readJson(req).then((b) => this.#sites.pilot(who.subject, b));
+      case "factory_report":
+        return readJson(req).then((b) => this.#sites.report(who.subject, b));
     }
     throw notFound(`no endpoint ${m.route.name}`);
   }
@@ -601,6 +616,7 @@ class BrokerCore {
       ...siteAttributes(body.attributes),
     };
     this.#offers.record(who.subject, site);
+    this.#sites.registry.agentSeen(who.fingerprint, site.site, site.cpuCores!);
     const job = await this.#deps.store.claim(
       {
         cpuCores: site.cpuCores!,

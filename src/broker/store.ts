@@ -219,6 +219,13 @@ export interface JobStore {
   /** Stores a heartbeat (time + usage) of an active job. */
   heartbeat(id: string, usage: Usage | undefined): Promise<void>;
   /** Active jobs whose last heartbeat is older than `before` (ms). */
+  /**
+   * How many WAITING jobs a slot like this one could be given: the sum
+   * over the match classes it admits by cores, TTL, memory, disk, site, CE
+   * and packages. Residual `Requirements` are not evaluated, so this is an
+   * upper bound (what a pilot factory needs to decide how many to submit).
+   */
+  countWaiting(slot: SlotOffer): Promise<number>;
   silentSince(before: number, limit: number): Promise<JobRecord[]>;
   /** Waiting jobs whose waiting time ran out at `now` (ms). */
   overdue(now: number, limit: number): Promise<JobRecord[]>;

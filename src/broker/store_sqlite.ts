@@ -911,6 +911,28 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
+  countWaiting(slot: SlotOffer): Promise<number> {
+    return this.#read(() => {
+      this.#refreshIndex();
+      const ids = this.#index.admitted({
+        cpuCores: Math.ceil(slot.cpuCores),
+        ttl: Math.ceil(slot.ttl),
+        memory: Math.ceil(slot.memory),
+        disk: Math.ceil(slot.disk),
+        site: slot.site?.toLowerCase() ?? null,
+        ce: slot.ce?.toLowerCase() ?? null,
+        packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
+      });
+      if (ids.length === 0) return 0;
+      const row = this.#q(
+        `SELECT coalesce(sum(waiting), 0) AS n FROM queue_heads
+         WHERE class_id IN (SELECT value FROM json_each(?))`,
+      ).get(JSON.stringify(ids)) as Row;
+      return Number(row.n);
+    });
+  }
+
+  /** @inheritdoc */
   silentSince(before: number, limit: number): Promise<JobRecord[]> {
     return this.#read(() => {
       const rows = this.#q(

@@ -25,13 +25,19 @@ import { artefactName } from "../build/site_layout.ts";
 import { publishArtefacts, publishedSha256 } from "../site/artefact_store.ts";
 import { renderStartupScript } from "../site/startup_script.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { siteStatus } from "./site_status.ts";
+import { COMMON_FLAGS, exitCodeOf } from "./_user_cli.ts";
 
 /** Usage text. */
 export const SITE_USAGE = `usage:
   splitpilot site publish --state DIR [--dist dist/]
   splitpilot site script --state DIR --broker HOST:PORT --cores N --ttl T
         --agent-token-ttl T --out FILE [--site S] [--ce CE] [--subject NAME]
-  (T: seconds or a duration such as 90m, 12h, 2d)`;
+  splitpilot site status [--json] [--broker URL] [--token DIR]
+  (T: seconds or a duration such as 90m, 12h, 2d)
+status: per site, pilots queued/running/finished/failed (from its factory),
+agents seen in the last hour, jobs running, last contact, recent failures.
+${COMMON_FLAGS}`;
 
 class UsageError extends Error {
   constructor(message: string) {
@@ -145,6 +151,19 @@ export async function main(
         return await publish(rest, io);
       case "script":
         return await script(rest, io);
+      case "status": {
+        const f = parseArgs(rest, {
+          string: ["broker", "token"],
+          boolean: ["json"],
+        });
+        if (f._.length) throw new UsageError(`unexpected argument "${f._[0]}"`);
+        try {
+          return await siteStatus(f, io);
+        } catch (e) {
+          io.err(`error: ${(e as Error).message}`);
+          return exitCodeOf(e);
+        }
+      }
       case "help":
       case "--help":
       case "-h":
@@ -156,7 +175,7 @@ export async function main(
             sub === undefined
               ? "missing subcommand"
               : `unknown subcommand "${sub}"`
-          } (expected publish or script)\n${SITE_USAGE}`,
+          } (expected publish, script or status)\n${SITE_USAGE}`,
         );
     }
   } catch (e) {

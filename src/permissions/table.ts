@@ -12,6 +12,7 @@
  * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir, /proc | work root | container launcher (or deno for `none`) | named vars |
  * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
  * | broker | its listen address | state dir | state dir | none | named vars |
+ * | factory | broker host:port | its token dir, work dir | work dir | the batch system's submit, status and cancel commands | named vars |
  *
  * @module
  */
@@ -41,6 +42,10 @@ export const AGENT_ENV: readonly string[] = [
   "USE_CONTAINERS",
   "SPLITPILOT_*",
   "SLURM_JOB_ID",
+  // The slot, when a batch system started the agent (src/agent/batch_slot.ts).
+  "SLURM_CPUS_ON_NODE",
+  "SLURM_JOB_CPUS_PER_NODE",
+  "SLURM_JOB_END_TIME",
   "NO_COLOR",
 ];
 
@@ -86,6 +91,27 @@ export interface WrapperContext {
   payload: string[];
   /** The wrapper's own program files (read for `Deno.mainModule` only). @default [] */
   program?: string[];
+}
+
+/** Environment variables a pilot factory may read. */
+export const FACTORY_ENV: readonly string[] = [
+  "HOME",
+  "PATH",
+  "SPLITPILOT_*",
+  "SLURM_CONF",
+  "NO_COLOR",
+];
+
+/** What a pilot factory's permissions depend on. */
+export interface FactoryContext {
+  /** Broker `host:port`. */
+  broker: string;
+  /** Its HOST token directory. */
+  tokenDir: string;
+  /** Pilot scripts and batch logs. */
+  workDir: string;
+  /** The batch commands it runs (absolute paths). */
+  batchCommands: string[];
 }
 
 /** What the broker's permissions depend on. */
@@ -134,6 +160,21 @@ export function brokerPermissions(ctx: BrokerContext): PermissionSet {
     write: [ctx.stateDir],
     run: [],
     env: [...BROKER_ENV],
+  };
+}
+
+/**
+ * The factory row (HOST token, src/factory/): it reaches the broker,
+ * reads its token, writes its pilot scripts and runs only the batch
+ * system's own commands.
+ */
+export function factoryPermissions(ctx: FactoryContext): PermissionSet {
+  return {
+    net: [ctx.broker],
+    read: unique([ctx.tokenDir, ctx.workDir]),
+    write: [ctx.workDir],
+    run: unique(ctx.batchCommands),
+    env: [...FACTORY_ENV],
   };
 }
 

@@ -71,6 +71,14 @@ export class ArtefactStore {
     const file = await Deno.open(path, { read: true });
     return { body: file.readable, size: st.size, sha256: sum.sha256 };
   }
+
+  /** The sha-256 of `name`, or `undefined` when it is not published. */
+  async sha256(name: string): Promise<string | undefined> {
+    const file = await this.open(name);
+    if (!file) return undefined;
+    await file.body.cancel();
+    return file.sha256;
+  }
 }
 
 /** One published artefact. */

@@ -33,16 +33,22 @@ export interface StartupScriptOptions {
   agentSha256: string;
   /** SHA-256 of the wrapper artefact. */
   wrapperSha256: string;
-  /** Cores of the slot. */
-  cores: number;
-  /** Slot lifetime, s. */
-  ttlSeconds: number;
+  /**
+   * Cores of the slot. Omitted (with `ttlSeconds`): the agent reads the
+   * slot from the batch system (src/agent/batch_slot.ts), as pilots a
+   * factory submits do.
+   */
+  cores?: number;
+  /** Slot lifetime, s. Omitted: from the batch system. */
+  ttlSeconds?: number;
   /** Site name (agent `--site`). @default "local" */
   site?: string;
   /** CE name (agent `--ce`). @default none */
   ce?: string;
   /** When the token expires (shown in the header). */
   tokenNotAfter?: Date;
+  /** More agent flags, fixed in the script (e.g. `--containers bwrap`). */
+  agentArgs?: string[];
 }
 
 const PEM_END = "SPLITPILOT_PEM_END";
@@ -81,22 +87,29 @@ export function renderStartupScript(opts: StartupScriptOptions): string {
       throw new TypeError(`${k} sha-256 "${v}": expected 64 hex digits`);
     }
   }
-  if (!Number.isInteger(opts.cores) || opts.cores < 1) {
+  if (
+    opts.cores !== undefined &&
+    (!Number.isInteger(opts.cores) || opts.cores < 1)
+  ) {
     throw new TypeError(`cores ${opts.cores}: expected an integer >= 1`);
   }
-  if (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < 1) {
+  if (
+    opts.ttlSeconds !== undefined &&
+    (!Number.isInteger(opts.ttlSeconds) || opts.ttlSeconds < 1)
+  ) {
     throw new TypeError(`ttl ${opts.ttlSeconds}: expected whole seconds >= 1`);
   }
   const agent = artefactName("agent");
   const wrapper = artefactName("wrapper");
   const agentArgs = [
-    "--cores",
-    String(opts.cores),
-    "--ttl",
-    String(opts.ttlSeconds),
+    ...(opts.cores !== undefined ? ["--cores", String(opts.cores)] : []),
+    ...(opts.ttlSeconds !== undefined
+      ? ["--ttl", String(opts.ttlSeconds)]
+      : []),
     "--site",
     opts.site ?? "local",
     ...(opts.ce ? ["--ce", opts.ce] : []),
+    ...(opts.agentArgs ?? []),
   ].map(q).join(" ");
   return [
     "#!/bin/sh",
@@ -131,7 +144,14 @@ export function renderStartupScript(opts: StartupScriptOptions): string {
     "  fi",
     "  printf '%s\\n' \"$1\"",
     "}",
-    'SP_WORK=$(mktemp -d "${TMPDIR:-/tmp}/splitpilot.XXXXXXXX") || sp_die "mktemp -d failed"',
+    "# Slurm before 23.02 does not tell the job its end time: ask squeue.",
+    'if [ -n "${SLURM_JOB_ID:-}" ] && [ -z "${SLURM_JOB_END_TIME:-}" ] && command -v squeue >/dev/null 2>&1; then',
+    '  sp_end=$(squeue -h -j "$SLURM_JOB_ID" -o %e 2>/dev/null || :)',
+    '  sp_end=$(date -d "$sp_end" +%s 2>/dev/null || :)',
+    '  [ -z "$sp_end" ] || { SLURM_JOB_END_TIME=$sp_end; export SLURM_JOB_END_TIME; }',
+    "fi",
+    "# The work dir goes on the node's local scratch.",
+    'SP_WORK=$(mktemp -d "${SLURM_TMPDIR:-${TMPDIR:-/tmp}}/splitpilot.XXXXXXXX") || sp_die "mktemp -d failed"',
     "sp_pid=",
     "sp_cleanup() {",
     "  sp_rc=$?",

@@ -39,7 +39,8 @@
  * - notBefore = now − 60 s (clock skew), notAfter = now + TTL;
  * - basicConstraints CA:false (critical); keyUsage digitalSignature
  *   (+ keyEncipherment for RSA keys, critical); extendedKeyUsage serverAuth
- *   for HOST, clientAuth otherwise; HOST tokens get subjectAltName
+ *   and clientAuth for HOST (a site's factory is a client too), clientAuth
+ *   otherwise; HOST tokens get subjectAltName
  *   IP 127.0.0.1, DNS localhost, the subject if it is a host name, and any
  *   `hosts`; subject and authority key identifiers;
  * - the CA: basicConstraints CA:true pathlen 0, keyUsage

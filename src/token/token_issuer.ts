@@ -89,10 +89,12 @@ const BC_LEAF = extension(OID.basicConstraints, true, seq());
 // digitalSignature (0); RSA keys may also do key transport (2).
 const KU_EC = extension(OID.keyUsage, true, namedBits([0]));
 const KU_RSA = extension(OID.keyUsage, true, namedBits([0, 2]));
+// A HOST certificate also authenticates its host as a client, as grid host
+// certificates do: a site's pilot factory calls the broker with it.
 const EKU_SERVER = extension(
   OID.extKeyUsage,
   false,
-  seq(oid(OID.serverAuth)),
+  seq(oid(OID.serverAuth), oid(OID.clientAuth)),
 );
 const EKU_CLIENT = extension(
   OID.extKeyUsage,

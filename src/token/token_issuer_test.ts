@@ -132,6 +132,7 @@ Deno.test("issue: @peculiar/x509 reads our certificates the same way", async () 
     ...(c.getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? []),
   ], [
     x509.ExtendedKeyUsage.serverAuth,
+    x509.ExtendedKeyUsage.clientAuth,
   ]);
   const san = c.getExtension(x509.SubjectAlternativeNameExtension)!.names
     .toJSON().map((n) => `${n.type}:${n.value}`);
