@@ -84,7 +84,15 @@ export function findControl(
 ): { at: Expr; detail: string } | undefined {
   for (const [i, a] of attributes.entries()) {
     if (!NO_CONTROL_KEYS.has(a.key.toLowerCase())) continue;
-    const v = valueOf(i);
+    // Plain literals (the usual case) need no evaluation.
+    const e = a.value;
+    const plain = e.kind === "literal" ||
+      (e.kind === "list" && e.items.every((x) => x.kind === "literal"));
+    const v = plain
+      ? (e.kind === "literal"
+        ? e.value
+        : e.items.map((x) => (x as { value: Value }).value))
+      : valueOf(i);
     const items = Array.isArray(v) ? v : [v];
     for (const [n, item] of items.entries()) {
       if (typeof item !== "string" || !hasControl(item)) continue;
