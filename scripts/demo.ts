@@ -61,6 +61,17 @@ export async function demo(): Promise<number> {
     await issuer.issue({ role: "USER", subject: "jdoe", ttlSeconds: 7200 }),
     ca.certPem,
   );
+  // An operator's token: admin USER tokens may scrape the broker's metrics.
+  await writeTokenDir(
+    `${tmp}/admin-token`,
+    await issuer.issue({
+      role: "USER",
+      subject: "ops",
+      admin: true,
+      ttlSeconds: 7200,
+    }),
+    ca.certPem,
+  );
   const broker = await startBrokerProcess({ stateDir: state });
   console.log(`broker: ${broker.url} (pid ${broker.child.pid})`);
   const user = new BrokerClient(
@@ -168,6 +179,7 @@ export async function demo(): Promise<number> {
     const first = submitted[0].id;
     const out = await user.download(`/jdoe/jobs/${first}/result.txt`);
     console.log(`job ${first} result.txt: ${(await out.text()).trim()}`);
+    ok = await showMetrics(broker.url, `${tmp}/admin-token`) && ok;
     console.log(`demo took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (!ok) {
       console.error("error: some jobs did not end in their expected state");
@@ -194,4 +206,47 @@ function printTable(head: string[], rows: string[][]) {
 
 if (import.meta.main) {
   Deno.exit(await demo());
+}
+
+/**
+ * What an operator's Prometheus sees: `curl` with the admin token on
+ * `GET /metrics`, the job counts by state printed. False when the DONE
+ * count is missing.
+ */
+async function showMetrics(url: string, tokenDir: string): Promise<boolean> {
+  const out = await new Deno.Command("curl", {
+    args: [
+      "--silent",
+      "--show-error",
+      "--fail",
+      "--cacert",
+      `${tokenDir}/ca.pem`,
+      "--cert",
+      `${tokenDir}/cert.pem`,
+      "--key",
+      `${tokenDir}/key.pem`,
+      `${url}/metrics`,
+    ],
+    stdin: "null",
+  }).output().catch((e) => ({
+    success: false,
+    stdout: new Uint8Array(),
+    stderr: new TextEncoder().encode((e as Error).message),
+  }));
+  const text = new TextDecoder().decode(out.stdout);
+  const jobs = text.split("\n").filter((l) => l.startsWith("splitpilot_jobs{"));
+  console.log(`\nmetrics (curl ${url}/metrics with an admin token):`);
+  for (const l of jobs) console.log(`  ${l}`);
+  if (
+    !out.success ||
+    !jobs.some((l) => l.startsWith('splitpilot_jobs{state="DONE"}'))
+  ) {
+    console.error(
+      `error: no splitpilot_jobs{state="DONE"} in the metrics: ${
+        new TextDecoder().decode(out.stderr).trim()
+      }`,
+    );
+    return false;
+  }
+  return true;
 }

@@ -27,6 +27,8 @@ const COMMANDS: Record<
   why: () => import("../src/cli/why_cmd.ts"),
   jdl: () => import("../src/cli/jdl_cmd.ts"),
   factory: () => import("../src/cli/factory_cmd.ts"),
+  logs: () => import("../src/cli/logs_cmd.ts"),
+  dashboard: () => import("../src/cli/dashboard_cmd.ts"),
 };
 
 const USAGE = `usage: splitpilot <command> [args]
@@ -44,6 +46,8 @@ commands:
   trace ID                            a job's accounting and state history
   kill ID | resubmit ID               kill a job; put a failed one back in the queue
   get ID [--out DIR]                  download a job's outputs (sha-256 checked)
+  logs ID [-f]                        a job's output, live while it runs (-f follows)
+  dashboard [--listen H:P]            a live web page of your jobs and the sites (loopback)
   authz                               print the authorization table
 user commands take --broker URL --token DIR (or $SPLITPILOT_BROKER,
 $SPLITPILOT_TOKEN) and --json; exit codes: 0 ok, 1 failure, 2 bad usage or

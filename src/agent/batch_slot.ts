@@ -43,7 +43,7 @@ export function batchSlot(
   env:
     | Record<string, string | undefined>
     | ((name: string) => string | undefined),
-  now = Date.now(),
+  now: number = Date.now(),
 ): BatchSlot {
   const get = typeof env === "function" ? env : (n: string) => env[n];
   if (
@@ -65,7 +65,7 @@ export function batchSlot(
 }
 
 /** {@link batchSlot} of this process's environment (names it may not read count as unset). */
-export function batchSlotFromEnv(now = Date.now()): BatchSlot {
+export function batchSlotFromEnv(now: number = Date.now()): BatchSlot {
   return batchSlot((name) => {
     try {
       return Deno.env.get(name);

@@ -32,6 +32,7 @@ import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
 import type { Launch } from "./wrapper_launch.ts";
+import { LogForwarder } from "./log_forwarder.ts";
 
 /** A job as the broker handed it to us. */
 export interface MatchedJob {
@@ -171,6 +172,10 @@ export async function runWrapper(
   }
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
+  // Live output for `splitpilot logs -f`, never on the payload's path.
+  const live = new LogForwarder((lines, eof) =>
+    opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
+  );
   // The launcher's and wrapper's stderr go on to ours; the tail says why
   // a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
   let errTail = "";
@@ -372,6 +377,7 @@ export async function runWrapper(
         }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
+        live.push(l.stream, l.lines);
         for (const line of l.lines) {
           log(`job ${job.jobId} ${l.stream}: ${line}`);
         }
@@ -382,6 +388,7 @@ export async function runWrapper(
     }
   }
   await out.close().catch(() => {});
+  await live.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const exited = await Promise.race([
     child.status,

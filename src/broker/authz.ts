@@ -21,7 +21,8 @@ export type ObjectRule =
   | "own_path" // USER: files under /<user>/ (admin: all)
   | "job_output" // JOB: files under /<owner>/jobs/<jobId>/
   | "job_io" // JOB: its declared inputs under /<owner>/ or /bin/, or its outputs
-  | "own_site"; // HOST: the site named in its token (a site's pilot factory)
+  | "own_site" // HOST: the site named in its token (a site's pilot factory)
+  | "admin"; // USER: admin users only (DN title=admin)
 
 /** One endpoint. */
 export interface Route {
@@ -131,6 +132,26 @@ export const AUTHZ_TABLE: readonly Route[] = [
     method: "GET",
     path: "/api/v1/artefacts/*",
     allow: { JOB_AGENT: "any" },
+  },
+  {
+    // Live output, forwarded by the agent (src/broker/live_log.ts).
+    name: "log_append",
+    method: "POST",
+    path: "/api/v1/jobs/:id/log",
+    allow: { JOB_AGENT: "matched_job" },
+  },
+  {
+    name: "log",
+    method: "GET",
+    path: "/api/v1/jobs/:id/log",
+    allow: { USER: "own_job" },
+  },
+  {
+    // Prometheus scrapes (src/broker/broker_metrics.ts).
+    name: "metrics",
+    method: "GET",
+    path: "/metrics",
+    allow: { USER: "admin" },
   },
   {
     name: "sites",
@@ -247,6 +268,12 @@ export function checkObject(
   obj: ObjectContext,
 ): void {
   if (allowed(rule, who, obj)) return;
+  if (rule === "admin") {
+    throw forbidden(
+      "wrong_object",
+      `${who.role} ${who.subject} is not an admin (needs a token issued with --admin)`,
+    );
+  }
   const what = obj.job
     ? `job ${obj.job.id}`
     : obj.lfn ?? (obj.site !== undefined ? `site ${obj.site}` : "this object");
@@ -292,6 +319,8 @@ function allowed(
           allowed("job_output", who, obj));
     case "own_site":
       return obj.site !== undefined && obj.site === who.subject;
+    case "admin":
+      return who.admin;
   }
 }
 
@@ -308,6 +337,7 @@ export const RULE_TEXT: Readonly<Record<ObjectRule, string>> = {
   job_output: "JOB: only files under /<owner>/jobs/<jobId>/",
   job_io:
     "JOB: its declared inputs that lie under /<owner>/ or the VO's /bin/, and its own outputs",
+  admin: "USER: admin users only (DN title=admin)",
   own_site:
     "HOST: only the site named as its subject (`?site=` must equal the token's CN): a site's pilot factory",
 };

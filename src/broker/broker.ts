@@ -19,6 +19,7 @@ import { type HttpsServer, serveHttps } from "./https_server.ts";
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { Sweeper } from "./sweeper.ts";
+import { BrokerMetrics } from "./broker_metrics.ts";
 
 /** Options of {@link startBroker}. */
 export interface StartBrokerOptions extends BrokerOptions {
@@ -88,9 +89,10 @@ export async function startBroker(
     await store.setUserQuota(user, quota);
   }
   const blobs = new BlobStore(`${opts.stateDir}/files`);
+  const metrics = opts.metrics ?? new BrokerMetrics();
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },
-    { artefactsDir: `${opts.stateDir}/artefacts`, ...opts },
+    { artefactsDir: `${opts.stateDir}/artefacts`, ...opts, metrics },
   );
   let server: HttpsServer;
   try {
@@ -111,6 +113,7 @@ export async function startBroker(
       intervalSeconds: interval,
       zombieAfterSeconds: opts.zombieAfterSeconds,
       maxResubmissions: opts.maxResubmissions,
+      onSweep: (r) => metrics.sweep(r),
     })
     : undefined;
   sweeper?.start();

@@ -53,6 +53,8 @@ import {
 import type { JobRecord, JobStore, Usage } from "./store.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
+import { BrokerMetrics } from "./broker_metrics.ts";
+import { LiveLog } from "./live_log.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -103,6 +105,11 @@ export interface BrokerOptions {
    * @default none (404)
    */
   artefactsDir?: string;
+  /**
+   * Metrics to count into (shared with the sweeper by `startBroker`).
+   * @default a fresh set
+   */
+  metrics?: BrokerMetrics;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
 }
@@ -131,17 +138,35 @@ export function createBrokerHandler(
   deps: BrokerDeps,
   opts: BrokerOptions = {},
 ): Handler {
-  const core = new BrokerCore(deps, opts);
+  const metrics = opts.metrics ?? new BrokerMetrics();
+  const core = new BrokerCore(deps, opts, metrics);
   return async (req, peer) => {
+    const t0 = performance.now();
+    let res: Response;
     try {
-      return await core.handle(req, peer);
+      res = await core.handle(req, peer);
     } catch (e) {
       if (!(e instanceof HttpError)) {
         (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
       }
-      return errorResponse(e);
+      res = errorResponse(e);
     }
+    metrics.requests.observe(
+      { route: routeName(req), status: String(res.status) },
+      (performance.now() - t0) / 1000,
+    );
+    return res;
   };
+}
+
+/** The route name of a request, for metric labels (bounded cardinality). */
+function routeName(req: Request): string {
+  try {
+    const found = findRoute(req.method, new URL(req.url).pathname);
+    return typeof found === "object" ? found.route.name : "unknown";
+  } catch {
+    return "unknown"; // e.g. a bad percent-escape (already answered 400)
+  }
 }
 
 async function readLimited(req: Request, max: number): Promise<Uint8Array> {
@@ -276,12 +301,18 @@ class BrokerCore {
   #maxUpload: number;
   #artefacts?: ArtefactStore;
   #sites: SiteService;
+  #metrics: BrokerMetrics;
+  #live = new LiveLog();
   #parsed = new Map<string, JobDescription>();
   #masters?: Promise<MasterJobs | undefined>;
+  /** The store itself (not the timed wrapper), for masterjob tables. */
+  #rawStore: JobStore;
   #offers = new RecentOffers();
 
-  constructor(deps: BrokerDeps, opts: BrokerOptions) {
-    this.#deps = deps;
+  constructor(deps: BrokerDeps, opts: BrokerOptions, metrics: BrokerMetrics) {
+    this.#metrics = metrics;
+    this.#deps = { ...deps, store: metrics.timeStore(deps.store) };
+    this.#rawStore = deps.store;
     this.#margin = opts.jobTokenMarginSeconds ?? 600;
     this.#maxResub = opts.maxResubmissions ?? 10;
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
@@ -291,12 +322,17 @@ class BrokerCore {
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
-    this.#sites = new SiteService(deps.store, deps.issuer, this.#artefacts);
+    this.#sites = new SiteService(
+      this.#deps.store,
+      deps.issuer,
+      this.#artefacts,
+      () => metrics.tokens.inc({ role: "JOB_AGENT" }),
+    );
   }
 
   /** Masterjob bookkeeping (opened on first use). */
   #masterJobs(): Promise<MasterJobs | undefined> {
-    const store = this.#deps.store;
+    const store = this.#rawStore;
     this.#masters ??= this.#deps.masters
       ? Promise.resolve(this.#deps.masters)
       : store instanceof SqliteJobStore
@@ -461,6 +497,17 @@ class BrokerCore {
         return this.#artefact(lfn!.slice(1));
       case "sites":
         return this.#sites.sites();
+      case "log_append":
+        return this.#logAppend(req, job!);
+      case "log":
+        return Promise.resolve(this.#logRead(url, job!));
+      case "metrics":
+        return this.#metrics.text(this.#deps.store, this.#sites.registry).then(
+          (text) =>
+            new Response(text, {
+              headers: { "content-type": "text/plain; version=0.0.4" },
+            }),
+        );
       case "factory_demand":
         return readJson(req).then((b) => this.#sites.demand(who.subject, b));
       case "factory_pilot":
@@ -494,6 +541,7 @@ class BrokerCore {
         strict: /^(1|true)$/i.test(url.searchParams.get("strict") ?? ""),
       },
     );
+    this.#metrics.submissions.inc();
     return json(out, 201);
   }
 
@@ -602,7 +650,62 @@ class BrokerCore {
     return json({ jobId: job.id, state: "WAITING" });
   }
 
+  async #logAppend(req: Request, job: JobRecord): Promise<Response> {
+    const body = await readJson(req);
+    const raw = body.lines;
+    if (!Array.isArray(raw) || raw.length > 1000) {
+      throw badRequest(
+        "bad_field",
+        `"lines" must be a list of at most 1000 lines`,
+      );
+    }
+    const lines = raw.map((l) => {
+      const r = l as Record<string, unknown>;
+      if (typeof r?.text !== "string" || typeof r.stream !== "string") {
+        throw badRequest(
+          "bad_field",
+          `each line needs "stream" and "text" strings`,
+        );
+      }
+      return { stream: r.stream, text: r.text };
+    });
+    // Lines may arrive just after the wrapper's final report: the rule
+    // (only the agent that matched the job) is what bounds who writes.
+    if (!this.#live.append(job.id, lines, Date.now(), body.eof === true)) {
+      throw new HttpError(
+        429,
+        "rate_limited",
+        `log appends for job ${job.id} come too fast`,
+      );
+    }
+    return json({ ok: true });
+  }
+
+  #logRead(url: URL, job: JobRecord): Response {
+    const after = Number(url.searchParams.get("after") ?? "0");
+    if (!Number.isInteger(after) || after < 0) {
+      throw badRequest("bad_field", `"after" must be a whole number >= 0`);
+    }
+    const page = this.#live.read(job.id, after);
+    return json({
+      ...page,
+      state: job.state,
+      final: FINAL_STATES.has(job.state),
+    });
+  }
+
   async #match(req: Request, who: TokenIdentity): Promise<Response> {
+    const t0 = performance.now();
+    const res = await this.#matchOnce(req, who);
+    this.#metrics.matches.inc({ result: res.status === 200 ? "job" : "empty" });
+    this.#metrics.matchSeconds.observe(
+      undefined,
+      (performance.now() - t0) / 1000,
+    );
+    return res;
+  }
+
+  async #matchOnce(req: Request, who: TokenIdentity): Promise<Response> {
     const body = await readJson(req);
     const site: SiteMap = {
       ce: str(body, "ce"),
@@ -616,7 +719,13 @@ class BrokerCore {
       ...siteAttributes(body.attributes),
     };
     this.#offers.record(who.subject, site);
-    this.#sites.registry.agentSeen(who.fingerprint, site.site, site.cpuCores!);
+    this.#sites.registry.agentSeen(
+      who.fingerprint,
+      site.site,
+      site.cpuCores!,
+      Date.now(),
+      site.ce,
+    );
     const job = await this.#deps.store.claim(
       {
         cpuCores: site.cpuCores!,
@@ -647,6 +756,7 @@ class BrokerCore {
         jobId: job.id,
         ttlSeconds: job.ttl + this.#margin,
       });
+      this.#metrics.tokens.inc({ role: "JOB" });
       await this.#deps.store.setTokenSerial(job.id, token.serial);
       return json({
         jobId: job.id,

@@ -62,8 +62,23 @@ export interface SiteView {
 
 interface AgentSeen {
   site: string;
+  ce: string;
   cpuCores: number;
   at: number;
+}
+
+/** Agents of one site and CE (for metrics). */
+export interface AgentGroup {
+  /** Site. */
+  site: string;
+  /** CE (`""` when none). */
+  ce: string;
+  /** Agents seen in the last hour. */
+  agents: number;
+  /** Cores they offered. */
+  cores: number;
+  /** Last contact, ms since epoch. */
+  lastContact: number;
 }
 
 const AGENT_WINDOW_MS = 3600_000;
@@ -79,10 +94,12 @@ export class SiteRegistry {
     fingerprint: string,
     site: string | undefined,
     cpuCores: number,
-    now = Date.now(),
+    now: number = Date.now(),
+    ce?: string,
   ): void {
     this.#agents.set(fingerprint, {
       site: site ?? "(none)",
+      ce: ce ?? "",
       cpuCores,
       at: now,
     });
@@ -90,13 +107,17 @@ export class SiteRegistry {
   }
 
   /** An agent already seen is alive (a heartbeat for one of its jobs). */
-  touch(fingerprint: string, now = Date.now()): void {
+  touch(fingerprint: string, now: number = Date.now()): void {
     const a = this.#agents.get(fingerprint);
     if (a) a.at = now;
   }
 
   /** Records a factory's report for `site`. */
-  factoryReport(site: string, report: FactoryReport, now = Date.now()): void {
+  factoryReport(
+    site: string,
+    report: FactoryReport,
+    now: number = Date.now(),
+  ): void {
     this.#factories.set(site, {
       ...report,
       failures: report.failures.slice(-MAX_FAILURES),
@@ -113,7 +134,7 @@ export class SiteRegistry {
    * Every site seen, by name. `activeAgents` lists the agent fingerprint
    * of each active job (one entry per job).
    */
-  view(activeAgents: Iterable<string>, now = Date.now()): SiteView[] {
+  view(activeAgents: Iterable<string>, now: number = Date.now()): SiteView[] {
     this.#prune(now);
     const sites = new Map<string, SiteView>();
     const get = (site: string) => {
@@ -140,6 +161,24 @@ export class SiteRegistry {
       if (site !== undefined) get(site).jobsRunning++;
     }
     return [...sites.values()].sort((a, b) => a.site.localeCompare(b.site));
+  }
+
+  /** Agents seen in the last hour, grouped by site and CE. */
+  agentGroups(now: number = Date.now()): AgentGroup[] {
+    this.#prune(now);
+    const groups = new Map<string, AgentGroup>();
+    for (const a of this.#agents.values()) {
+      const key = `${a.site}\u0000${a.ce}`;
+      let g = groups.get(key);
+      if (!g) {
+        g = { site: a.site, ce: a.ce, agents: 0, cores: 0, lastContact: 0 };
+        groups.set(key, g);
+      }
+      g.agents++;
+      g.cores += a.cpuCores;
+      g.lastContact = Math.max(g.lastContact, a.at);
+    }
+    return [...groups.values()];
   }
 
   #prune(now: number): void {

@@ -55,16 +55,24 @@ function positive(
 /** See the module doc. */
 export class SiteService {
   /** Agents and factory reports. */
-  readonly registry = new SiteRegistry();
+  readonly registry: SiteRegistry = new SiteRegistry();
   #store: JobStore;
   #issuer: TokenIssuer;
   #artefacts?: ArtefactStore;
 
-  /** Serves the queue in `store`, tokens from `issuer`. */
-  constructor(store: JobStore, issuer: TokenIssuer, artefacts?: ArtefactStore) {
+  #onIssue: () => void;
+
+  /** Serves the queue in `store`, tokens from `issuer` (`onIssue` counts each). */
+  constructor(
+    store: JobStore,
+    issuer: TokenIssuer,
+    artefacts?: ArtefactStore,
+    onIssue: () => void = () => {},
+  ) {
     this.#store = store;
     this.#issuer = issuer;
     this.#artefacts = artefacts;
+    this.#onIssue = onIssue;
   }
 
   /** `POST /api/v1/factory/demand`: `{cores, ttl, memory?, disk?, ce?, packages?}`. */
@@ -104,6 +112,7 @@ export class SiteService {
         "no agent and wrapper artefacts are published on this broker (splitpilot site publish)",
       );
     }
+    this.#onIssue();
     const token = await this.#issuer.issue({
       role: "JOB_AGENT",
       subject: site,

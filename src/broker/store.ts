@@ -226,6 +226,8 @@ export interface JobStore {
    * upper bound (what a pilot factory needs to decide how many to submit).
    */
   countWaiting(slot: SlotOffer): Promise<number>;
+  /** Job counts by state and owner (for metrics). */
+  countJobs(): Promise<{ state: JobState; owner: string; n: number }[]>;
   silentSince(before: number, limit: number): Promise<JobRecord[]>;
   /** Waiting jobs whose waiting time ran out at `now` (ms). */
   overdue(now: number, limit: number): Promise<JobRecord[]>;

@@ -35,7 +35,7 @@
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import { type Checkpointer, startCheckpointer } from "./_checkpointer.ts";
-import { ClassIndex, type ClassInfo } from "./_class_index.ts";
+import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
 import { ACTIVE_STATES, type JobState } from "./states.ts";
 import type {
   ClaimOptions,
@@ -189,6 +189,19 @@ const SIDE_TABLES = [
 
 function opt(v: unknown): number | undefined {
   return v === null || v === undefined ? undefined : Number(v);
+}
+
+/** A slot as the class index and the claim SQL filter it. */
+function indexSlot(slot: SlotOffer): IndexSlot {
+  return {
+    cpuCores: Math.ceil(slot.cpuCores),
+    ttl: Math.ceil(slot.ttl),
+    memory: Math.ceil(slot.memory),
+    disk: Math.ceil(slot.disk),
+    site: slot.site?.toLowerCase() ?? null,
+    ce: slot.ce?.toLowerCase() ?? null,
+    packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
+  };
 }
 
 function toJob(r: Row): JobRecord {
@@ -725,16 +738,8 @@ export class SqliteJobStore implements JobStore {
     opts: ClaimOptions = {},
   ): Promise<JobRecord | undefined> {
     const quota = opts.userQuota ?? Infinity;
-    const packages = (slot.packages ?? []).map((p) => p.toLowerCase());
-    const filter = {
-      cpuCores: Math.ceil(slot.cpuCores),
-      ttl: Math.ceil(slot.ttl),
-      memory: Math.ceil(slot.memory),
-      disk: Math.ceil(slot.disk),
-      site: slot.site?.toLowerCase() ?? null,
-      ce: slot.ce?.toLowerCase() ?? null,
-      packages,
-    };
+    const filter = indexSlot(slot);
+    const packages = filter.packages;
     const quotaParam = Number.isFinite(quota)
       ? Math.max(0, Math.floor(quota))
       : Number.MAX_SAFE_INTEGER;
@@ -911,18 +916,23 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
+  countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
+    return this.#read(() =>
+      (this.#q(
+        "SELECT state, owner, count(*) AS n FROM jobs GROUP BY state, owner",
+      ).all() as Row[]).map((r) => ({
+        state: r.state as JobState,
+        owner: r.owner as string,
+        n: Number(r.n),
+      }))
+    );
+  }
+
+  /** @inheritdoc */
   countWaiting(slot: SlotOffer): Promise<number> {
     return this.#read(() => {
       this.#refreshIndex();
-      const ids = this.#index.admitted({
-        cpuCores: Math.ceil(slot.cpuCores),
-        ttl: Math.ceil(slot.ttl),
-        memory: Math.ceil(slot.memory),
-        disk: Math.ceil(slot.disk),
-        site: slot.site?.toLowerCase() ?? null,
-        ce: slot.ce?.toLowerCase() ?? null,
-        packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
-      });
+      const ids = this.#index.admitted(indexSlot(slot));
       if (ids.length === 0) return 0;
       const row = this.#q(
         `SELECT coalesce(sum(waiting), 0) AS n FROM queue_heads

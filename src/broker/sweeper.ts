@@ -25,6 +25,8 @@ export interface SweeperOptions {
   batch?: number;
   /** Called with errors of a sweep (the next sweep still runs). @default console.error */
   onError?: (e: unknown) => void;
+  /** Called with what each timed sweep did (metrics). @default none */
+  onSweep?: (report: SweepReport) => void;
 }
 
 /** What one sweep did (job IDs). */
@@ -45,6 +47,7 @@ export class Sweeper {
   #maxResub: number;
   #batch: number;
   #onError: (e: unknown) => void;
+  #onSweep?: (report: SweepReport) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<unknown> = Promise.resolve();
   #stopped = true;
@@ -56,6 +59,7 @@ export class Sweeper {
     this.#zombieMs = (opts.zombieAfterSeconds ?? 900) * 1000;
     this.#maxResub = opts.maxResubmissions ?? 10;
     this.#batch = opts.batch ?? 1000;
+    this.#onSweep = opts.onSweep;
     this.#onError = opts.onError ??
       ((e) => console.error("sweeper:", e));
     if (!(this.#interval > 0) || !(this.#zombieMs > 0)) {
@@ -109,7 +113,9 @@ export class Sweeper {
 
   #schedule() {
     this.#timer = setTimeout(() => {
-      this.#running = this.sweep().catch(this.#onError).finally(() => {
+      this.#running = this.sweep().then((r) => this.#onSweep?.(r)).catch(
+        this.#onError,
+      ).finally(() => {
         if (!this.#stopped) this.#schedule();
       });
     }, this.#interval);

@@ -12,7 +12,7 @@ import { connect, formatSeconds, table } from "./_user_cli.ts";
 /** The lines `site status` prints for `sites` at time `now` (ms). */
 export function formatSiteStatus(
   sites: SiteView[],
-  now = Date.now(),
+  now: number = Date.now(),
 ): string[] {
   if (sites.length === 0) return ["no site has been seen yet"];
   const ago = (t?: number) =>

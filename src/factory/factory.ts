@@ -200,7 +200,7 @@ export class Factory {
   }
 
   /** One cycle (see the module doc). */
-  async cycle(now = Date.now()): Promise<CycleResult> {
+  async cycle(now: number = Date.now()): Promise<CycleResult> {
     await this.#refresh(now);
     const waiting = await this.#broker.demand({
       cores: this.#o.cores,

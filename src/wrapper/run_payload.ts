@@ -82,7 +82,12 @@ async function pump(
   let partial = "";
   let pending: string[] = [];
   let lastSent = 0;
+  // Lines that arrive within 500 ms of the last send go out with a timer,
+  // so a payload that prints and then goes quiet is still seen live.
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
+    clearTimeout(timer);
+    timer = undefined;
     if (pending.length === 0) return;
     const lines = pending.slice(-50);
     pending = [];
@@ -101,10 +106,14 @@ async function pump(
       pending.push(...lines.map((l) => l.slice(0, 1000)));
       if (pending.length > 200) pending = pending.slice(-50);
       if (Date.now() - lastSent > 500) flush();
+      else if (pending.length > 0 && timer === undefined) {
+        timer = setTimeout(flush, 500 - (Date.now() - lastSent));
+      }
     }
     if (partial) pending.push(partial.slice(0, 1000));
     flush();
   } finally {
+    clearTimeout(timer);
     file.close();
   }
 }
