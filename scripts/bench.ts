@@ -93,6 +93,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [120, 60],
   },
   {
+    name: "uploads",
+    module: "bench/upload_memory.ts",
+    run: (m, quick) => call(m, "benchUploadMemory", { quick }),
+    limit: [300, 120],
+  },
+  {
     name: "tokens",
     module: "scripts/bench_tokens.ts",
     run: (m, quick) => call(m, "benchTokens", { seconds: quick ? 0.5 : 2 }),
@@ -115,6 +121,12 @@ const ENTRIES: readonly Entry[] = [
     module: "scripts/bench_watchdog.ts",
     run: (m, quick) => call(m, "benchWatchdog", { quick }),
     limit: [360, 90],
+  },
+  {
+    name: "kill",
+    module: "bench/kill_latency.ts",
+    run: (m, quick) => call(m, "benchKill", { quick }),
+    limit: [240, 90],
   },
   {
     name: "build",

@@ -39,6 +39,9 @@ export async function demo(): Promise<number> {
   const t0 = performance.now();
   const root = repoRoot();
   const tmp = await Deno.makeTempDir({ prefix: "splitpilot-demo-" });
+  // As root the agent runs payloads as nobody: its work root below must
+  // be reachable (traversable, not listable; README "Threat model").
+  await Deno.chmod(tmp, 0o711);
   const state = `${tmp}/state`;
   const containers = parseRuntimeName(Deno.env.get("USE_CONTAINERS") ?? "auto");
   console.log(`splitpilot demo in ${tmp}`);
@@ -139,6 +142,11 @@ export async function demo(): Promise<number> {
     if (!agent.success) {
       console.error(agentLog);
       console.error(`error: the agent exited with code ${agent.code}`);
+      if (agentLog.includes("auto never falls back to none")) {
+        console.error(
+          'hint: no container runtime works here; to run the demo without one (Deno permissions only, see README "Threat model"): USE_CONTAINERS=none npx -y deno@2.9.6 task demo',
+        );
+      }
       return 1;
     }
     const rows: string[][] = [];

@@ -86,6 +86,10 @@ export interface GridOptions extends BrokerOptions {
 /** Starts a grid. Always `await grid.close()` (use try/finally). */
 export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
   const dir = await Deno.makeTempDir({ prefix: "splitpilot-test-" });
+  // The work root below must be reachable by the payload user (an agent
+  // running as root runs payloads as nobody, README "Threat model"):
+  // traversable, not listable; the token and state dirs stay 0700.
+  await Deno.chmod(dir, 0o711);
   const stateDir = `${dir}/state`;
   await Deno.mkdir(`${stateDir}/ca`, { recursive: true, mode: 0o700 });
   const ca = await createCa();

@@ -73,7 +73,11 @@ Deno.test("build: one checksummed artefact per role, flags from the table, no -A
         `${a.sha256}  ${a.name}\n`,
       );
       for (const f of a.flags as string[]) {
-        assertMatch(f, /^--allow-(net|read|write|run|env)=./, a.name);
+        assertMatch(
+          f,
+          /^--(allow-(net|read|write|run|env)|deny-write)=./,
+          a.name,
+        );
       }
       const info = await sh([path, "--info"]);
       assertEquals(info.code, 0, info.stderr);

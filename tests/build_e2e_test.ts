@@ -26,7 +26,12 @@ Deno.test({
     try {
       const build = await buildFor(grid);
       const ids = await submitSamples(grid);
-      const agentAudit = `${grid.dir}/agent-audit.jsonl`;
+      // In the work root: the only place the agent may write.
+      const agentAudit = `${grid.dir}/site/work/agent-audit.jsonl`;
+      await Deno.mkdir(`${grid.dir}/site/work`, {
+        recursive: true,
+        mode: 0o700,
+      });
       const agent = await runBuiltAgent(grid, build, {
         containers: "bwrap",
         extraArgs: [
@@ -66,6 +71,42 @@ Deno.test({
         { role: "agent" },
       );
       assertEquals(agentReport.outside, [], JSON.stringify(agentReport.kinds));
+      // The agent's run list: bwrap, the wrapper's launcher and its three
+      // helpers; no shell, no kill (Deno logs no run checks, so the
+      // report shows what the table grants).
+      const agentOut: string[] = [];
+      assertEquals(
+        await auditMain(
+          [
+            agentAudit,
+            "--role",
+            "agent",
+            "--work-dir",
+            agent.siteDir,
+            "--broker",
+            brokerAddr(grid),
+          ],
+          { out: (l) => agentOut.push(l), err: (l) => agentOut.push(l) },
+        ),
+        0,
+        agentOut.join("\n"),
+      );
+      const runLine = agentOut.join("\n").split("\n").find((l) =>
+        l.startsWith("run ")
+      );
+      const helpers = `${agent.siteDir}/rt/agent/helpers`;
+      assertStringIncludes(
+        runLine ?? "",
+        [
+          "/usr/bin/bwrap",
+          `${agent.siteDir}/rt/wrapper/run`,
+          `${helpers}/splitpilot-procfs`,
+          `${helpers}/splitpilot-kill`,
+          `${helpers}/splitpilot-du`,
+        ].join(","),
+        agentOut.join("\n"),
+      );
+      assert(!/\/bin\/(sh|kill)\b/.test(runLine ?? ""), runLine);
       const kinds = new Set(agentLog.records.map((r) => r.permission));
       for (const k of ["read", "write", "net"]) assert(kinds.has(k), k);
 

@@ -3,6 +3,7 @@
  * the table and nothing from the caller: a stand-in `deno` records the
  * argv and environment it receives from each unpacked launcher.
  */
+import { encodeAllowRun } from "../src/build/allow_run_list.ts";
 import {
   assert,
   assertEquals,
@@ -78,7 +79,7 @@ async function launch(
 function permissionFlags(argv: string[]): string[] {
   const script = argv.findIndex((a) => a.endsWith(".js"));
   assertGreater(script, 0, argv.join(" "));
-  return argv.slice(0, script).filter((a) => /^--allow-/.test(a));
+  return argv.slice(0, script).filter((a) => /^--(allow|deny)-/.test(a));
 }
 
 const HOSTILE = {
@@ -184,7 +185,10 @@ Deno.test("built launchers: exactly the table's flags, arguments after the scrip
         const sandbox = `${dir}/sandbox`;
         await Deno.mkdir(`${sandbox}/.splitpilot`, { recursive: true });
         const runList = `${sandbox}/.splitpilot/allow-run`;
-        await Deno.writeTextFile(runList, "/usr/bin/env\n/bin/kill\n");
+        await Deno.writeTextFile(
+          runList,
+          encodeAllowRun(["/usr/bin/env", "/bin/kill"]),
+        );
         const r = await launch(d, [sandbox, "--self-test"], HOSTILE);
         assertEquals(r.code, 0, r.stderr);
         const table = wrapperPermissions(
@@ -216,7 +220,15 @@ Deno.test("built launchers: exactly the table's flags, arguments after the scrip
           none.argv.filter((a) => a.startsWith("--allow-run")),
           [],
         );
-        for (const bad of ["bin/sh\n", "/bin/a,/bin/b\n"]) {
+        for (
+          const bad of [
+            "bin/sh\n",
+            "/bin/a,/bin/b\n",
+            '["bin/sh"]\n',
+            '["/bin/a,/bin/b"]\n',
+            "/usr/bin/env\n/bin/kill\n",
+          ]
+        ) {
           await Deno.writeTextFile(runList, bad);
           const r2 = await launch(d, [sandbox]);
           assertEquals(r2.code, 2, bad);

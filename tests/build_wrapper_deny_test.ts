@@ -92,7 +92,10 @@ async function setup() {
   assert(r.success, new TextDecoder().decode(r.stderr));
   const sandbox = `${dir}/sandbox`;
   await Deno.mkdir(`${sandbox}/.splitpilot`, { recursive: true });
-  await Deno.writeTextFile(`${sandbox}/.splitpilot/allow-run`, "/bin/true\n");
+  await Deno.writeTextFile(
+    `${sandbox}/.splitpilot/allow-run`,
+    JSON.stringify(["/bin/true"]) + "\n",
+  );
   await Deno.writeTextFile(`${sandbox}/in.txt`, "inside\n");
   await Deno.writeTextFile(`${dir}/outside.txt`, "outside\n");
   return {
@@ -119,7 +122,8 @@ Deno.test("built wrapper: out-of-sandbox read, second port and unlisted program 
     await Deno.copyFile(`${t.shipped}/run`, `${probeDir}/run`);
     await Deno.chmod(`${probeDir}/run`, 0o700);
     await Deno.writeTextFile(`${probeDir}/wrapper.js`, PROBE);
-    const log = `${t.dir}/wrapper-audit.jsonl`;
+    // In the sandbox: the only place the wrapper may write.
+    const log = `${t.sandbox}/wrapper-audit.jsonl`;
     const r = await new Deno.Command(`${probeDir}/run`, {
       args: [
         t.sandbox,
@@ -208,7 +212,8 @@ Deno.test("built wrapper: the shipped wrapper pointed at a second port by its st
       jobId: "7",
       ttlSeconds: 600,
     });
-    const log = `${t.dir}/wrapper-audit.jsonl`;
+    // In the sandbox: the only place the wrapper may write.
+    const log = `${t.sandbox}/wrapper-audit.jsonl`;
     const child = new Deno.Command(`${t.shipped}/run`, {
       args: [t.sandbox, "--start-timeout", "10000"],
       env: { DENO_AUDIT_PERMISSIONS: log },

@@ -9,17 +9,27 @@ import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import { tokenIdentity } from "../token/token_identity.ts";
 import { CgroupSampler, probeCgroupV2 } from "../watchdog/cgroup_sampler.ts";
 import { jobLimits } from "../watchdog/limits.ts";
+import { kernelLimits } from "../container/kernel_limits.ts";
 import { ProcfsSampler } from "../watchdog/procfs_sampler.ts";
 import type { Sampler } from "../watchdog/sampler.ts";
 import { ContainerError, type RuntimeName } from "../container/driver.ts";
 import { RuntimeHealth } from "../container/health.ts";
 import { selectRuntime } from "../container/select.ts";
 import {
+  type PayloadUser,
+  payloadUserFor,
+  runningAsRoot,
+} from "../container/payload_user.ts";
+import {
   ImageError,
   type ResolvedImage,
   SoftwareDir,
 } from "../container/software_dir.ts";
-import { parseJdl } from "../jdl/mod.ts";
+import { JdlError, type JobDescription, parseJdl } from "../jdl/mod.ts";
+import { ReportOutbox } from "./report_outbox.ts";
+import { flushOutbox } from "./report_outcome.ts";
+import { reportSetupFailure } from "./job_setup_failure.ts";
+import { sweepSandboxes } from "./sandbox_sweeper.ts";
 import { payloadPrograms } from "../wrapper/executable.ts";
 import { probeRuntime } from "./probe.ts";
 import {
@@ -83,6 +93,8 @@ export interface AgentOptions {
   maxEmpty?: number;
   /** Heartbeat interval, s. @default 60 */
   heartbeatSeconds?: number;
+  /** Interval of the cheap kill check, s (0: heartbeat only). @default 2 */
+  killCheckSeconds?: number;
   /** Watchdog sampling interval, s. @default 5 */
   sampleSeconds?: number;
   /**
@@ -107,6 +119,10 @@ export interface AgentOptions {
   marginSeconds?: number;
   /** The wrapper program. @default this checkout's wrapper.ts */
   program?: WrapperProgram;
+  /** Payload user (bwrap/none as root, podman). @default nobody 65534:65534 */
+  payloadUser?: PayloadUser;
+  /** Let `auto` fall back to `none` (no container). @default false */
+  allowNoContainer?: boolean;
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */
@@ -124,6 +140,9 @@ export interface AgentReport {
 }
 
 let sandboxSeq = 0;
+
+/** Runtimes whose payloads get their own namespaces when not switched. */
+const JAILED = new Set(["bwrap", "none"]);
 
 function brokerHostPort(url: string): string {
   const u = new URL(url);
@@ -227,8 +246,12 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       }, default image: ${defaultImage?.dir ?? "none, host rootfs"})`,
     );
   }
+  const asRoot = await runningAsRoot(opts.workRoot);
+  const payloadUser = (d: { name: string }) =>
+    payloadUserFor(d.name, { asRoot, user: opts.payloadUser });
   const { driver, probes } = await selectRuntime(opts.containers ?? "auto", {
     binaries: opts.binaries,
+    allowNoContainer: opts.allowNoContainer,
     probe: (d) =>
       probeRuntime(d, {
         program,
@@ -237,22 +260,37 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         image: defaultImage?.dir,
         software,
         cacheDir: `${opts.workRoot}/.wrapper-cache/${d.name}`,
+        payloadUser,
       }),
   });
   for (const p of probes) {
     log(`probe ${p.name}: ${p.result.message} (${p.result.ms.toFixed(0)} ms)`);
   }
-  log(`container runtime: ${driver.name}`);
+  const jobUser = payloadUser(driver);
+  log(
+    `container runtime: ${driver.name}${
+      jobUser ? ` (payload as uid ${jobUser.uid}:${jobUser.gid})` : ""
+    }`,
+  );
   const health = new RuntimeHealth({ maxFailures: opts.maxStartFailures });
   const cacheDir = `${opts.workRoot}/.wrapper-cache/${driver.name}`;
   const wrapperCache = await Deno.stat(cacheDir).then(
     () => ({ mode: "use" as const, dir: cacheDir }),
     () => undefined,
   );
+  // Sandboxes of agents that died on this work root: their processes are
+  // killed and their directories removed before we add our own.
+  await sweepSandboxes(opts.workRoot, { log });
   const token = await readTokenDir(opts.tokenDir);
   const tokenNotAfter = tokenIdentity(token.certPem).notAfter.getTime();
   const sampler = await startSampler(opts.sampler ?? "auto", log);
   const broker = new BrokerClient(opts.broker, token);
+  const outbox = new ReportOutbox(`${opts.workRoot}/outbox`);
+  const reports = { broker, outbox, log };
+  // Outcomes an earlier agent here persisted but never got acknowledged.
+  const flushed = flushOutbox(reports).catch((e) =>
+    log(`outbox: ${(e as Error).message}`)
+  );
   const cores = opts.cores ?? 1;
   const deadline = Date.now() + (opts.ttl ?? 86400) * 1000;
   const margin = opts.marginSeconds ?? 60;
@@ -273,6 +311,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     )
     : undefined;
   try {
+    let matchKey: string | undefined;
     while (!opts.signal?.aborted) {
       if (!health.healthy) {
         log(
@@ -308,20 +347,41 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           attributes: opts.attributes ?? {},
         };
         try {
-          job = await broker.json<MatchedJob>("POST", "/api/v1/match", siteMap);
+          // The key stays until an answer arrives: a match whose answer
+          // was lost is asked for again, never left ASSIGNED to nobody.
+          matchKey ??= crypto.randomUUID();
+          job = await broker.match<MatchedJob>(siteMap, matchKey);
+          matchKey = undefined;
         } catch (e) {
+          // Answered (4xx/5xx): that request is over; unreachable: repeat it.
+          if ((e as { status?: number }).status !== 0) matchKey = undefined;
           log(`match failed: ${(e as Error).message}`);
         }
         if (job) {
           empty = 0;
           backoff = 500;
-          const jd = parseJdl(job.jdl, { strict: false });
           const sandbox =
             `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
-          await Deno.mkdir(sandbox, { mode: 0o700 });
           let launch;
-          let hold: LaunchHold;
+          let hold: LaunchHold | undefined;
+          let jd!: JobDescription;
+          let cgroup: string | undefined;
+          let limits!: ReturnType<typeof jobLimits>;
           try {
+            // Anything about one job that throws here (a JDL the broker
+            // should never have handed out, a full disk) fails that job,
+            // never the agent.
+            jd = parseJdl(job.jdl, { strict: false });
+            await Deno.mkdir(sandbox, { mode: 0o700 });
+            limits = jobLimits(jd, {
+              cores,
+              memory: opts.memory,
+              disk: opts.disk,
+              ttlGraceSeconds: ttlGrace,
+              memoryFactor: opts.memoryFactor,
+              lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
+              lowCpuFraction: opts.lowCpuFraction,
+            });
             // Pin the image now: a `latest` switch must not move a running job.
             let image: ResolvedImage | undefined = defaultImage;
             if (
@@ -347,42 +407,33 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               software,
               denoDir: `${opts.workRoot}/.deno`,
               wrapperCache,
+              payloadUser: jobUser,
+              payloadJail: !jobUser && JAILED.has(driver.name),
+              resources: kernelLimits(limits),
             });
             hold = await prepareLaunch(driver, launch);
+            if (sampler instanceof CgroupSampler) {
+              // The sampler moves the wrapper in when it starts watching it.
+              cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
+            }
           } catch (e) {
+            await hold?.release().catch(() => {});
             const reason = `wrapper not started: ${(e as Error).message}`;
             log(`job ${job.jobId}: ${reason}`);
-            // A job naming an image we lack is the job's problem; a broken
-            // image or runtime is ours.
-            const jobFault = e instanceof ImageError && e.kind !== "broken";
+            // A job naming an image we lack, or with a JDL we cannot read,
+            // is the job's problem; a broken image or runtime is ours.
+            const jobFault = (e instanceof ImageError && e.kind !== "broken") ||
+              e instanceof JdlError;
             if (!jobFault) health.failed(reason);
-            await broker.json("POST", `/api/v1/jobs/${job.jobId}/status`, {
-              state: "ERROR_A",
-              message: reason,
-            }).catch((err) =>
-              log(`job ${job!.jobId}: could not report ERROR_A: ${err.message}`)
-            );
+            await reportSetupFailure(reports, job, reason);
             await Deno.remove(sandbox, { recursive: true }).catch(() => {});
             continue;
           }
-          let cgroup: string | undefined;
-          if (sampler instanceof CgroupSampler) {
-            cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
-            launch.argv = [...sampler.joinPrefix(cgroup), ...launch.argv];
-          }
-          const limits = jobLimits(jd, {
-            cores,
-            memory: opts.memory,
-            disk: opts.disk,
-            ttlGraceSeconds: ttlGrace,
-            memoryFactor: opts.memoryFactor,
-            lowCpuWindowSeconds: opts.lowCpuWindowSeconds,
-            lowCpuFraction: opts.lowCpuFraction,
-          });
           log(
             `job ${job.jobId}: matched (${jd.cpuCores} core(s)), starting wrapper in ${driver.name}`,
           );
           const m = job;
+          const release = hold;
           const done = runWrapper({
             job: m,
             launch,
@@ -391,6 +442,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             brokerUrl: opts.broker,
             siteMap,
             heartbeatSeconds: opts.heartbeatSeconds,
+            killCheckSeconds: opts.killCheckSeconds,
             groupKill: !driver.capabilities.pidNamespace,
             sampler,
             limits,
@@ -399,6 +451,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             cancelGraceMs: killGraceMs,
             termGraceMs: Math.max(1000, killGraceMs / 2),
             log,
+            outbox,
             signal: opts.signal,
           }).then((outcome) => {
             log(`job ${m.jobId}: ${describeOutcome(outcome)}`);
@@ -410,7 +463,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             } else health.started();
           }).finally(() => {
             running.delete(m.jobId);
-            return hold.release();
+            return release.release();
           });
           running.set(m.jobId, {
             cores: Math.max(1, Math.min(jd.cpuCores, free)),
@@ -450,6 +503,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       log(`preempted: stopping ${running.size} job(s)`);
     }
     await Promise.all([...running.values()].map((r) => r.done));
+    await flushed;
   } finally {
     broker.close();
     await sampler?.close();

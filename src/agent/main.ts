@@ -10,9 +10,11 @@ import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../pipe/messages.ts";
 import { runAgent } from "./agent.ts";
+import { parsePayloadUser } from "../container/payload_user.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { StopRequest } from "./run_wrapper.ts";
+import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;
 
@@ -33,14 +35,20 @@ export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
   [--attr KEY=VALUE[,VALUE]]...
-  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--max-empty N] [--wait]
+  [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--kill-check SECONDS]
+  [--max-empty N] [--wait]
   [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
   [--kill-grace SECONDS] [--preempt-grace SECONDS] [--low-cpu-window SECONDS]
   [--margin SECONDS]
   [--containers auto|none|bwrap|podman|apptainer|singularity|docker]
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
-  [--wrapper DIR] [--wrapper-audit PATH]
+  [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
+  [--payload-user UID[:GID]]
+--allow-no-container: let auto fall back to none (no container; see README
+  "Threat model"); without it the agent exits when no container runtime works
+--payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
+  is root (bwrap, none) and inside podman containers; default 65534:65534
 --wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
   read-only into the container; default: deno run of this checkout's wrapper.ts
 --wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
@@ -139,6 +147,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "memory",
         "disk",
         "heartbeat",
+        "kill-check",
         "max-empty",
         "sample",
         "sampler",
@@ -155,9 +164,10 @@ export async function agentMain(args: string[]): Promise<number> {
         "wrapper",
         "wrapper-audit",
         "attr",
+        "payload-user",
       ],
       collect: ["package", "runtime-binary", "attr"],
-      boolean: ["wait", "help"],
+      boolean: ["wait", "help", "allow-no-container"],
     });
     if (f.help) {
       console.log(AGENT_USAGE);
@@ -179,6 +189,8 @@ export async function agentMain(args: string[]): Promise<number> {
       );
     }
     const auditLog = f["wrapper-audit"];
+    if (auditLog) checkWrapperAudit(auditLog);
+    if (f.wrapper) checkWrapperDir(absolute(f.wrapper), [absolute(f.work)]);
     const program = f.wrapper
       ? builtWrapperProgram(absolute(f.wrapper), {
         broker: brokerHostPort(f.broker),
@@ -202,6 +214,7 @@ export async function agentMain(args: string[]): Promise<number> {
       memory: int("memory", f.memory, 0),
       disk: int("disk", f.disk, 0),
       heartbeatSeconds: int("heartbeat", f.heartbeat, 1),
+      killCheckSeconds: int("kill-check", f["kill-check"], 0),
       maxEmpty: int("max-empty", f["max-empty"], 1),
       sampleSeconds: int("sample", f.sample, 1),
       sampler: samplerKind(f.sampler),
@@ -214,6 +227,10 @@ export async function agentMain(args: string[]): Promise<number> {
       packages: f.package,
       attributes: parseAttributes(f.attr),
       wait: f.wait,
+      allowNoContainer: f["allow-no-container"],
+      payloadUser: f["payload-user"] !== undefined
+        ? parsePayloadUser(f["payload-user"])
+        : undefined,
     };
     preemptGrace = int("preempt-grace", f["preempt-grace"], 1) ?? 10;
   } catch (e) {
@@ -221,6 +238,17 @@ export async function agentMain(args: string[]): Promise<number> {
     return 2;
   }
   const abort = new AbortController();
+  // A stray rejection in one job's code must not end the agent and every
+  // other job with it: log it, keep going (see README, poison-proof).
+  const onStray = (e: PromiseRejectionEvent) => {
+    e.preventDefault();
+    console.error(
+      `[agent] internal error (ignored): ${
+        (e.reason as Error)?.stack ?? String(e.reason)
+      }`,
+    );
+  };
+  globalThis.addEventListener("unhandledrejection", onStray);
   const preempt = (sig: Deno.Signal) => {
     if (abort.signal.aborted) return;
     console.error(`[agent] ${sig} received: preempting running jobs`);
@@ -260,5 +288,6 @@ export async function agentMain(args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);
+    globalThis.removeEventListener("unhandledrejection", onStray);
   }
 }

@@ -22,6 +22,8 @@ import {
   type WrapperProgram,
 } from "./wrapper_launch.ts";
 
+import type { PayloadUser } from "../container/payload_user.ts";
+
 let probeSeq = 0;
 
 /** Options of {@link probeRuntime}. */
@@ -43,6 +45,8 @@ export interface ProbeOptions {
    * for jobs to start from. @default not kept
    */
   cacheDir?: string;
+  /** The payload user jobs get with this runtime (same launch as a job). */
+  payloadUser?: (driver: ContainerDriver) => PayloadUser | undefined;
 }
 
 /** Probes a runtime by running the wrapper's self-test inside it. */
@@ -73,6 +77,7 @@ export async function probeRuntime(
         denoDir: `${opts.workRoot}/.deno`,
         extraArgs: ["--self-test"],
         wrapperCache: opts.cacheDir ? { mode: "fill" } : undefined,
+        payloadUser: opts.payloadUser?.(driver),
       });
       hold = await prepareLaunch(driver, launch);
     } catch (e) {

@@ -30,9 +30,19 @@ import {
 import type { JobLimits } from "../watchdog/limits.ts";
 import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
-import { groupKillArgs, KILL_PROGRAM } from "../wrapper/executable.ts";
+import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
+import { escapeControl } from "./log_escape.ts";
 import { LogForwarder } from "./log_forwarder.ts";
+import type { ReportOutbox } from "./report_outbox.ts";
+import {
+  brokerKillMessage,
+  KILL_CHECK_SECONDS,
+  watchForKill,
+} from "./kill_watch.ts";
+import { deathState, reportOutcome } from "./report_outcome.ts";
+
+export { deathState };
 
 /** A job as the broker handed it to us. */
 export interface MatchedJob {
@@ -73,6 +83,8 @@ export interface RunWrapperOptions {
   siteMap: Record<string, unknown>;
   /** Heartbeat interval, s. @default 60 */
   heartbeatSeconds?: number;
+  /** Interval of the cheap kill check, s (0: heartbeat only). @default 2 */
+  killCheckSeconds?: number;
   /** How long to wait for `hello`, ms. @default 30000 */
   helloTimeoutMs?: number;
   /** Grace after `cancel` before SIGTERM to the tree, ms. @default 10000 */
@@ -91,6 +103,8 @@ export interface RunWrapperOptions {
   cgroup?: string;
   /** Log sink. */
   log: (line: string) => void;
+  /** Keeps the outcome until the broker acknowledges it. */
+  outbox?: ReportOutbox;
   /** Aborted when the agent is preempted; `reason` is a {@link StopRequest}. */
   signal?: AbortSignal;
   /** Called with each frame (tests). */
@@ -125,13 +139,6 @@ function lastLines(text: string): string {
     l && !l.startsWith("[wrapper")
   ).slice(-2);
   return lines.length > 0 ? `: ${lines.join(" | ")}` : "";
-}
-
-/** Maps the stage a wrapper died in to the error state (JAliEn's). */
-export function deathState(stage: string): string {
-  if (stage === "RUNNING") return "ERROR_E";
-  if (stage === "SAVING") return "ERROR_SV";
-  return "ERROR_A";
 }
 
 /** Runs one job; never throws for job failures (they are outcomes). */
@@ -191,6 +198,9 @@ export async function runWrapper(
   let watchdog: Watchdog | undefined;
   let cancelled: CancelMessage | undefined;
   let finalSeen = false;
+  // Set once the wrapper is over: heartbeats go on until the outcome is
+  // acknowledged, but nothing is left for them to stop.
+  let ended = false;
   const timers: ReturnType<typeof setTimeout>[] = [];
 
   const stopTree = async (sig: TreeSignal) => {
@@ -213,12 +223,7 @@ export async function runWrapper(
         log(`job ${job.jobId}: SIG${sig} failed: ${(e as Error).message}`);
       }
     } else if (opts.groupKill) {
-      await new Deno.Command(KILL_PROGRAM, {
-        args: groupKillArgs(sig, child.pid),
-        stdout: "null",
-        stderr: "null",
-        clearEnv: true,
-      }).output().catch(() => {});
+      await signalOwnGroup(sig, child.pid);
     }
   };
 
@@ -299,16 +304,14 @@ export async function runWrapper(
       const r = await opts.broker.json<
         { kill?: { reason: number; message: string } }
       >("POST", `/api/v1/jobs/${job.jobId}/heartbeat`, { usage: usage() });
-      if (r?.kill) {
-        kill(
-          r.kill.reason,
-          `broker: ${r.kill.message} (kill reason ${r.kill.reason})`,
-        );
+      if (r?.kill && !ended) {
+        kill(r.kill.reason, brokerKillMessage(r.kill.message));
       }
     } catch (e) {
       const status = (e as { status?: number }).status;
       // 403/409: the broker gave the job up (final, or resubmitted to
       // someone else); running on would only duplicate it.
+      if (ended) return;
       if ((status === 403 || status === 409) && !finalSeen) {
         kill(
           KillReason.PREEMPTED,
@@ -319,6 +322,12 @@ export async function runWrapper(
       }
     }
   };
+  const stopKillWatch = watchForKill({
+    broker: opts.broker,
+    jobId: job.jobId,
+    intervalMs: (opts.killCheckSeconds ?? KILL_CHECK_SECONDS) * 1000,
+    onKill: (reason, message) => kill(reason, brokerKillMessage(message)),
+  });
   const heartbeatTimer = setInterval(
     beat,
     (opts.heartbeatSeconds ?? 60) * 1000,
@@ -373,13 +382,14 @@ export async function runWrapper(
         else if (stage === "SAVING") {
           // The payload is done: send its final CPU and memory now, while
           // the job still takes heartbeats.
-          watchdog?.sampleNow().then(beat);
+          watchdog?.sampleNow().then(beat).catch(() => {});
         }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
-        live.push(l.stream, l.lines);
+        // Payload output: control bytes escaped before any log or viewer.
+        live.push(l.stream, l.lines.map(escapeControl));
         for (const line of l.lines) {
-          log(`job ${job.jobId} ${l.stream}: ${line}`);
+          log(`job ${job.jobId} ${escapeControl(`${l.stream}: ${line}`)}`);
         }
       } else if (frame.type === FrameType.End) {
         end = decodeJson<EndMessage>(frame);
@@ -408,7 +418,8 @@ export async function runWrapper(
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await stopTree("KILL");
-  clearInterval(heartbeatTimer);
+  ended = true;
+  stopKillWatch();
   for (const t of timers) clearTimeout(t);
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(beating);
@@ -451,6 +462,8 @@ export async function runWrapper(
     };
   }
   const reported = await report(opts, outcome, died);
+  clearInterval(heartbeatTimer);
+  await capped(beating);
   if (reported.startsWith("ERROR_") && reported !== outcome.state) {
     outcome = { ...outcome, state: reported };
   }
@@ -478,50 +491,24 @@ function exitCode(status: Deno.CommandStatus): number {
   return status.code;
 }
 
-const STAGES = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
-
 /**
- * Reports the outcome unless the broker already has a final state; returns
- * the state it reported (or found). The wrapper's status frames can run
- * ahead of its reports to the broker, so an error is chosen for the stage
- * the broker knows when that is earlier (ERROR_E from ASSIGNED is not a
- * legal move; the job never started there).
+ * Reports the outcome through the agent's one retrying report path
+ * ({@link reportOutcome}); returns the state reported or found.
  */
-async function report(
+function report(
   opts: RunWrapperOptions,
   o: WrapperOutcome,
   death = false,
 ): Promise<string> {
-  const path = `/api/v1/jobs/${opts.job.jobId}`;
-  let state = o.state;
-  try {
-    const now = await opts.broker.json<{ state: string }>("GET", path);
-    if (!now || !ACTIVE.has(now.state)) return now?.state ?? state;
-    const known = STAGES.indexOf(now.state);
-    if (death && known < STAGES.indexOf(o.stage)) {
-      state = deathState(now.state);
-    } else if (state.startsWith("ERROR_") && now.state === "ASSIGNED") {
-      state = "ERROR_A";
-    }
-    if (now.state === state) return state;
-    await opts.broker.json("POST", `${path}/status`, {
-      state,
-      message: o.message ?? `agent: ${state}`,
-      exitCode: o.exitCode,
-      killReason: o.killReason,
-      // A job handed back for resubmission starts its accounting afresh.
-      usage: state === "WAITING" ? undefined : o.usage,
-    });
-  } catch (e) {
-    // 403: the broker already moved the job on (e.g. resubmitted it).
-    if ((e as { status?: number }).status === 403) return state;
-    opts.log(
-      `job ${opts.job.jobId}: could not report ${state}: ${
-        (e as Error).message
-      }`,
-    );
-  }
-  return state;
+  return reportOutcome(
+    { broker: opts.broker, outbox: opts.outbox, log: opts.log },
+    {
+      jobId: opts.job.jobId,
+      attempt: opts.job.resubmission,
+      outcome: o,
+      death,
+    },
+  );
 }
 
 async function cleanup(opts: RunWrapperOptions) {

@@ -33,6 +33,7 @@ import {
   SOFTWARE_PATH,
 } from "../container/driver.ts";
 import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
+import { encodeAllowRun } from "../build/allow_run_list.ts";
 import {
   SETUP_ENV,
   SETUP_SHELL,
@@ -40,6 +41,15 @@ import {
 } from "../container/setup_script.ts";
 import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
 import { ALLOW_RUN_FILE } from "../build/site_layout.ts";
+import {
+  formatPayloadUser,
+  PAYLOAD_JAIL_ENV,
+  PAYLOAD_USER_ENV,
+  type PayloadUser,
+  SANDBOX_TMP,
+  SETPRIV,
+  UNSHARE,
+} from "../container/payload_user.ts";
 
 /** Where the wrapper program comes from. */
 export interface WrapperProgram {
@@ -160,6 +170,18 @@ export interface LaunchInput {
   extraArgs?: string[];
   /** The warm wrapper cache (relocating runtimes). @default none */
   wrapperCache?: WrapperCache;
+  /**
+   * Run the payload as this user (ids inside the container); see
+   * `src/container/payload_user.ts`. @default as the wrapper
+   */
+  payloadUser?: PayloadUser;
+  /** Kernel-enforced limits for runtimes that take them (podman). */
+  resources?: LaunchSpec["resources"];
+  /**
+   * Jail the payload in its own namespaces (no `payloadUser`: it would
+   * run under the wrapper's uid). @default false
+   */
+  payloadJail?: boolean;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -229,7 +251,13 @@ export function buildLaunch(input: LaunchInput): Launch {
   };
   const setup = input.software?.setup ? `${software}/etc/setup.sh` : undefined;
   const payload = input.payload(workdir);
-  const runList = setup ? [...payload, SETUP_SHELL] : payload;
+  const jail = !input.payloadUser && input.payloadJail === true;
+  const runList = [
+    ...payload,
+    ...(setup ? [SETUP_SHELL] : []),
+    ...(input.payloadUser ? [SETPRIV] : []),
+    ...(jail ? [UNSHARE] : []),
+  ];
   const denoFlags = toDenoFlags(wrapperPermissions({
     broker: input.broker,
     sandbox: workdir,
@@ -240,10 +268,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     // The built launcher's only per-job input besides the sandbox.
     const file = `${input.sandbox}/${ALLOW_RUN_FILE}`;
     Deno.mkdirSync(file.slice(0, file.lastIndexOf("/")), { recursive: true });
-    Deno.writeTextFileSync(
-      file,
-      runList.map((p) => `${p}\n`).join(""),
-    );
+    Deno.writeTextFileSync(file, encodeAllowRun(runList));
   }
   const wrapper = input.program.launcher
     ? [map(input.program.launcher), workdir, ...(input.extraArgs ?? [])]
@@ -275,6 +300,13 @@ export function buildLaunch(input: LaunchInput): Launch {
     env.DENO_AUDIT_PERMISSIONS = input.program.auditLog;
   }
   if (software) env[SOFTWARE_ENV] = software;
+  if (input.payloadUser) {
+    env[PAYLOAD_USER_ENV] = formatPayloadUser(input.payloadUser);
+  }
+  if (jail) env[PAYLOAD_JAIL_ENV] = "1";
+  // The container's /tmp lives on the sandbox's disk (WorkDirectorySize).
+  const tmp = relocate ? `${input.sandbox}/${SANDBOX_TMP}` : undefined;
+  if (tmp) Deno.mkdirSync(tmp, { recursive: true, mode: 0o1777 });
   if (setup) env[SETUP_ENV] = setup;
   const started = useCache
     ? [
@@ -294,6 +326,9 @@ export function buildLaunch(input: LaunchInput): Launch {
     env,
     network: "host",
     scratch: relocate ? [PROGRAM_PATH] : [],
+    payloadUser: input.payloadUser,
+    tmp,
+    resources: input.resources,
   };
   const cwd = relocate
     ? input.sandbox.slice(0, input.sandbox.lastIndexOf("/")) || "/"

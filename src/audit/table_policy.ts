@@ -5,9 +5,9 @@
  *
  * | role | net | read | write | run | env |
  * |---|---|---|---|---|---|
- * | agent | the broker only | token, work root, wrapper program, deno, software dir, config files, /proc | work root | its launchers | named vars |
+ * | agent | the broker only | token, work root, wrapper program, deno, software dir, config files | work root | its launchers and its three helpers (`splitpilot-procfs`, `splitpilot-kill`, `splitpilot-du`), no shell | named vars |
  * | wrapper | the broker only | its sandbox (+ its program) | its sandbox | the payload | named vars |
- * | broker | its listen address | state dir | state dir | none | named vars |
+ * | broker | its listen address | state dir | state dir (never its runtime, `STATE/rt`) | none | named vars |
  *
  * "Named vars" means plain names or `PREFIX_*` — never a bare `*`, and
  * never a variable the Deno runtime itself interprets (`DENO_*`, `LD_*`,
@@ -23,6 +23,7 @@ import type {
   WrapperContext,
 } from "../permissions/table.ts";
 import { pathWithin } from "./check_access.ts";
+import { agentHelpers } from "../watchdog/helpers.ts";
 
 /** A role with the context its row was computed for. */
 export type RoleContext =
@@ -87,7 +88,6 @@ export function policyViolations(
           c.deno,
           ...(c.softwareDir ? [c.softwareDir] : []),
           ...(c.configFiles ?? []),
-          "/proc",
         ]),
       );
       out.push(...bound("write", set.write, [c.workRoot]));
@@ -95,8 +95,16 @@ export function policyViolations(
         ...exact(
           "run",
           set.run,
-          c.launchers.length ? c.launchers : [c.deno],
+          [
+            ...(c.launchers.length ? c.launchers : [c.deno]),
+            ...(c.helpers ?? agentHelpers()),
+          ],
         ),
+      );
+      out.push(
+        ...set.run.filter((p) => /\/(ba|da|k|z)?sh$|\/kill$/.test(p)).map((
+          p,
+        ) => `a general-purpose shell or kill on the agent's run list: ${p}`),
       );
       break;
     }
@@ -113,6 +121,11 @@ export function policyViolations(
       out.push(...exact("net", set.net, [c.listen]));
       out.push(...bound("read", set.read, [c.stateDir]));
       out.push(...bound("write", set.write, [c.stateDir]));
+      if (!(set.denyWrite ?? []).includes(`${c.stateDir}/rt`)) {
+        out.push(
+          `write ${c.stateDir} includes the broker's runtime ${c.stateDir}/rt`,
+        );
+      }
       out.push(...exact("run", set.run, []));
       break;
     }

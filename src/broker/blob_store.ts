@@ -10,6 +10,9 @@
 import { createHash } from "node:crypto";
 import { HttpError } from "./errors.ts";
 
+/** Bytes written between yields to the event loop. */
+const YIELD_EVERY = 256 * 1024;
+
 /** Result of a stored upload. */
 export interface StoredBlob {
   /** SHA-256, lowercase hex. */
@@ -38,6 +41,19 @@ export class BlobStore {
     Deno.mkdirSync(`${dir}/blobs`, { recursive: true });
   }
 
+  /**
+   * Removes every temp file: call once at start, before any upload, so
+   * uploads cut off by a crash leave nothing behind. Returns how many.
+   */
+  async removeTemp(): Promise<number> {
+    let n = 0;
+    for await (const e of Deno.readDir(`${this.#dir}/tmp`)) {
+      await Deno.remove(`${this.#dir}/tmp/${e.name}`, { recursive: true })
+        .then(() => n++, () => {});
+    }
+    return n;
+  }
+
   /** Path of a blob by hash. */
   path(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) {
@@ -60,6 +76,7 @@ export class BlobStore {
     });
     const hash = createHash("sha256");
     let size = 0;
+    let yielded = 0;
     try {
       for await (const chunk of body) {
         size += chunk.byteLength;
@@ -74,6 +91,12 @@ export class BlobStore {
         let off = 0;
         while (off < chunk.byteLength) {
           off += await file.write(chunk.subarray(off));
+        }
+        if (size - yielded >= YIELD_EVERY) {
+          // Let queued requests run: a fast upload otherwise keeps the
+          // event loop busy with microtasks between its writes.
+          yielded = size;
+          await new Promise((r) => setTimeout(r, 0));
         }
       }
       await file.sync();

@@ -16,13 +16,18 @@ import {
   type Handler,
 } from "./handler.ts";
 import { type HttpsServer, serveHttps } from "./https_server.ts";
+import {
+  checkFdBudget,
+  type ConnectionLimits,
+  DEFAULT_MAX_CONNECTIONS,
+} from "./connection_guard.ts";
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { Sweeper } from "./sweeper.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
 
 /** Options of {@link startBroker}. */
-export interface StartBrokerOptions extends BrokerOptions {
+export interface StartBrokerOptions extends BrokerOptions, ConnectionLimits {
   /** State directory (must hold `ca/ca.pem` and `ca/ca.key`). */
   stateDir: string;
   /** Listen address. @default "127.0.0.1" */
@@ -89,6 +94,8 @@ export async function startBroker(
     await store.setUserQuota(user, quota);
   }
   const blobs = new BlobStore(`${opts.stateDir}/files`);
+  // Uploads cut off by a crash or a kill left their temp files behind.
+  await blobs.removeTemp();
   const metrics = opts.metrics ?? new BrokerMetrics();
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },
@@ -102,7 +109,9 @@ export async function startBroker(
       certPem: host.certPem,
       keyPem: host.keyPem,
       caPem: ca.certPem,
+      limits: opts,
     });
+    checkFdBudget(opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   } catch (e) {
     await store.close();
     throw e;

@@ -10,12 +10,20 @@ export class HttpError extends Error {
   readonly status: number;
   /** Short machine-readable reason, e.g. `wrong_role`. */
   readonly reason: string;
+  /** Extra body fields (a 409's current view of the job). */
+  readonly extra?: Record<string, unknown>;
   /** Creates the error; `message` is the human line. */
-  constructor(status: number, reason: string, message: string) {
+  constructor(
+    status: number,
+    reason: string,
+    message: string,
+    extra?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = "HttpError";
     this.status = status;
     this.reason = reason;
+    this.extra = extra;
   }
 }
 
@@ -40,8 +48,12 @@ export function notFound(message: string): HttpError {
 }
 
 /** 409: the object is in a state that does not allow the request. */
-export function conflict(reason: string, message: string): HttpError {
-  return new HttpError(409, reason, message);
+export function conflict(
+  reason: string,
+  message: string,
+  extra?: Record<string, unknown>,
+): HttpError {
+  return new HttpError(409, reason, message, extra);
 }
 
 /** A JSON response. */
@@ -58,7 +70,7 @@ export function json(body: unknown, status = 200): Response {
  */
 export function errorResponse(e: unknown): Response {
   if (e instanceof HttpError) {
-    return json({ error: e.message, reason: e.reason }, e.status);
+    return json({ ...e.extra, error: e.message, reason: e.reason }, e.status);
   }
   return json({ error: "internal error", reason: "internal" }, 500);
 }

@@ -21,12 +21,20 @@ import type {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
+import { isClientAbort } from "./client_abort.ts";
+import {
+  alreadyApplied,
+  attemptLfn,
+  inAttemptTree,
+  recordAccounting,
+} from "./attempts.ts";
 import { authorize, checkObject, findRoute, type RouteMatch } from "./authz.ts";
 import type { BlobStore } from "./blob_store.ts";
 import {
   badRequest,
   conflict,
   errorResponse,
+  forbidden,
   HttpError,
   json,
   notFound,
@@ -41,6 +49,9 @@ import { siteAttributes } from "./site_attributes.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { submitJob } from "./submit_job.ts";
 import { explainWait, WHY_WINDOW_MS } from "./why.ts";
+import { requestKey } from "./request_key.ts";
+import { pageParams } from "./page.ts";
+import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
 import {
   ACTIVE_STATES,
   BROKER_ONLY_STATES,
@@ -106,6 +117,11 @@ export interface BrokerOptions {
    */
   artefactsDir?: string;
   /**
+   * Called after submit or match committed, before the answer is sent.
+   * Tests use it to crash the broker at exactly that point.
+   */
+  afterCommit?: (op: "submit" | "match", jobId: string) => void;
+  /**
    * Metrics to count into (shared with the sweeper by `startBroker`).
    * @default a fresh set
    */
@@ -146,6 +162,12 @@ export function createBrokerHandler(
     try {
       res = await core.handle(req, peer);
     } catch (e) {
+      // A client gone mid-body is its own business: no stack trace.
+      if (isClientAbort(e)) {
+        return errorResponse(
+          new HttpError(400, "client_aborted", "the client went away"),
+        );
+      }
       if (!(e instanceof HttpError)) {
         (opts.onError ?? ((err) => console.error("broker:", err)))(e, req);
       }
@@ -300,6 +322,7 @@ class BrokerCore {
   #maxJdl: number;
   #maxUpload: number;
   #artefacts?: ArtefactStore;
+  #afterCommit: BrokerOptions["afterCommit"];
   #sites: SiteService;
   #metrics: BrokerMetrics;
   #live = new LiveLog();
@@ -318,7 +341,8 @@ class BrokerCore {
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
     this.#quota = opts.userQuota ?? Infinity;
     this.#maxJdl = opts.maxJdlBytes ?? 256 * 1024;
-    this.#maxUpload = opts.maxUploadBytes ?? 4 * 1024 ** 3;
+    this.#afterCommit = opts.afterCommit;
+    this.#maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
     if (opts.artefactsDir) {
       this.#artefacts = new ArtefactStore(opts.artefactsDir);
     }
@@ -539,9 +563,11 @@ class BrokerCore {
       {
         args: url.searchParams.getAll("arg"),
         strict: /^(1|true)$/i.test(url.searchParams.get("strict") ?? ""),
+        idempotencyKey: requestKey(req),
       },
     );
     this.#metrics.submissions.inc();
+    this.#afterCommit?.("submit", out.jobId);
     return json(out, 201);
   }
 
@@ -584,10 +610,11 @@ class BrokerCore {
         job: { owner: userParam } as JobRecord,
       });
     }
-    const limit = Math.min(
-      Number(url.searchParams.get("limit") ?? 1000),
-      10000,
-    );
+    const { limit, cursor } = pageParams(url, "before");
+    const before = cursor === undefined ? undefined : Number(cursor);
+    if (before !== undefined && !Number.isSafeInteger(before)) {
+      throw badRequest("bad_cursor", `"before" must be a job ID`);
+    }
     const masters = await this.#masterJobs();
     const masterParam = url.searchParams.get("master");
     if (masterParam !== null) {
@@ -604,13 +631,15 @@ class BrokerCore {
     const jobs = await this.#deps.store.list({
       owner: owner || undefined,
       states: states as JobState[] | undefined,
-      limit: Number.isFinite(limit) && limit > 0 ? limit : 1000,
+      limit,
+      before,
     });
-    const ms = masters && !states
+    const ms = masters && !states && before === undefined
       ? await masters.list(owner || undefined, 100)
       : [];
     return json({
       jobs: jobs.map((j) => ({ ...jobView(j), why: this.#waitReason(j) })),
+      next: jobs.length === limit ? jobs[jobs.length - 1].id : null,
       masters: ms.map(masterView),
     });
   }
@@ -745,9 +774,10 @@ class BrokerCore {
           return false;
         }
       },
-      { userQuota: this.#quota },
+      { userQuota: this.#quota, requestKey: requestKey(req) },
     );
     if (!job) return new Response(null, { status: 204 });
+    this.#afterCommit?.("match", job.id);
     try {
       const token = await this.#deps.issuer.issue({
         role: "JOB",
@@ -799,13 +829,32 @@ class BrokerCore {
     const killReason = num(body, "killReason");
     const usage = parseUsage(body.usage);
     const actor = `${who.role}:${who.subject}`;
-    if (job.state === to) return json({ jobId: job.id, state: to });
-    if (!canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)) {
+    // Reports name their attempt; one without is for the current attempt.
+    const attempt = num(body, "attempt") ?? job.resubmissions;
+    const view = { state: job.state, attempt: job.resubmissions };
+    const current = attempt === job.resubmissions;
+    if (current && job.state === to) {
+      // The agent's usage summary for an attempt its wrapper ended.
+      if (usage) await this.#account(job, to, exitCode, killReason, usage);
+      return json({ jobId: job.id, state: to, attempt });
+    }
+    if (
+      !current || !canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)
+    ) {
+      // A resent report whose answer was lost: acknowledge it again.
+      if (alreadyApplied(await this.#deps.store.trace(job.id), attempt, to)) {
+        return json({ jobId: job.id, state: job.state, attempt, resent: true });
+      }
       throw conflict(
-        "illegal_transition",
-        `job ${job.id} cannot go from ${job.state} to ${to}${
-          BROKER_ONLY_STATES.has(to) ? ` (${to} is set by the broker only)` : ""
-        }`,
+        current ? "illegal_transition" : "superseded",
+        current
+          ? `job ${job.id} cannot go from ${job.state} to ${to}${
+            BROKER_ONLY_STATES.has(to)
+              ? ` (${to} is set by the broker only)`
+              : ""
+          }`
+          : `attempt ${attempt} of job ${job.id} is over (now attempt ${job.resubmissions}, ${job.state})`,
+        { job: view },
       );
     }
     let target: JobState = to;
@@ -833,7 +882,34 @@ class BrokerCore {
       },
     );
     if (!state) throw conflict("raced", `job ${job.id} changed state; retry`);
+    // The last heartbeat's usage when the report brings none (the wrapper's).
+    await this.#account(job, target, exitCode, killReason, usage ?? job.usage);
     return json({ jobId: job.id, state });
+  }
+
+  /** Files an attempt's accounting once it ends (see attempts.ts). */
+  async #account(
+    job: JobRecord,
+    state: JobState,
+    exitCode: number | undefined,
+    killReason: number | undefined,
+    usage: JobRecord["usage"],
+  ): Promise<void> {
+    if (!usage || ACTIVE_STATES.has(state)) return;
+    await recordAccounting(
+      this.#deps,
+      jobOutputDir(job.owner, job.id),
+      job.owner,
+      job.id,
+      {
+        attempt: job.resubmissions,
+        state,
+        exitCode: exitCode ?? job.exitCode,
+        killReason: killReason ?? job.killReason,
+        usage,
+        at: new Date().toISOString(),
+      },
+    ).catch(() => {/* a copy: the job row keeps the usage too */});
   }
 
   async #heartbeat(req: Request, job: JobRecord): Promise<Response> {
@@ -862,8 +938,15 @@ class BrokerCore {
       throw badRequest("bad_lfn", "prefix must start with /");
     }
     checkObject("own_path", who, { lfn: prefix });
-    const files = await this.#deps.store.listFiles(prefix);
-    return json({ files });
+    const { limit, cursor } = pageParams(url, "after");
+    const files = await this.#deps.store.listFiles(prefix, {
+      after: cursor,
+      limit,
+    });
+    return json({
+      files,
+      next: files.length === limit ? files[files.length - 1].lfn : null,
+    });
   }
 
   async #artefact(name: string): Promise<Response> {
@@ -905,6 +988,14 @@ class BrokerCore {
         "x-sha256 must be 64 lowercase hex digits",
       );
     }
+    checkDeclaredSize(req, this.#maxUpload);
+    const outDir = tokenJob && jobOutputDir(tokenJob.owner, tokenJob.id);
+    if (outDir && inAttemptTree(outDir, lfn)) {
+      throw forbidden(
+        "wrong_object",
+        `${lfn}: the per-attempt copies are written by the broker only`,
+      );
+    }
     const stored = await this.#deps.blobs.write(req.body, {
       maxBytes: this.#maxUpload,
       expectSha256: expect,
@@ -918,6 +1009,21 @@ class BrokerCore {
       sha256: stored.sha256,
       createdAt: Date.now(),
     });
+    if (outDir && lfn.startsWith(outDir)) {
+      // The same blob, filed under this attempt too (see attempts.ts).
+      await this.#deps.store.putFile({
+        lfn: attemptLfn(
+          outDir,
+          tokenJob!.resubmissions,
+          lfn.slice(outDir.length),
+        ),
+        owner,
+        jobId: tokenJob!.id,
+        size: stored.size,
+        sha256: stored.sha256,
+        createdAt: Date.now(),
+      });
+    }
     return json({ lfn, size: stored.size, sha256: stored.sha256 }, 201);
   }
 }

@@ -12,8 +12,13 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { Readable } from "node:stream";
 import type { Handler } from "./handler.ts";
+import { requestBody } from "./request_body.ts";
+import {
+  type ConnectionGuard,
+  type ConnectionLimits,
+  guardConnections,
+} from "./connection_guard.ts";
 
 /** Options of {@link serveHttps}. */
 export interface HttpsOptions {
@@ -27,6 +32,10 @@ export interface HttpsOptions {
   keyPem: string;
   /** CA certificate PEM: clients must present a certificate it signed. */
   caPem: string;
+  /** Connection caps and the accept-path self-check. */
+  limits?: ConnectionLimits;
+  /** One-line log sink of the connection guard. @default console.error */
+  log?: (line: string) => void;
 }
 
 /** A running server. */
@@ -35,6 +44,8 @@ export interface HttpsServer {
   port: number;
   /** The base URL, e.g. `https://127.0.0.1:8443`. */
   url: string;
+  /** Connection accounting and the accept-path check. */
+  guard: ConnectionGuard;
   /** Stops accepting, closes connections, resolves when closed. */
   close(): Promise<void>;
 }
@@ -51,31 +62,59 @@ function toRequest(req: IncomingMessage, base: string): Request {
   return new Request(new URL(req.url ?? "/", base), {
     method,
     headers,
-    body: hasBody
-      ? Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>
-      : undefined,
+    body: hasBody ? requestBody(req) : undefined,
     // @ts-ignore: needed for streaming request bodies
     duplex: "half",
   });
 }
 
-async function writeResponse(res: ServerResponse, response: Response) {
+async function writeResponse(
+  req: IncomingMessage,
+  res: ServerResponse,
+  response: Response,
+) {
   const headers: Record<string, string> = {};
   response.headers.forEach((v, k) => (headers[k] = v));
+  // Answered before the body was read (413, 401 …): close the connection
+  // rather than drain a body that may be gigabytes long.
+  const unread = !req.complete && req.method !== "GET" &&
+    req.method !== "HEAD";
+  if (unread) {
+    headers["connection"] = "close";
+    res.once("finish", () => {
+      req.pause();
+      // Give the client a moment to read the answer before the reset.
+      setTimeout(() => req.socket.destroy(), 1000);
+    });
+  }
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();
     return;
   }
   for await (const chunk of response.body) {
-    if (!res.write(chunk)) {
-      await new Promise<void>((resolve, reject) => {
-        res.once("drain", resolve);
-        res.once("close", () => reject(new Error("client went away")));
-      });
-    }
+    if (!res.write(chunk)) await drained(res);
   }
   res.end();
+}
+
+/**
+ * Waits for `drain`, or rejects when the client goes away. Both listeners
+ * are removed whichever fires: a long download waits thousands of times.
+ */
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => {
+      res.off("close", onClose);
+      resolve();
+    };
+    const onClose = () => {
+      res.off("drain", onDrain);
+      reject(new Error("client went away"));
+    };
+    res.once("drain", onDrain);
+    res.once("close", onClose);
+  });
 }
 
 /** Serves `handler` over HTTPS with mandatory client certificates. */
@@ -115,7 +154,8 @@ export async function serveHttps(
       return;
     }
     handler(request, { certDer, tlsAuthorized, tlsError })
-      .then((response) => writeResponse(res, response))
+      .then((response) => writeResponse(req, res, response))
+      // The client went away mid-response: nothing to tell anyone.
       .catch(() => res.destroy());
   });
   server.keepAliveTimeout = 30_000;
@@ -125,12 +165,24 @@ export async function serveHttps(
   });
   const addr = server.address();
   const port = typeof addr === "object" && addr ? addr.port : 0;
+  const guard = guardConnections(
+    { server, hostname, port, log: opts.log },
+    opts.limits,
+  );
   return {
     port,
     url: `https://${hostname}:${port}`,
+    guard,
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        guard.stop();
+        // Sockets refused during a flood may stay in the runtime's count
+        // and hold the close callback back: do not wait on it forever.
+        const timer = setTimeout(resolve, 2000);
+        server.close(() => {
+          clearTimeout(timer);
+          resolve();
+        });
         server.closeAllConnections?.();
       }),
   };

@@ -96,6 +96,11 @@ export interface NewJob {
   matchClass: string;
   /** Seconds it may wait before it expires; absent = forever. */
   maxWaitingSeconds?: number;
+  /**
+   * The client's idempotency key: a submission repeating a key of the
+   * same owner returns the job the first one created.
+   */
+  idempotencyKey?: string;
 }
 
 /**
@@ -127,6 +132,12 @@ export interface ClaimOptions {
    * {@link JobStore.setUserQuota} wins. @default Infinity
    */
   userQuota?: number;
+  /**
+   * The agent's request key: a claim repeating a key of the same agent
+   * certificate returns the job the first one claimed while it is still
+   * ASSIGNED to it (else nothing), so a lost answer strands no job.
+   */
+  requestKey?: string;
 }
 
 /** What {@link JobStore.transition} stores with the move. */
@@ -169,6 +180,8 @@ export interface JobFilter {
   states?: JobState[];
   /** At most this many, newest first. @default 1000 */
   limit?: number;
+  /** Only jobs with a smaller ID (the cursor of the next page). */
+  before?: number;
 }
 
 /** The task queue. */
@@ -237,8 +250,14 @@ export interface JobStore {
   putFile(file: FileRecord): Promise<void>;
   /** Looks a file up. */
   getFile(lfn: string): Promise<FileRecord | undefined>;
-  /** Files whose LFN starts with `prefix`. */
-  listFiles(prefix: string): Promise<FileRecord[]>;
+  /**
+   * Files whose LFN starts with `prefix`, in LFN order; with `page`, at
+   * most `limit` of them after the LFN `after` (the cursor).
+   */
+  listFiles(
+    prefix: string,
+    page?: { after?: string; limit?: number },
+  ): Promise<FileRecord[]>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

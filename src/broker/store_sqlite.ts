@@ -49,6 +49,13 @@ import type {
   TransitionExtra,
   Usage,
 } from "./store.ts";
+import {
+  findKey,
+  matchScope,
+  recordKey,
+  REQUEST_KEYS_SCHEMA,
+  submitScope,
+} from "./idempotency.ts";
 
 /** Schema version in `PRAGMA user_version`. */
 const SCHEMA_VERSION = 2;
@@ -312,6 +319,7 @@ export class SqliteJobStore implements JobStore {
         `PRAGMA synchronous=${durability === "full" ? "FULL" : "NORMAL"}`,
       );
       this.#migrate(path);
+      this.#db.exec(REQUEST_KEYS_SCHEMA);
     } catch (e) {
       this.#db.close();
       throw e;
@@ -514,6 +522,18 @@ export class SqliteJobStore implements JobStore {
   }
 
   #insert(job: NewJob, actor: string, now: number): number {
+    const key = job.idempotencyKey;
+    const scope = submitScope(job.owner);
+    const known = key === undefined
+      ? undefined
+      : findKey(this.#db, scope, key, now);
+    if (known !== undefined) return known;
+    const id = this.#insertNew(job, actor, now);
+    if (key !== undefined) recordKey(this.#db, scope, key, id, now);
+    return id;
+  }
+
+  #insertNew(job: NewJob, actor: string, now: number): number {
     const classId = this.#classId(job);
     const maxWait = job.maxWaitingSeconds === undefined
       ? null
@@ -706,6 +726,10 @@ export class SqliteJobStore implements JobStore {
         where.push(`state IN (${filter.states.map(() => "?").join(",")})`);
         args.push(...filter.states);
       }
+      if (filter.before !== undefined) {
+        where.push("id < ?");
+        args.push(filter.before);
+      }
       const sql = `SELECT * FROM jobs ${
         where.length ? "WHERE " + where.join(" AND ") : ""
       } ORDER BY id DESC LIMIT ?`;
@@ -743,8 +767,19 @@ export class SqliteJobStore implements JobStore {
     const quotaParam = Number.isFinite(quota)
       ? Math.max(0, Math.floor(quota))
       : Number.MAX_SAFE_INTEGER;
+    const key = opts.requestKey;
+    const scope = matchScope(agent.fingerprint);
     return this.#write(() => {
       const now = Date.now();
+      if (key !== undefined) {
+        const known = findKey(this.#db, scope, key, now);
+        if (known !== undefined) {
+          const r = this.#row(known);
+          return r && r.state === "ASSIGNED" && r.agent === agent.fingerprint
+            ? toJob(r)
+            : undefined;
+        }
+      }
       this.#refreshIndex();
       const admitted = this.#index.admitted(filter, this.#fewClasses);
       // No class fits: nothing to look at (an idle pilot's poll is cheap).
@@ -790,7 +825,9 @@ export class SqliteJobStore implements JobStore {
           now,
           { agent },
         );
-        return toJob(this.#row(Number(pick.row.id))!);
+        const id = Number(pick.row.id);
+        if (key !== undefined) recordKey(this.#db, scope, key, id, now);
+        return toJob(this.#row(id)!);
       }
       throw new Error("claim did not converge");
     });
@@ -1005,11 +1042,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   /** @inheritdoc */
-  listFiles(prefix: string): Promise<FileRecord[]> {
+  listFiles(
+    prefix: string,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<FileRecord[]> {
     return this.#read(() => {
       const rows = this.#q(
-        "SELECT * FROM files WHERE substr(lfn, 1, ?) = ? ORDER BY lfn",
-      ).all(prefix.length, prefix) as Row[];
+        `SELECT * FROM files WHERE substr(lfn, 1, ?) = ? AND lfn > ?
+         ORDER BY lfn LIMIT ?`,
+      ).all(prefix.length, prefix, page.after ?? "", page.limit ?? -1) as Row[];
       return rows.map(toFile);
     });
   }

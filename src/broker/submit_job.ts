@@ -41,6 +41,8 @@ export interface SubmitOptions {
   args: string[];
   /** Today's strict grammar and checks only (no JAliEn leniency). */
   strict: boolean;
+  /** The request's retry key: a resent single-job submission stores once. */
+  idempotencyKey?: string;
 }
 
 /** The answer to a submission. */
@@ -84,7 +86,12 @@ export async function submitJob(
     badJdl(e);
   }
   if (jd.split === undefined) {
-    const id = await deps.store.submit(newJob(jd, owner, deps), actor);
+    const id = await deps.store.submit({
+      ...newJob(jd, owner, deps),
+      ...(opts.idempotencyKey === undefined
+        ? {}
+        : { idempotencyKey: opts.idempotencyKey }),
+    }, actor);
     return { jobId: id, state: "WAITING", warnings };
   }
   if (deps.masters === undefined) {

@@ -41,7 +41,8 @@ import {
   WORKDIR_MARK,
 } from "./launcher_script.ts";
 import { cachedRuntime } from "./runtime_cache.ts";
-import { packArtefact } from "./self_extracting.ts";
+import { gunzippedSha256, packArtefact } from "./self_extracting.ts";
+import { HELPER_DIR, helperSources } from "../watchdog/helpers.ts";
 import {
   ALLOW_RUN_FILE,
   artefactName,
@@ -223,6 +224,11 @@ export async function buildArtefacts(opts: BuildOptions): Promise<BuildResult> {
       (runtime.runtimeSize / 2 ** 20).toFixed(1)
     } MiB, gzipped ${(runtime.size / 2 ** 20).toFixed(1)} MiB`,
   );
+  const runtimeSha256 = await gunzippedSha256(runtime.path);
+  const helpers: Record<string, Uint8Array> = {};
+  for (const [name, path] of Object.entries(helperSources())) {
+    helpers[`${HELPER_DIR}/${name}`] = await Deno.readFile(path);
+  }
   const artefacts: BuiltArtefact[] = [];
   const bundles = new Map<ProcessRole, string>();
   for (const role of BUILD_ROLES) {
@@ -238,6 +244,8 @@ export async function buildArtefacts(opts: BuildOptions): Promise<BuildResult> {
       denoVersion: Deno.version.deno,
       runtimeGz: runtime.path,
       runtimeGzSha256: runtime.sha256,
+      runtimeSha256,
+      extras: role === "agent" ? helpers : undefined,
       bundle,
       launcher: launcherFor(role, broker, listen),
       out: `${out}/${name}`,

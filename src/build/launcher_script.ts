@@ -103,6 +103,50 @@ export function launcherFlags(permissions: PermissionSet): string[] {
   });
 }
 
+/**
+ * `DENO_AUDIT_PERMISSIONS` goes on only when it names a file in a
+ * directory the role may write (the runtime truncates that file), or the
+ * caller's own `/dev/stderr`, `/dev/stdout` or `/dev/null`; anything else
+ * stops the launch with a one-line error.
+ */
+function auditPassThrough(
+  permissions: PermissionSet,
+  add: (...l: string[]) => void,
+) {
+  const allowed = permissions.write.map((w) =>
+    `    ${word(w)}|${word(w)}/*) sp_ok=1 ;;`
+  );
+  const denied = (permissions.denyWrite ?? []).map((w) =>
+    `    ${word(w)}|${word(w)}/*) sp_ok= ;;`
+  );
+  add(
+    'if [ -n "${DENO_AUDIT_PERMISSIONS:-}" ]; then',
+    "  sp_a=$DENO_AUDIT_PERMISSIONS",
+    "  sp_ok=",
+    "  case $sp_a in",
+    "  /dev/stderr|/dev/stdout|/dev/null) sp_ok=1 ;;",
+    "  /*)",
+    '    case ${sp_a##*/} in ""|.|..) sp_a= ;; esac',
+    '    case $sp_a in *"$sp_nl"*) sp_a= ;; esac',
+    '    [ -L "$sp_a" ] && sp_a=',
+    "    sp_d=",
+    '    [ -z "$sp_a" ] || sp_d=$(cd -P -- "${sp_a%/*}/" 2>/dev/null && pwd -P) || sp_d=',
+    '    [ -z "$sp_d" ] || sp_a=$sp_d/${sp_a##*/}',
+    '    [ -n "$sp_d" ] && case $sp_d in',
+    ...allowed,
+    "    *) ;;",
+    "    esac",
+    '    [ -n "$sp_d" ] && case $sp_d in',
+    ...denied,
+    "    *) ;;",
+    "    esac ;;",
+    "  esac",
+    '  [ -n "$sp_ok" ] || sp_die "DENO_AUDIT_PERMISSIONS $DENO_AUDIT_PERMISSIONS: expected a file in a directory this role may write, or /dev/stderr"',
+    '  set -- "DENO_AUDIT_PERMISSIONS=$sp_a" "$@"',
+    "fi",
+  );
+}
+
 /** Renders the launcher script text. */
 export function renderLauncher(opts: LauncherOptions): string {
   const runFromFile = opts.permissions.run.includes(RUN_MARK);
@@ -148,14 +192,36 @@ export function renderLauncher(opts: LauncherOptions): string {
   }
   if (runFromFile) {
     const file = word(`${WORKDIR_MARK}/${opts.runListFile}`);
+    // One line of JSON (see allow_run_list.ts): only plain strings, no
+    // escapes, so nothing in a value can add an entry.
+    const bad = (what: string) =>
+      `sp_die "allow-run: ${what} (expected one line: a JSON array of plain absolute paths)"`;
     add(
       "sp_run=",
       `if [ -f ${file} ]; then`,
-      `  while IFS= read -r sp_p || [ -n "$sp_p" ]; do`,
-      `    case $sp_p in '') continue ;; /*) ;; *) sp_die "allow-run: not an absolute path: $sp_p" ;; esac`,
+      "  sp_json=",
+      "  sp_n=0",
+      '  while IFS= read -r sp_l || [ -n "$sp_l" ]; do sp_n=$((sp_n + 1)); sp_json=$sp_l; done < ' +
+        file,
+      `  [ "$sp_n" -le 1 ] || ${bad("more than one line")}`,
+      `  case $sp_json in ''|'['*']') ;; *) ${bad("not a JSON array")} ;; esac`,
+      '  [ -z "$sp_json" ] || sp_json=${sp_json#?}',
+      "  sp_json=${sp_json%?}",
+      `  case $sp_json in *\\\\*) ${bad("an escape in a path")} ;; esac`,
+      '  while [ -n "$sp_json" ]; do',
+      `    case $sp_json in '"'*) ;; *) ${bad("not a string")} ;; esac`,
+      '    sp_json=${sp_json#\\"}',
+      '    sp_p=${sp_json%%\\"*}',
+      `    [ "$sp_p" != "$sp_json" ] || ${bad("an unterminated string")}`,
+      '    sp_json=${sp_json#*\\"}',
+      `    case $sp_json in ,?*) sp_json=\${sp_json#,} ;; '') ;; *) ${
+        bad("a bad separator")
+      } ;; esac`,
+      `    case $sp_p in /*) ;; *) sp_die "allow-run: not an absolute path: $sp_p" ;; esac`,
       `    case $sp_p in *,*) sp_die "allow-run: comma in $sp_p" ;; esac`,
+      `    case $sp_p in *[![:print:]]*) ${bad("a control character")} ;; esac`,
       "    sp_run=${sp_run:+$sp_run,}$sp_p",
-      `  done < ${file}`,
+      "  done",
       "fi",
     );
   }
@@ -172,8 +238,8 @@ export function renderLauncher(opts: LauncherOptions): string {
       flags.map(word).join(" ")
     } "$@"`,
     `set -- "DENO_DIR=$sp_here/.deno" DENO_NO_UPDATE_CHECK=1 "$@"`,
-    `[ -z "\${DENO_AUDIT_PERMISSIONS:-}" ] || set -- "DENO_AUDIT_PERMISSIONS=$DENO_AUDIT_PERMISSIONS" "$@"`,
   );
+  auditPassThrough(opts.permissions, add);
   for (const e of opts.permissions.env.map(envName)) {
     if (e.prefix) {
       // Names from the shell's own `export -p` (no extra processes); a

@@ -9,9 +9,9 @@
  *
  * | role | started as | derived from `W` |
  * |---|---|---|
- * | agent | `splitpilot-agent.run W [agent flags]` | token `W/token/`, work root `W/work/`, wrapper `W/rt/wrapper/` (unpacked from `W/splitpilot-wrapper.run`), own runtime `W/rt/agent/` |
- * | wrapper | `W/rt/wrapper/run SANDBOX [wrapper flags]` (by the agent) | read/write `SANDBOX` only; `--allow-run` = the lines of `SANDBOX/.splitpilot/allow-run`, written by the agent before the start |
- * | broker/CLI | `splitpilot-broker.run STATE [splitpilot args]` | read/write `STATE`; own runtime `STATE/rt/broker/` |
+ * | agent | `splitpilot-agent.run W [agent flags]` | token `W/token/`, work root `W/work/`, wrapper `W/rt/wrapper/` (unpacked from `W/splitpilot-wrapper.run`), own runtime `W/rt/agent/` with its helpers in `W/rt/agent/helpers/` |
+ * | wrapper | `W/rt/wrapper/run SANDBOX [wrapper flags]` (by the agent) | read/write `SANDBOX` only; `--allow-run` = the JSON array in `SANDBOX/.splitpilot/allow-run`, written by the agent before the start |
+ * | broker/CLI | `splitpilot-broker.run STATE [splitpilot args]` | read/write `STATE`; own runtime `STATE/rt/broker/`, which `--deny-write=STATE/rt` keeps read-only |
  *
  * The broker address (and the broker's listen address) are baked in at
  * build time. The same functions feed the build (with a placeholder for
@@ -27,12 +27,12 @@ import type {
   WrapperContext,
 } from "../permissions/table.ts";
 import { DEFAULT_BINARIES } from "../container/select.ts";
-import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
+import { agentHelpers, HELPER_DIR } from "../watchdog/helpers.ts";
 
 /**
  * Where the agent hands a built wrapper its `--allow-run` list, relative to
- * the sandbox: one absolute program path per line.
+ * the sandbox: one line of JSON, an array of plain absolute paths (see
+ * `allow_run_list.ts`; no value can add a line or an entry).
  */
 export const ALLOW_RUN_FILE = ".splitpilot/allow-run";
 
@@ -85,8 +85,9 @@ export function siteLayout(workDir: string): SiteLayout {
  * The agent's row context for a built agent started with work dir `W`.
  * It may run what the source agent may run for `USE_CONTAINERS=auto`
  * (see `agentLaunchers` in `src/launch/role_process.ts`): `bwrap`, or for
- * `none` the wrapper's own launcher (in place of `deno`), `/bin/kill` and
- * the watchdog's `/bin/sh` procfs coprocess.
+ * `none` `setpriv` (its reaper, and the payload user's capability drop as
+ * root) and the wrapper's own launcher (in place of `deno`), and its three
+ * helpers, unpacked with it into `W/rt/agent/helpers/`.
  */
 export function siteAgentContext(
   workDir: string,
@@ -101,10 +102,10 @@ export function siteAgentContext(
     deno: `${l.wrapperDir}/deno`,
     launchers: [
       DEFAULT_BINARIES.bwrap,
+      DEFAULT_BINARIES.none,
       l.wrapperLauncher,
-      KILL_PROGRAM,
-      PROCFS_SHELL,
     ],
+    helpers: agentHelpers(`${l.agentDir}/${HELPER_DIR}`),
   };
 }
 

@@ -9,18 +9,26 @@
  * `--sweep-interval SECONDS` (default 30) and `--zombie-after SECONDS`
  * (heartbeat silence before ZOMBIE; default 900).
  *
+ * Load limits (README "Operating limits"): `--max-upload SIZE` (largest
+ * file upload, e.g. `512M`; default 4G), `--max-connections N` (default
+ * 500), `--max-connections-per-peer N` (default 200), `--accept-check
+ * SECONDS` (self-check of the accept path; default 5, 0 = off).
+ *
  * Exit codes: 0 stopped by a signal, 1 failure to start, 2 bad usage.
  *
  * @module
  */
 import { parseArgs } from "../std/cli.ts";
 import { startBroker } from "../broker/broker.ts";
+import { parseSize } from "../broker/upload_limit.ts";
 
 /** Usage text. */
 export const BROKER_USAGE =
   `usage: splitpilot broker serve --state DIR [--listen HOST:PORT] [--max-resubmissions N]
        [--job-token-margin SECONDS] [--max-waiting SECONDS] [--user-quota N]
-       [--quota USER=N]... [--sweep-interval SECONDS] [--zombie-after SECONDS]`;
+       [--quota USER=N]... [--sweep-interval SECONDS] [--zombie-after SECONDS]
+       [--max-upload SIZE] [--max-connections N] [--max-connections-per-peer N]
+       [--accept-check SECONDS]`;
 
 /** Parses `HOST:PORT`. */
 export function parseListen(value: string): { hostname: string; port: number } {
@@ -71,6 +79,14 @@ export function parseQuotas(values: string[]): Record<string, number> {
   return out;
 }
 
+function uploadSize(value: string): number {
+  try {
+    return parseSize(value);
+  } catch (e) {
+    throw new TypeError(`--max-upload ${(e as Error).message}`);
+  }
+}
+
 /** Runs the command; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let flags;
@@ -87,6 +103,10 @@ export async function main(args: string[]): Promise<number> {
         "user-quota",
         "sweep-interval",
         "zombie-after",
+        "max-upload",
+        "max-connections",
+        "max-connections-per-peer",
+        "accept-check",
       ],
       collect: ["quota"],
     });
@@ -103,6 +123,19 @@ export async function main(args: string[]): Promise<number> {
       userQuotas: parseQuotas(flags.quota),
       sweepIntervalSeconds: amount(flags, "sweep-interval"),
       zombieAfterSeconds: amount(flags, "zombie-after", { positive: true }),
+      maxUploadBytes: flags["max-upload"] === undefined
+        ? undefined
+        : uploadSize(flags["max-upload"]),
+      maxConnections: amount(flags, "max-connections", {
+        integer: true,
+        positive: true,
+      }),
+      maxConnectionsPerPeer: amount(flags, "max-connections-per-peer", {
+        integer: true,
+        positive: true,
+      }),
+      acceptCheckSeconds: amount(flags, "accept-check") ?? 5,
+      exitWhenDead: true,
     };
   } catch (e) {
     console.error(`error: ${(e as Error).message}`);

@@ -18,6 +18,7 @@
  */
 import { createHash } from "node:crypto";
 import { parseArgs } from "../std/cli.ts";
+import { attemptLfn, inAttemptTree } from "../broker/attempts.ts";
 import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
 import {
   CliFailure,
@@ -32,8 +33,10 @@ import {
 
 /** Usage text. */
 export const GET_USAGE =
-  `usage: splitpilot get ID [--out DIR] [--json] [--broker URL] [--token DIR]
+  `usage: splitpilot get ID [--out DIR] [--attempt N] [--json] [--broker URL] [--token DIR]
   --out DIR      where to put the files (default: job-ID)
+  --attempt N    the outputs of attempt N (0 = first run; default: the
+                 attempt that reached the job's current state)
 ${COMMON_FLAGS}`;
 
 /** Files at least this big show progress. */
@@ -109,7 +112,7 @@ export async function main(
   let client;
   try {
     const flags = parseArgs(args, {
-      string: ["broker", "token", "out"],
+      string: ["broker", "token", "out", "attempt"],
       boolean: ["json", "help"],
       alias: { h: "help", o: "out" },
     });
@@ -121,13 +124,36 @@ export async function main(
     const dir = (flags.out as string | undefined) ?? `job-${id}`;
     client = await connect(flags);
     const job = (await client.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
-    const prefix = `/${job.owner}/jobs/${id}/`;
-    const listing = (await client.json<{ files: FileView[] }>(
-      "GET",
-      `/api/v1/files?prefix=${encodeURIComponent(prefix)}`,
-    ))!;
+    const attempt = flags.attempt === undefined
+      ? job.resubmissions
+      : Number(flags.attempt);
+    if (!Number.isInteger(attempt) || attempt < 0) {
+      throw new CliFailure(
+        2,
+        `--attempt ${flags.attempt}: expected an integer >= 0`,
+      );
+    }
+    const jobDir = `/${job.owner}/jobs/${id}/`;
+    const all: FileView[] = [];
+    for (let after: string | null = ""; after !== null;) {
+      const page: { files: FileView[]; next?: string | null } =
+        (await client.json<{ files: FileView[]; next?: string | null }>(
+          "GET",
+          `/api/v1/files?${new URLSearchParams({ prefix: jobDir, after })}`,
+        ))!;
+      all.push(...page.files);
+      after = page.next ?? null;
+    }
+    // Each attempt's outputs are kept apart (src/broker/attempts.ts); a
+    // job dir without that tree (files the user put there) is served as is.
+    const perAttempt = all.some((f) => inAttemptTree(jobDir, f.lfn));
+    const byAttempt = perAttempt || flags.attempt !== undefined;
+    const prefix = byAttempt ? attemptLfn(jobDir, attempt, "") : jobDir;
+    const files = all.filter((f) =>
+      f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
+    );
     const got: Downloaded[] = [];
-    for (const f of listing.files) {
+    for (const f of files) {
       const rel = relativePath(f.lfn, prefix);
       const path = `${dir}/${rel}`;
       await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {
@@ -175,7 +201,11 @@ export async function main(
     if (flags.json) {
       io.out(JSON.stringify({ jobId: id, dir, files: got }));
     } else if (got.length === 0) {
-      io.out(`job ${id} (${job.state}) has no outputs yet`);
+      io.out(
+        byAttempt
+          ? `job ${id} (${job.state}) has no outputs of attempt ${attempt}`
+          : `job ${id} (${job.state}) has no outputs yet`,
+      );
     } else {
       for (
         const line of table(

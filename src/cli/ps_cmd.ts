@@ -5,6 +5,7 @@
  * ```sh
  * splitpilot ps
  * splitpilot ps --state WAITING,RUNNING --limit 50
+ * splitpilot ps --all --json          # every job, paged through
  * splitpilot ps --user alice --json   # another user: admin tokens only
  * ```
  *
@@ -36,11 +37,12 @@ import {
 
 /** Usage text. */
 export const PS_USAGE =
-  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N] [--master ID] [--json] [--broker URL] [--token DIR]
+  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N | --all] [--master ID] [--json] [--broker URL] [--token DIR]
   --master ID    the subjobs of masterjob ID
   --state S      only jobs in these states (${JOB_STATES.join(", ")})
   --user NAME    another user's jobs (admin tokens)
-  --limit N      at most N jobs (default 100)
+  --limit N      at most N jobs (default 100), fetched in pages
+  --all          every job
 ${COMMON_FLAGS}`;
 
 /** The table `ps` prints. */
@@ -109,7 +111,7 @@ export async function main(
   try {
     const flags = parseArgs(args, {
       string: ["broker", "token", "state", "user", "limit", "master"],
-      boolean: ["json", "help"],
+      boolean: ["json", "help", "all"],
       alias: { h: "help" },
     });
     if (flags.help) {
@@ -136,13 +138,16 @@ export async function main(
       q.set("state", states.join(","));
     }
     if (flags.user !== undefined) q.set("user", flags.user);
-    const limit = flags.limit === undefined ? 100 : Number(flags.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 10000) {
+    const limit = flags.all
+      ? Infinity
+      : flags.limit === undefined
+      ? 100
+      : Number(flags.limit);
+    if (!flags.all && (!Number.isSafeInteger(limit) || limit < 1)) {
       throw new UsageError(
-        `--limit ${flags.limit}: expected a whole number from 1 to 10000`,
+        `--limit ${flags.limit}: expected a positive whole number`,
       );
     }
-    q.set("limit", String(limit));
     if (flags.master !== undefined) {
       if (!/^\d{1,18}$/.test(flags.master)) {
         throw new UsageError(`--master ${flags.master}: expected a job ID`);
@@ -150,14 +155,29 @@ export async function main(
       q.set("master", flags.master);
     }
     client = await connect(flags);
-    const out = await client.json<
-      { jobs: JobView[]; masters?: MasterView[]; master?: MasterView }
-    >(
-      "GET",
-      `/api/v1/jobs?${q}`,
-    );
-    const jobs = out?.jobs ?? [];
-    const masters = out?.masters ?? [];
+    // The broker answers pages of at most 10,000; follow its cursor.
+    const jobs: JobView[] = [];
+    let masters: MasterView[] = [];
+    let master: MasterView | undefined;
+    for (let before: string | null = ""; before !== null;) {
+      if (before) q.set("before", before);
+      q.set("limit", String(Math.min(limit - jobs.length, 5000)));
+      const page:
+        | {
+          jobs: JobView[];
+          next?: string | null;
+          masters?: MasterView[];
+          master?: MasterView;
+        }
+        | undefined = await client.json("GET", `/api/v1/jobs?${q}`);
+      jobs.push(...(page?.jobs ?? []));
+      if (!before) {
+        masters = page?.masters ?? [];
+        master = page?.master;
+      }
+      before = jobs.length < limit && !master ? page?.next ?? null : null;
+    }
+    const out = { jobs, masters, master };
     if (flags.json) {
       io.out(JSON.stringify(
         out?.master ? { master: out.master, jobs } : {

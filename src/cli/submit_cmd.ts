@@ -75,8 +75,11 @@ export async function main(
     if (flags.strict) q.set("strict", "1");
     const res = await client.request("POST", `/api/v1/jobs?${q}`, {
       body: text,
-      headers: { "content-type": "text/plain; charset=utf-8" },
-      retry: false,
+      // One idempotency key for all attempts: a retry cannot duplicate.
+      headers: {
+        "content-type": "text/plain; charset=utf-8",
+        "idempotency-key": crypto.randomUUID(),
+      },
     });
     const out = await res.json() as {
       jobId: string;

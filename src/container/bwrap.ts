@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { shareSandbox, WRAPPER_CAPS } from "./payload_user.ts";
 import {
   type Capabilities,
   type ContainerDriver,
@@ -56,21 +57,43 @@ export class BwrapDriver implements ContainerDriver {
     this.binary = opts.binary ?? "/usr/bin/bwrap";
   }
 
-  /** The bwrap argv for `spec`. */
+  /**
+   * The bwrap argv for `spec`. Every capability is dropped: as root, bwrap
+   * would otherwise keep them all in its namespaces, and the payload could
+   * remount the read-only binds. With `spec.payloadUser` (the agent runs
+   * as root) no user namespace is made (root needs none, and one would
+   * map only uid 0), and the wrapper keeps just what it needs to start
+   * the payload as that user.
+   */
   command(spec: LaunchSpec): string[] {
-    const argv = [
-      this.binary,
-      "--unshare-all",
-      ...(spec.network === "host" ? ["--share-net"] : []),
-      "--die-with-parent",
-      "--new-session",
-    ];
+    const argv = [this.binary];
+    if (spec.payloadUser) {
+      argv.push(
+        "--unshare-ipc",
+        "--unshare-pid",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        ...(spec.network === "host" ? [] : ["--unshare-net"]),
+      );
+    } else {
+      argv.push(
+        "--unshare-all",
+        ...(spec.network === "host" ? ["--share-net"] : []),
+      );
+    }
+    argv.push("--die-with-parent", "--new-session", "--cap-drop", "ALL");
+    if (spec.payloadUser) {
+      for (const cap of WRAPPER_CAPS) argv.push("--cap-add", cap);
+    }
     if (spec.image) {
       argv.push("--ro-bind", spec.image, "/");
     } else {
       for (const dir of HOST_SYSTEM_DIRS) argv.push("--ro-bind-try", dir, dir);
     }
-    argv.push("--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp");
+    argv.push("--proc", "/proc", "--dev", "/dev");
+    argv.push(
+      ...(spec.tmp ? ["--bind", spec.tmp, "/tmp"] : ["--tmpfs", "/tmp"]),
+    );
     argv.push("--bind", spec.sandbox, SANDBOX_PATH);
     // A read-only image cannot get new mount points; a tmpfs can.
     for (const dir of spec.scratch ?? []) argv.push("--tmpfs", dir);
@@ -82,5 +105,12 @@ export class BwrapDriver implements ContainerDriver {
     for (const [k, v] of Object.entries(spec.env)) argv.push("--setenv", k, v);
     argv.push("--", ...spec.argv);
     return argv;
+  }
+
+  /** Hands the sandbox to the wrapper (root) and the payload's group. */
+  async prepare(spec: LaunchSpec): Promise<void> {
+    if (spec.payloadUser) {
+      await shareSandbox(spec.sandbox, 0, spec.payloadUser.gid);
+    }
   }
 }

@@ -9,6 +9,8 @@ Deno.test("bwrap: image mode argv", () => {
     "--share-net",
     "--die-with-parent",
     "--new-session",
+    "--cap-drop",
+    "ALL",
     "--ro-bind",
     "/host/sw/containers/default/20240101T000000Z",
     "/",
@@ -53,11 +55,13 @@ Deno.test("bwrap: host-rootfs mode, no network, binary override", () => {
   const argv = new BwrapDriver({ binary: "/opt/bin/bwrap" }).command(
     goldenSpec({ image: undefined, network: "none", scratch: [], binds: [] }),
   );
-  assertEquals(argv.slice(0, 6), [
+  assertEquals(argv.slice(0, 8), [
     "/opt/bin/bwrap",
     "--unshare-all",
     "--die-with-parent",
     "--new-session",
+    "--cap-drop",
+    "ALL",
     "--ro-bind-try",
     "/usr",
   ]);
@@ -74,5 +78,40 @@ Deno.test("bwrap: host-rootfs mode, no network, binary override", () => {
     "/lib32",
     "/lib64",
     "/etc",
+  ]);
+});
+
+Deno.test("bwrap: a payload user keeps the wrapper's few caps, no user namespace, /tmp on the sandbox", () => {
+  const argv = new BwrapDriver().command(
+    goldenSpec({
+      payloadUser: { uid: 65534, gid: 65534 },
+      tmp: "/host/work/job-1/.tmp",
+    }),
+  );
+  assertEquals(argv.slice(0, 18), [
+    "/usr/bin/bwrap",
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    "--die-with-parent",
+    "--new-session",
+    "--cap-drop",
+    "ALL",
+    "--cap-add",
+    "CAP_SETUID",
+    "--cap-add",
+    "CAP_SETGID",
+    "--cap-add",
+    "CAP_KILL",
+    "--ro-bind",
+    "/host/sw/containers/default/20240101T000000Z",
+    "/",
+  ]);
+  const i = argv.indexOf("/tmp");
+  assertEquals(argv.slice(i - 2, i + 1), [
+    "--bind",
+    "/host/work/job-1/.tmp",
+    "/tmp",
   ]);
 });

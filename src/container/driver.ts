@@ -56,6 +56,26 @@ export interface LaunchSpec {
    * @default []
    */
   scratch?: string[];
+  /**
+   * Who the payload runs as inside the container, when the wrapper must
+   * switch to it (see `payload_user.ts`); the driver then keeps the
+   * wrapper's few capabilities for that and hands the sandbox over in
+   * `prepare`. @default undefined (payload runs as the wrapper)
+   */
+  payloadUser?: { uid: number; gid: number };
+  /**
+   * Host directory (inside the sandbox) to bind at `/tmp`, so that the
+   * container's `/tmp` is on the sandbox's disk and counted by
+   * `WorkDirectorySize`. @default undefined (the runtime's own /tmp)
+   */
+  tmp?: string;
+  /** Kernel-enforced limits, for runtimes with a cgroup of their own. */
+  resources?: {
+    /** Memory limit, bytes (`--memory`). */
+    memoryBytes?: number;
+    /** Process limit (`--pids-limit`). */
+    pids?: number;
+  };
 }
 
 /** What a runtime can guarantee; used by selection and by the tests. */

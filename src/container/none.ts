@@ -17,6 +17,7 @@
  *
  * @module
  */
+import { shareSandbox, WRAPPER_CAPS } from "./payload_user.ts";
 import {
   type Capabilities,
   type ContainerDriver,
@@ -60,14 +61,47 @@ export class NoneDriver implements ContainerDriver {
     };
   }
 
-  /** The argv (host paths), behind the reaper in reaper mode. */
+  /**
+   * The argv (host paths), behind the reaper in reaper mode. With
+   * `spec.payloadUser` (the agent runs as root) the wrapper keeps only
+   * the capabilities it needs to start the payload as that user
+   * (`setpriv --bounding-set`), with no-new-privs; root needs no user
+   * namespace for the pid namespace (and one would map only uid 0).
+   */
   command(spec: LaunchSpec): string[] {
     if (spec.image) {
       throw new ContainerError(
         `runtime none cannot run image ${spec.image}; expected a container runtime (bwrap, podman, …) for jobs with a Container`,
       );
     }
-    if (this.binary === undefined) return [...spec.argv];
+    const setpriv = this.binary ?? "/usr/bin/setpriv";
+    const argv = spec.payloadUser
+      ? [
+        setpriv,
+        "--no-new-privs",
+        "--inh-caps=-all",
+        `--bounding-set=-all,${
+          WRAPPER_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`).join(",")
+        }`,
+        "--",
+        ...spec.argv,
+      ]
+      : spec.argv;
+    if (this.binary === undefined) return [...argv];
+    if (spec.payloadUser) {
+      return [
+        this.binary,
+        "--pdeathsig",
+        "KILL",
+        "--",
+        this.#unshare,
+        "--pid",
+        "--fork",
+        "--kill-child",
+        "--",
+        ...argv,
+      ];
+    }
     return [
       this.binary,
       "--pdeathsig",
@@ -82,5 +116,12 @@ export class NoneDriver implements ContainerDriver {
       "--",
       ...spec.argv,
     ];
+  }
+
+  /** Hands the sandbox to the wrapper (root) and the payload's group. */
+  async prepare(spec: LaunchSpec): Promise<void> {
+    if (spec.payloadUser) {
+      await shareSandbox(spec.sandbox, 0, spec.payloadUser.gid);
+    }
   }
 }

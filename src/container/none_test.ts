@@ -34,3 +34,25 @@ Deno.test("none: plain mode runs the argv as is, refuses images", () => {
     "cannot run image",
   );
 });
+
+Deno.test("none: as root the wrapper keeps only the payload-user caps, with no-new-privs", () => {
+  const d = new NoneDriver();
+  const user = { uid: 65534, gid: 65534 };
+  assertEquals(d.command({ ...spec, payloadUser: user }), [
+    "/usr/bin/setpriv",
+    "--pdeathsig",
+    "KILL",
+    "--",
+    "/usr/bin/unshare",
+    "--pid",
+    "--fork",
+    "--kill-child",
+    "--",
+    "/usr/bin/setpriv",
+    "--no-new-privs",
+    "--inh-caps=-all",
+    "--bounding-set=-all,+setuid,+setgid,+kill",
+    "--",
+    ...spec.argv,
+  ]);
+});

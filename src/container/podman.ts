@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { shareSandbox, WRAPPER_CAPS } from "./payload_user.ts";
 import {
   type Capabilities,
   type ContainerDriver,
@@ -143,16 +144,33 @@ export class PodmanDriver implements ContainerDriver {
       const m = `0:${this.#idMap.base}:${this.#idMap.size}`;
       argv.push("--uidmap", m, "--gidmap", m);
     }
+    argv.push("--cap-drop", "all");
+    // The wrapper starts the payload as another uid (see payload_user.ts).
+    if (spec.payloadUser) {
+      for (const cap of WRAPPER_CAPS) argv.push("--cap-add", cap);
+    }
+    const r = spec.resources;
+    if (r?.memoryBytes) {
+      // Swap would let the payload page past the limit.
+      argv.push(
+        "--memory",
+        String(r.memoryBytes),
+        "--memory-swap",
+        String(r.memoryBytes),
+      );
+    }
+    if (r?.pids) argv.push("--pids-limit", String(r.pids));
     argv.push(
-      "--cap-drop",
-      "all",
       "--security-opt",
       "no-new-privileges",
       "--read-only",
       "--read-only-tmpfs=false",
-      "--tmpfs",
-      "/tmp:rw,nosuid,nodev,mode=1777",
     );
+    if (spec.tmp) {
+      argv.push("--mount", `type=bind,source=${spec.tmp},destination=/tmp`);
+    } else {
+      argv.push("--tmpfs", "/tmp:rw,nosuid,nodev,mode=1777");
+    }
     for (const dir of spec.scratch ?? []) {
       argv.push("--mount", `type=tmpfs,destination=${dir},ro=true`);
     }
@@ -174,11 +192,17 @@ export class PodmanDriver implements ContainerDriver {
     return argv;
   }
 
-  /** Gives the sandbox to the container's root (the mapped host uid). */
+  /**
+   * Gives the sandbox to the container's root (the mapped host uid) and,
+   * with `spec.payloadUser`, to the payload's group (mapped likewise).
+   */
   async prepare(spec: LaunchSpec): Promise<void> {
     if (!this.#idMap) return;
+    const base = this.#idMap.base;
     try {
-      await Deno.chown(spec.sandbox, this.#idMap.base, this.#idMap.base);
+      if (spec.payloadUser) {
+        await shareSandbox(spec.sandbox, base, base + spec.payloadUser.gid);
+      } else await Deno.chown(spec.sandbox, base, base);
     } catch (e) {
       throw new ContainerError(
         `podman: cannot hand sandbox ${spec.sandbox} to uid ${this.#idMap.base} (${

@@ -121,3 +121,25 @@ Deno.test("podman: prepare hands the sandbox to the mapped root", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("podman: job limits, payload user caps and /tmp on the sandbox", () => {
+  const argv = new PodmanDriver().command(goldenSpec({
+    payloadUser: { uid: 65534, gid: 65534 },
+    tmp: "/host/work/job-1/.tmp",
+    resources: { memoryBytes: 200_000_000, pids: 4096 },
+  }));
+  const after = (flag: string) =>
+    argv.flatMap((a, i) => a === flag ? [argv[i + 1]] : []);
+  assertEquals(after("--cap-drop"), ["all"]);
+  assertEquals(after("--cap-add"), ["CAP_SETUID", "CAP_SETGID", "CAP_KILL"]);
+  assertEquals(after("--memory"), ["200000000"]);
+  assertEquals(after("--memory-swap"), ["200000000"]);
+  assertEquals(after("--pids-limit"), ["4096"]);
+  assertEquals(after("--tmpfs"), []);
+  assertEquals(
+    after("--mount").includes(
+      "type=bind,source=/host/work/job-1/.tmp,destination=/tmp",
+    ),
+    true,
+  );
+});

@@ -35,7 +35,7 @@ export const RUNTIME_NAMES: readonly RuntimeName[] = [
 /**
  * The order `auto` tries runtimes in: bwrap first (no daemon, no setuid,
  * dies with its parent, fastest start), then the OCI and HPC runtimes, and
- * `none` last, as the fallback that always exists.
+ * `none` last, and only with `allowNoContainer` (see {@link SelectOptions}).
  */
 export const AUTO_ORDER: readonly RuntimeName[] = [
   "bwrap",
@@ -139,6 +139,12 @@ export interface SelectOptions {
   binaries?: Partial<Record<RuntimeName, string>>;
   /** Runs the real probe (the wrapper's smoke check in the image). */
   probe: ProbeFn;
+  /**
+   * Lets `auto` fall back to `none` (no container) when nothing else
+   * probes OK. Never the default: `none` confines only through Deno's
+   * permissions (README "Threat model"). @default false
+   */
+  allowNoContainer?: boolean;
 }
 
 /** The outcome of selection: the driver and every probe that ran. */
@@ -158,7 +164,11 @@ export async function selectRuntime(
   opts: SelectOptions,
 ): Promise<Selection> {
   const probes: Selection["probes"] = [];
-  const names = wanted === "auto" ? AUTO_ORDER : [wanted];
+  const names = wanted !== "auto"
+    ? [wanted]
+    : opts.allowNoContainer
+    ? AUTO_ORDER
+    : AUTO_ORDER.filter((n) => n !== "none");
   for (const name of names) {
     const variants = driverVariants(name, { binary: opts.binaries?.[name] });
     for (const driver of variants) {
@@ -170,9 +180,12 @@ export async function selectRuntime(
   const detail = probes.map((p) => `${p.name}: ${p.result.message}`).join(
     "; ",
   );
+  const optIn = wanted === "auto" && !opts.allowNoContainer
+    ? "; auto never falls back to none (no container): pass --allow-no-container or USE_CONTAINERS=none to run jobs without one"
+    : "";
   throw new ContainerError(
     `no usable container runtime for USE_CONTAINERS=${wanted} (${
       detail || "nothing probed"
-    })`,
+    })${optIn}`,
   );
 }

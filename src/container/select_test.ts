@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "@std/assert";
+import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import {
   type ContainerDriver,
   ContainerError,
@@ -94,4 +94,19 @@ Deno.test("select: launcher programs for the agent's --allow-run", () => {
     "/usr/bin/setpriv",
     "/d",
   ]);
+});
+
+Deno.test("select: auto never falls back to none unless the site opts in", async () => {
+  const probe = (d: { name: string }) =>
+    Promise.resolve({
+      ok: d.name === "none",
+      message: d.name === "none" ? "ok" : "absent",
+      ms: 0,
+    });
+  const e = await assertRejects(() => selectRuntime("auto", { probe }));
+  assertStringIncludes(e.message, "auto never falls back to none");
+  assertStringIncludes(e.message, "--allow-no-container");
+  const picked = await selectRuntime("auto", { probe, allowNoContainer: true });
+  assertEquals(picked.driver.name, "none");
+  assertEquals((await selectRuntime("none", { probe })).driver.name, "none");
 });

@@ -12,8 +12,6 @@ import {
 } from "../permissions/table.ts";
 import { launcherPrograms } from "../container/select.ts";
 import type { RuntimeName } from "../container/driver.ts";
-import { KILL_PROGRAM } from "../wrapper/executable.ts";
-import { PROCFS_SHELL } from "../watchdog/procfs_sampler.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
@@ -62,12 +60,9 @@ export function brokerCommand(
 }
 
 /**
- * Programs the agent may run for a `USE_CONTAINERS` value: the launchers,
- * `/bin/kill` (signalling process groups; `Deno.kill` would need an
- * unrestricted `--allow-run`), and `/bin/sh` for the watchdog's procfs
- * coprocess (Deno refuses any read below `/proc` without `--allow-all`).
- * The shell grants nothing the launchers do not already: bwrap or deno
- * can run any program too.
+ * Container launchers the agent may run for a `USE_CONTAINERS` value. The
+ * table adds the agent's three helpers (`src/watchdog/helpers.ts`); no
+ * shell: signals and `/proc` reads go through those helpers.
  */
 export function agentLaunchers(
   containers: RuntimeName | "auto",
@@ -77,7 +72,7 @@ export function agentLaunchers(
     binaries,
     deno: Deno.execPath(),
   });
-  return [...out, KILL_PROGRAM, PROCFS_SHELL];
+  return out;
 }
 
 /** Inputs of {@link agentCommand}. */

@@ -9,13 +9,21 @@
  *
  * | process | net | read | write | run | env |
  * |---|---|---|---|---|---|
- * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir, /proc | work root | container launcher (or deno for `none`) | named vars |
+ * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir | work root | container launcher (or deno for `none`), its three helpers | named vars |
  * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
- * | broker | its listen address | state dir | state dir | none | named vars |
+ * | broker | its listen address | state dir | state dir, except its runtime `STATE/rt` | none | named vars |
  * | factory | broker host:port | its token dir, work dir | work dir | the batch system's submit, status and cancel commands | named vars |
+ *
+ * The agent's helpers (`src/watchdog/helpers.ts`) are the only programs it
+ * runs besides the launcher: `splitpilot-procfs` (the procfs sampler loop;
+ * Deno wants `--allow-all` for any read below `/proc`, so the agent has no
+ * `/proc` grant), `splitpilot-kill` (signals to processes and groups
+ * already verified to be the job's) and `splitpilot-du` (the sandbox
+ * probe). None of them takes a command or evaluates its input.
  *
  * @module
  */
+import { agentHelpers } from "../watchdog/helpers.ts";
 
 /** A process role; each maps to exactly one token role (see the table). */
 export type ProcessRole = "agent" | "wrapper" | "broker";
@@ -28,6 +36,11 @@ export interface PermissionSet {
   read: string[];
   /** Paths for `--allow-write`. */
   write: string[];
+  /**
+   * Paths inside `write` that stay read-only (`--deny-write`, which wins
+   * over the grant): a role's own runtime. @default []
+   */
+  denyWrite?: string[];
   /** Programs (absolute paths) for `--allow-run`. */
   run: string[];
   /** Variable names (a trailing `*` is a prefix match) for `--allow-env`. */
@@ -75,6 +88,11 @@ export interface AgentContext {
   deno: string;
   /** The container launcher, e.g. `/usr/bin/bwrap`; empty for `none`. */
   launchers: string[];
+  /**
+   * The agent's helpers (absolute paths).
+   * @default the shipped helpers next to the watchdog's code
+   */
+  helpers?: string[];
   /** Software directory (images, setup script), if any. */
   softwareDir?: string;
   /** Extra read-only config files. @default [] */
@@ -133,10 +151,12 @@ export function agentPermissions(ctx: AgentContext): PermissionSet {
       ctx.deno,
       ...(ctx.softwareDir ? [ctx.softwareDir] : []),
       ...(ctx.configFiles ?? []),
-      "/proc",
     ]),
     write: [ctx.workRoot],
-    run: unique(ctx.launchers.length > 0 ? ctx.launchers : [ctx.deno]),
+    run: unique([
+      ...(ctx.launchers.length > 0 ? ctx.launchers : [ctx.deno]),
+      ...(ctx.helpers ?? agentHelpers()),
+    ]),
     env: [...AGENT_ENV],
   };
 }
@@ -158,6 +178,8 @@ export function brokerPermissions(ctx: BrokerContext): PermissionSet {
     net: [ctx.listen],
     read: [ctx.stateDir],
     write: [ctx.stateDir],
+    // A built broker's runtime is unpacked into STATE/rt: never writable.
+    denyWrite: [`${ctx.stateDir}/rt`],
     run: [],
     env: [...BROKER_ENV],
   };
@@ -186,6 +208,15 @@ export function toDenoFlags(set: PermissionSet): string[] {
   const flags: string[] = [];
   const add = (name: string, values: string[]) => {
     for (const v of values) {
+      // \x01 is left to the build's path placeholders (WORKDIR_MARK).
+      // deno-lint-ignore no-control-regex
+      if (/[\x00\x02-\x1f\x7f]/.test(v)) {
+        throw new TypeError(
+          `permission entry ${
+            JSON.stringify(v)
+          } for --allow-${name} contains a control character; expected a plain path or host:port`,
+        );
+      }
       if (v.includes(",")) {
         throw new TypeError(
           `permission entry "${v}" for --allow-${name} contains a comma; expected a plain path or host:port`,
@@ -199,6 +230,15 @@ export function toDenoFlags(set: PermissionSet): string[] {
   add("write", set.write);
   add("run", set.run);
   add("env", set.env);
+  const deny = set.denyWrite ?? [];
+  for (const v of deny) {
+    if (v.includes(",")) {
+      throw new TypeError(
+        `permission entry "${v}" for --deny-write contains a comma; expected a plain path`,
+      );
+    }
+  }
+  if (deny.length > 0) flags.push(`--deny-write=${deny.join(",")}`);
   return flags;
 }
 

@@ -29,18 +29,25 @@ Deno.test("an empty list yields no flag at all, never a bare --allow-x", () => {
   assertEquals(flags.every((f) => f.includes("=")), true);
 });
 
-Deno.test("agent row: launcher only, /proc readable, work root writable", () => {
+Deno.test("agent row: launcher and its helpers only, no /proc, work root writable", () => {
   const p = agentPermissions({
     broker: "h:1",
     tokenDir: "/t",
     workRoot: "/w",
     wrapperProgram: ["/p/wrapper.ts"],
     deno: "/usr/bin/deno",
-    launchers: ["/usr/bin/bwrap", "/bin/kill"],
+    launchers: ["/usr/bin/bwrap"],
+    helpers: ["/h/splitpilot-procfs", "/h/splitpilot-kill", "/h/splitpilot-du"],
   });
-  assertEquals(p.run, ["/usr/bin/bwrap", "/bin/kill"]);
+  assertEquals(p.run, [
+    "/usr/bin/bwrap",
+    "/h/splitpilot-procfs",
+    "/h/splitpilot-kill",
+    "/h/splitpilot-du",
+  ]);
   assertEquals(p.write, ["/w"]);
-  assertEquals(p.read.includes("/proc"), true);
+  assertEquals(p.read.includes("/proc"), false);
+  assertEquals(p.run.includes("/bin/sh"), false);
   assertEquals(p.net, ["h:1"]);
 });
 

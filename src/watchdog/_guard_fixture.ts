@@ -3,7 +3,7 @@
  * detached shell with two `sleep` children, watches and samples that tree,
  * prints the shell's pid, then waits to be killed.
  *
- * Usage: `deno run --allow-run=/bin/sh _guard_fixture.ts MARKER`
+ * Usage: `deno run --allow-run=/bin/sh,HELPERS _guard_fixture.ts MARKER`
  *
  * @module
  */

@@ -30,18 +30,28 @@ export interface ProcStat {
 }
 
 /**
- * Parses one stat line; `undefined` for anything malformed (a process
- * that vanished mid-read leaves a truncated line, which is not an error).
+ * Parses the whole content of one `/proc/<pid>/stat`; `undefined` for
+ * anything malformed (a process that vanished mid-read leaves a truncated
+ * file, which is not an error). The command name (comm) may hold any byte
+ * but NUL, newlines and parentheses included, so it is everything between
+ * the first `(` and the LAST `)`, and `expectPid` (the pid in the file's
+ * name) must match the pid in front of it.
  */
-export function parseStatLine(line: string): ProcStat | undefined {
+export function parseStatLine(
+  line: string,
+  expectPid?: number,
+): ProcStat | undefined {
   const open = line.indexOf(" (");
   const close = line.lastIndexOf(")");
   if (open <= 0 || close < open) return undefined;
-  const pid = Number(line.slice(0, open));
+  const head = line.slice(0, open);
+  if (!/^\d+$/.test(head)) return undefined;
+  const pid = Number(head);
+  if (expectPid !== undefined && pid !== expectPid) return undefined;
   // Fields after the command name, starting with field 3 (state).
-  const f = line.slice(close + 2).split(" ");
-  if (!Number.isInteger(pid) || f.length < 22) return undefined;
-  const n = (i: number) => Number(f[i]);
+  const f = line.slice(close + 2).replace(/\n$/, "").split(" ");
+  if (!Number.isSafeInteger(pid) || f.length < 22) return undefined;
+  const n = (i: number) => /^-?\d+$/.test(f[i]) ? Number(f[i]) : NaN;
   const stat: ProcStat = {
     pid,
     comm: line.slice(open + 2, close),
@@ -55,6 +65,7 @@ export function parseStatLine(line: string): ProcStat | undefined {
     rssPages: n(21),
   };
   if (
+    !/^[A-Za-z]$/.test(stat.state) ||
     !Number.isFinite(
       stat.ppid + stat.pgid + stat.cpuTicks + stat.childTicks + stat.threads +
         stat.startTime + stat.rssPages,
@@ -65,11 +76,18 @@ export function parseStatLine(line: string): ProcStat | undefined {
   return stat;
 }
 
-/** Parses the output of `cat /proc/[0-9]*\/stat` into a pid → stat map. */
+/**
+ * Parses the helper's answer to `scan` or `stats`: one record per stat
+ * file, `/proc/<pid>/stat:<whole content>`, each ended by NUL (the one
+ * byte no comm can hold; a newline can be in a comm, so lines are never
+ * split). A record whose pid does not match its file name is dropped.
+ */
 export function parseStatScan(text: string): Map<number, ProcStat> {
   const out = new Map<number, ProcStat>();
-  for (const line of text.split("\n")) {
-    const s = line && parseStatLine(line);
+  for (const record of text.split("\0")) {
+    const m = /^\/proc\/(\d+)\/stat:/.exec(record);
+    if (!m) continue;
+    const s = parseStatLine(record.slice(m[0].length), Number(m[1]));
     if (s) out.set(s.pid, s);
   }
   return out;

@@ -25,6 +25,31 @@ function line(
   } 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0`;
 }
 
+/** One record of the helper's scan answer for `text`. */
+function record(text: string): string {
+  return `/proc/${text.slice(0, text.indexOf(" "))}/stat:${text}\n\0`;
+}
+
+Deno.test("parseStatScan keeps a comm holding a newline and a fake pid in one record", () => {
+  const evil = line(500, 10, 500, { comm: "x\n77 (", rss: 5 });
+  const procs = parseStatScan(
+    [line(10, 1, 10), evil, line(77, 1, 77)].map(record).join(""),
+  );
+  assertEquals([...procs.keys()].sort((a, b) => a - b), [10, 77, 500]);
+  assertEquals(procs.get(500)!.comm, "x\n77 (");
+  assertEquals(procs.get(500)!.ppid, 10);
+  assertEquals(procs.get(77)!.ppid, 1);
+  assertEquals(
+    collectTree(procs, [{ pid: 10, startTime: 100 }]).map((p) => p.pid),
+    [10, 500],
+  );
+});
+
+Deno.test("parseStatScan drops a record whose pid is not its file's", () => {
+  const procs = parseStatScan(`/proc/9/stat:${line(8, 1, 8)}\n\0`);
+  assertEquals(procs.size, 0);
+});
+
 Deno.test("parseStatLine reads the fields, even with ') ' in the command name", () => {
   const s = parseStatLine(line(42, 1, 42, { comm: "evil) (name", rss: 9 }))!;
   assertEquals(s.pid, 42);
@@ -50,7 +75,7 @@ Deno.test("collectTree follows children and skips reused root pids", () => {
       line(13, 1, 13), // orphan, reparented to init
       line(14, 13, 13),
       line(20, 1, 20), // unrelated
-    ].join("\n"),
+    ].map(record).join(""),
   );
   assertEquals(
     collectTree(procs, [{ pid: 10, startTime: 100 }]).map((p) => p.pid),
@@ -76,7 +101,7 @@ Deno.test("containedGroups never names a group with outside members", () => {
       line(7, 6, 7),
       line(8, 7, 7),
       line(9, 7, 9),
-    ].join("\n"),
+    ].map(record).join(""),
   );
   const tree = collectTree(procs, [{ pid: 6, startTime: 60 }]);
   assertEquals(containedGroups(procs, tree), [7, 9]);

@@ -1,14 +1,15 @@
 /**
- * The agent's window on `/proc` and `/sys`: one long-lived `/bin/sh`
- * running a fixed script that answers one request per line.
+ * The agent's window on `/proc` and `/sys`: one long-lived
+ * `splitpilot-procfs` helper (see {@link ./helpers.ts}) answering one
+ * request per line.
  *
  * Why a coprocess: Deno refuses every read below `/proc` (and `/sys`)
  * unless the process has `--allow-all`, which the agent must not have.
  * A child started through `--allow-run` reads them instead. Starting one
- * `cat` per file would cost a fork+exec each; the shell stays up and only
- * forks `cat`, `grep`, `du` and `find` once per request.
+ * `cat` per file would cost a fork+exec each; the helper stays up and only
+ * forks `grep` and `find` once per request.
  *
- * The same shell is the dead man's switch: when its stdin closes (the
+ * The same helper is the dead man's switch: when its stdin closes (the
  * agent exited or was SIGKILLed) it freezes and kills every process it was
  * told to guard, so no payload outlives its agent even without a pid
  * namespace. It runs in its own session so a kill of the agent's process
@@ -16,76 +17,14 @@
  *
  * @module
  */
+import { helperPath } from "./helpers.ts";
 
-/** The shell the agent runs (its `--allow-run` entry for the watchdog). */
-export const PROCFS_SHELL = "/bin/sh";
+/** The procfs helper the agent runs (its `--allow-run` entry). */
+export const PROCFS_SHELL: string = helperPath("procfs");
 
 // Requests are whitespace-separated words, checked by `request()` (no
-// shell syntax) and built by our own code (`stats` and `pss` get
-// /proc/<pid>/... paths); the script never evaluates them. Every answer
-// ends with "<nonce> <status>".
-const SCRIPT = `
-n=$1
-g=
-set -f
-while IFS= read -r line; do
-  set -- $line
-  c=$1
-  [ $# -gt 0 ] && shift
-  case $c in
-  scan) set +f; grep -h '' /proc/[0-9]*/stat 2>/dev/null; set -f ;;
-  stats) [ $# -gt 0 ] && grep -h '' "$@" 2>/dev/null ;;
-  pss) [ $# -gt 0 ] && grep -H '^Pss:' "$@" 2>/dev/null ;;
-  disk)
-    du -sxk -- "$1" 2>/dev/null
-    find "$1" -xdev -type f \\( -name core -o -name 'core.[0-9]*' \\) -printf 'core %s\\n' 2>/dev/null ;;
-  cgroup)
-    for f in memory.current memory.peak pids.current; do
-      [ -r "$1/$f" ] && read -r v < "$1/$f" && echo "$f $v"
-    done
-    [ -r "$1/cpu.stat" ] && cat "$1/cpu.stat"
-    [ -r "$1/cgroup.procs" ] && echo procs $(cat "$1/cgroup.procs") ;;
-  cgmkdir) mkdir -- "$1" ;;
-  cgrmdir) rmdir -- "$1" 2>/dev/null ;;
-  cgkill) [ -w "$1/cgroup.kill" ] && echo 1 > "$1/cgroup.kill" ;;
-  cgprobe)
-    echo "fstype $(stat -fc %T /sys/fs/cgroup 2>/dev/null)"
-    while IFS= read -r l; do echo "cgroup $l"; done < /proc/$$/cgroup
-    d=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/$$/cgroup)
-    echo "dir $d"
-    [ -w "$d" ] && echo writable
-    [ -r "$d/cgroup.subtree_control" ] && echo "subtree $(cat "$d/cgroup.subtree_control")" ;;
-  cwd)
-    set +f
-    find /proc/[0-9]*/cwd -maxdepth 0 \\( -lname "$1" -o -lname "$1/*" \\) -printf '%h\\n' 2>/dev/null
-    set -f ;;
-  kill) s=$1; shift; [ $# -gt 0 ] && kill -s "$s" -- "$@" 2>/dev/null ;;
-  guard) g=$* ;;
-  self) cat /proc/$$/stat ;;
-  conf) getconf CLK_TCK; getconf PAGESIZE ;;
-  *) echo "error unknown request $c" ;;
-  esac
-  echo "$n $?"
-done
-set +f
-for sig in STOP KILL; do
-  for e in $g; do
-    case $e in
-    /*)
-      for d in $(find /proc/[0-9]*/cwd -maxdepth 0 \\( -lname "$e" -o -lname "$e/*" \\) -printf '%h\\n' 2>/dev/null); do
-        kill -s $sig \${d#/proc/} 2>/dev/null
-      done ;;
-    *)
-      p=\${e%%:*}
-      read -r l 2>/dev/null < /proc/$p/stat || continue
-      set -- \${l##*) }
-      [ "\${20}" = "\${e#*:}" ] || continue
-      [ "$3" = "$p" ] && kill -s $sig -- -$p 2>/dev/null
-      kill -s $sig $p 2>/dev/null ;;
-    esac
-  done
-done
-`;
+// shell syntax) and built by our own code; the helper never evaluates
+// them. Every answer ends with "\n<nonce> <status>".
 
 /** Raised when the coprocess is gone or answers nonsense. */
 export class ProcfsShellError extends Error {
@@ -120,7 +59,7 @@ export class ProcfsShell {
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#nonce = `@end-${crypto.randomUUID()}`;
     this.#child = new Deno.Command(opts.shell ?? PROCFS_SHELL, {
-      args: ["-c", SCRIPT, "procfs", this.#nonce],
+      args: [this.#nonce],
       stdin: "piped",
       stdout: "piped",
       // Never hold the agent's stderr open after the agent is gone.
@@ -133,7 +72,7 @@ export class ProcfsShell {
     this.#reader = this.#child.stdout.getReader();
   }
 
-  /** Process ID of the shell. */
+  /** Process ID of the helper. */
   get pid(): number {
     return this.#child.pid;
   }
@@ -209,7 +148,9 @@ export class ProcfsShell {
         if (eol >= 0) {
           done.push(pending.slice(0, at + 1));
           this.#buf = pending.slice(eol + 1);
-          return done.join("").slice(1);
+          // Drop the virtual newline and the one the helper prints before
+          // its end marker (the output may not end in one: NUL records).
+          return done.join("").slice(1, -1);
         }
         from = at;
       } else {

@@ -11,7 +11,8 @@ Deno.test("procfs shell: answers in order, empty answers included", async () => 
     ]);
     assertEquals(conf.trim().split("\n").length, 2);
     assertEquals(guard, "");
-    assert(self.startsWith(`${sh.pid} (`), self);
+    assert(self.startsWith(`/proc/${sh.pid}/stat:${sh.pid} (`), self);
+    assert(self.endsWith("\n\0"), JSON.stringify(self));
   } finally {
     await sh.close();
   }

@@ -11,8 +11,10 @@
  *
  * @module
  */
-import { parseDirUsage } from "./_dir_usage.ts";
-import { PROCFS_SHELL, ProcfsShell } from "./_procfs_shell.ts";
+import { ProcfsShell } from "./_procfs_shell.ts";
+import { parseStatScan } from "./_proc_stat.ts";
+import { probeDirUsage } from "./dir_probe.ts";
+import { signalVerified } from "./verified_kill.ts";
 import type {
   DirUsage,
   Sampler,
@@ -125,19 +127,6 @@ export class CgroupSampler implements Sampler {
     return dir;
   }
 
-  /**
-   * The argv prefix that moves the launched process into `dir` before it
-   * execs the launcher, so nothing it forks escapes the cgroup.
-   */
-  joinPrefix(dir: string): string[] {
-    return [
-      PROCFS_SHELL,
-      "-c",
-      'echo $$ > "$0/cgroup.procs" && exec "$@"',
-      dir,
-    ];
-  }
-
   /** @inheritdoc */
   watch(pid: number, opts: { cgroup?: string } = {}): Promise<WatchedTree> {
     const dir = opts.cgroup;
@@ -148,10 +137,15 @@ export class CgroupSampler implements Sampler {
         ),
       );
     }
+    // Moved in right after the spawn: the helper takes no command to exec,
+    // so the launcher starts in the agent's cgroup and joins the job's
+    // before it has had time to fork much (what it forked first is still
+    // found through the procfs fallback of the agent's dead man's switch).
+    const joined = this.#shell.request("cgjoin", [dir, pid]);
     const read = async () =>
       parseCgroupUsage(await this.#shell.request("cgroup", [dir]));
     let maxCpu = 0;
-    return Promise.resolve({
+    return joined.then(() => ({
       sample: async () => {
         const u = await read();
         maxCpu = Math.max(maxCpu, u.cpuSeconds);
@@ -166,19 +160,31 @@ export class CgroupSampler implements Sampler {
           );
         if (signal === "KILL") await this.#shell.request("cgkill", [dir]);
         if (procs.length > 0) {
-          await this.#shell.request("kill", [signal, ...procs]);
+          const stats = parseStatScan(
+            await this.#shell.request(
+              "stats",
+              procs.map((p) => `/proc/${p}/stat`),
+            ),
+          );
+          await signalVerified(
+            signal,
+            [...stats.values()].map((m) => ({
+              pid: m.pid,
+              startTime: m.startTime,
+            })),
+          );
         }
         return procs.length;
       },
       release: async () => {
         await this.#shell.request("cgrmdir", [dir]);
       },
-    });
+    }));
   }
 
   /** @inheritdoc */
-  async dirUsage(dir: string): Promise<DirUsage> {
-    return parseDirUsage(await this.#shell.request("disk", [dir]));
+  dirUsage(dir: string): Promise<DirUsage> {
+    return probeDirUsage(dir);
   }
 
   /** @inheritdoc */

@@ -1,8 +1,14 @@
 /**
  * The procfs sampler: a wrapper's whole process tree from `/proc` — CPU
  * time and threads from `stat`, RSS from `stat`, PSS from `smaps_rollup` —
- * plus sandbox size and core files, all read through one coprocess shell
- * (Deno itself may not read `/proc` without `--allow-all`).
+ * read through one coprocess helper (Deno itself may not read `/proc`
+ * without `--allow-all`); the sandbox through the `splitpilot-du` helper.
+ *
+ * Every stat file is read whole and parsed at its last `)`, so a payload
+ * naming itself "x\n<pid> (" neither hides nor adds a process. Signals go
+ * through the `splitpilot-kill` helper, which checks each target's start
+ * time and pid namespace again right before it signals; the init of the
+ * job's pid namespace is killed first, which ends the whole namespace.
  *
  * The tree is every descendant of the wrapper, plus every process seen in
  * it at the last sample that is still alive (same pid and start time):
@@ -19,7 +25,8 @@ import {
   type ProcStat,
 } from "./_proc_stat.ts";
 import { ProcfsShell } from "./_procfs_shell.ts";
-import { parseDirUsage } from "./_dir_usage.ts";
+import { probeDirUsage } from "./dir_probe.ts";
+import { type KillTarget, signalVerified } from "./verified_kill.ts";
 import type {
   DirUsage,
   Sampler,
@@ -45,7 +52,7 @@ export interface ProcfsSamplerOptions {
    * @default 5000
    */
   discoverMs?: number;
-  /** The coprocess shell. @default "/bin/sh" */
+  /** The procfs helper. @default the shipped `splitpilot-procfs` */
   shell?: string;
 }
 
@@ -141,8 +148,20 @@ export class ProcfsSampler implements Sampler {
     const token = {};
     const tree = (p: Map<number, ProcStat>, extra: ProcessKey[] = []) =>
       collectTree(p, [rootKey, ...members, ...extra]);
+    // Pid namespace of each member, read once when it is first seen.
+    const ns = new Map<string, number | undefined>();
+    const id = (m: ProcessKey) => `${m.pid}:${m.startTime}`;
     const remember = async (list: ProcStat[]) => {
       members = list.map((m) => ({ pid: m.pid, startTime: m.startTime }));
+      const fresh = members.filter((m) => !ns.has(id(m)));
+      if (fresh.length > 0) {
+        const found = parseNsAnswer(
+          await this.#req("ns", fresh.map((m) => m.pid)),
+        );
+        for (const m of fresh) ns.set(id(m), found.get(m.pid));
+      }
+      const alive = new Set(members.map(id));
+      for (const k of ns.keys()) if (!alive.has(k)) ns.delete(k);
       await this.#guard(token, members, opts.sandbox);
     };
     // Processes working in the sandbox, whatever their parents.
@@ -214,12 +233,10 @@ export class ProcfsSampler implements Sampler {
           list = list.filter((m) => m.pid !== pid);
         }
         if (list.length === 0) return 0;
-        const groups = containedGroups(p, list).map((g) => `-${g}`);
-        await this.#req("kill", [
+        await signalVerified(
           signal,
-          ...groups,
-          ...list.map((m) => m.pid),
-        ]);
+          killTargets(p, list, (m) => ns.get(id(m))),
+        );
         return list.length;
       },
       release: async () => {
@@ -230,8 +247,8 @@ export class ProcfsSampler implements Sampler {
   }
 
   /** @inheritdoc */
-  async dirUsage(dir: string): Promise<DirUsage> {
-    return parseDirUsage(await this.#req("disk", [dir]));
+  dirUsage(dir: string): Promise<DirUsage> {
+    return probeDirUsage(dir);
   }
 
   /** A request; a shell that died or hung is replaced (and re-armed). */
@@ -275,4 +292,50 @@ export class ProcfsSampler implements Sampler {
     await this.#sendGuard().catch(() => {});
     await this.#shell.close();
   }
+}
+
+/** Parses the helper's `ns` answer (`/proc/<pid>/ns pid:[<inode>]`). */
+export function parseNsAnswer(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const m of text.matchAll(/^\/proc\/(\d+)\/ns pid:\[(\d+)\]$/gm)) {
+    out.set(Number(m[1]), Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * The kill helper's targets for `list` (the job's live processes): first
+ * the inits of pid namespaces inside the job (a member whose namespace is
+ * not its parent's; SIGKILL to one ends its whole namespace), then the
+ * process groups that lie entirely inside the job and whose leader is a
+ * member, then every member by itself. Each names pid, start time and
+ * namespace, which the helper checks again.
+ */
+export function killTargets(
+  procs: ReadonlyMap<number, ProcStat>,
+  list: readonly ProcStat[],
+  nsOf: (m: ProcStat) => number | undefined,
+): KillTarget[] {
+  const byPid = new Map(list.map((m) => [m.pid, m]));
+  const target = (m: ProcStat, group = false): KillTarget => ({
+    pid: m.pid,
+    startTime: m.startTime,
+    ns: nsOf(m),
+    group,
+  });
+  const inits: KillTarget[] = [];
+  const rest: KillTarget[] = [];
+  for (const m of list) {
+    if (m.pid <= 1) continue;
+    const parent = byPid.get(m.ppid);
+    const mine = nsOf(m);
+    const isInit = parent !== undefined && mine !== undefined &&
+      nsOf(parent) !== undefined && nsOf(parent) !== mine;
+    (isInit ? inits : rest).push(target(m));
+  }
+  const groups = containedGroups(procs, list)
+    .map((g) => byPid.get(g))
+    .filter((m): m is ProcStat => m !== undefined && m.pgid === m.pid)
+    .map((m) => target(m, true));
+  return [...inits, ...groups, ...rest];
 }

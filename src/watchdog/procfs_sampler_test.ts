@@ -6,6 +6,8 @@ import {
   assertLessOrEqual,
 } from "@std/assert";
 import { ProcfsSampler } from "./procfs_sampler.ts";
+import { ProcfsShell } from "./_procfs_shell.ts";
+import { agentHelpers } from "./helpers.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -145,13 +147,20 @@ Deno.test("procfs sampler: sandbox size and a real core dump", async () => {
   }
 });
 
-Deno.test("procfs sampler: bad request words are refused before the shell sees them", async () => {
+Deno.test("procfs sampler: bad request words are refused before the helper sees them", async () => {
   const sampler = await ProcfsSampler.start({ discoverMs: 0 });
+  const shell = new ProcfsShell();
   try {
     let error = "";
-    await sampler.dirUsage("/tmp/x; rm -rf /").catch((e) => error = e.message);
+    await shell.request("cwd", ["/tmp/x; rm -rf /"]).catch((e) =>
+      error = e.message
+    );
     assert(error.includes("expected letters, digits"), error);
+    // The du helper takes the path as one argument and runs nothing else.
+    const u = await sampler.dirUsage("/tmp/x; touch /tmp/sp-owned-$$");
+    assertEquals(u.diskBytes, 0);
   } finally {
+    await shell.close();
     await sampler.close();
   }
 });
@@ -160,7 +169,13 @@ Deno.test("procfs sampler: SIGKILL of its owner kills every guarded process", as
   const m = marker();
   const fixture = new URL("./_guard_fixture.ts", import.meta.url).pathname;
   const owner = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", "--allow-run=/bin/sh", fixture, m],
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-run=/bin/sh,${agentHelpers().join(",")}`,
+      fixture,
+      m,
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
@@ -193,19 +208,19 @@ Deno.test("procfs sampler: between discoveries only known members are read", asy
   const sampler = await ProcfsSampler.start({ discoverMs: 60_000 });
   const m = marker();
   const child = new Deno.Command("/bin/sh", {
-    // A child only after a busy while (no fork before it).
-    args: [
-      "-c",
-      `i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; sleep ${m}; :`,
-    ],
+    // A child only once the test says so (a line on stdin): no timing.
+    args: ["-c", `read go; sleep ${m}; :`],
     detached: true,
+    stdin: "piped",
     // A leftover must never hold the test runner's pipes.
     stdout: "null",
     stderr: "null",
   }).spawn();
+  const go = child.stdin.getWriter();
   try {
     const tree = await sampler.watch(child.pid);
     assertEquals((await tree.sample()).processes, 1);
+    await go.write(new TextEncoder().encode("go\n"));
     await until("the sleep", async () => (await pgrep(m)).length === 1);
     assertEquals((await tree.sample()).processes, 1, "not looked for yet");
     assertEquals((await tree.sample({ discover: true })).processes, 2);
@@ -213,6 +228,7 @@ Deno.test("procfs sampler: between discoveries only known members are read", asy
     await tree.signal("KILL");
     await tree.release();
   } finally {
+    await go.close().catch(() => {});
     try {
       child.kill("SIGKILL");
     } catch { /* gone */ }

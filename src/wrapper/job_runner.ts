@@ -10,6 +10,7 @@
  * @module
  */
 import { BrokerClient, BrokerError } from "../client/broker_client.ts";
+import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import {
   type CancelMessage,
@@ -57,9 +58,24 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const revoked = new AbortController();
   const signal = AbortSignal.any([ctx.signal, revoked.signal]);
   const post = async (body: Record<string, unknown>) => {
-    try {
-      await broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, body);
-    } catch (e) {
+    // Resent until acknowledged: a report lost in a broker outage would
+    // leave the job behind its payload (see src/client/resend.ts).
+    const r = await resend(
+      () =>
+        broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, {
+          ...body,
+          attempt: start.resubmission,
+        }),
+      {
+        onRetry: (e, n) =>
+          n === 1 &&
+          ctx.log(
+            `report ${body.state} not acknowledged, resending: ${e.message}`,
+          ),
+      },
+    );
+    if (r.kind !== "acked") {
+      const e = r.error;
       ctx.log(
         `could not report ${body.state} to the broker: ${(e as Error).message}`,
       );
@@ -127,6 +143,7 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       };
     }
     const outputs = await collectOutputs(jdl, ctx.workdir);
+    for (const r of outputs.refused) ctx.log(r.message);
     // Logs (and the archives, which usually hold them) go up even for a
     // failed job: that is what the user needs to debug it.
     const logsOf = async () => [
@@ -152,8 +169,8 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       return { state, exitCode: result.exitCode, message: msg };
     }
     await report("SAVING", "uploading outputs", { exitCode: 0 });
-    if (outputs.missing.length > 0) {
-      const msg = `required output missing: ${outputs.missing.join(", ")}`;
+    if (outputs.refused.length > 0 || outputs.missing.length > 0) {
+      const msg = outputProblems(outputs);
       await uploadLogsBestEffort(ctx, broker, await logsOf());
       await report("ERROR_S", msg, { exitCode: 0 });
       return { state: "ERROR_S", exitCode: 0, message: msg };
@@ -180,6 +197,16 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   } finally {
     broker.close();
   }
+}
+
+/** The trace message for refused and missing outputs. */
+function outputProblems(o: Awaited<ReturnType<typeof collectOutputs>>) {
+  return [
+    ...o.refused.map((r) => r.message),
+    ...(o.missing.length > 0
+      ? [`required output missing: ${o.missing.join(", ")}`]
+      : []),
+  ].join("; ");
 }
 
 async function uploadLogsBestEffort(

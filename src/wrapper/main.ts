@@ -90,6 +90,8 @@ export async function wrapperMain(args: string[]): Promise<number> {
   }
   const start = decodeJson<StartMessage>(first);
   const abort = new AbortController();
+  // After our `end` the agent closes our stdin: that EOF is no news.
+  let ended = false;
   // Keep reading: cancel frames, or EOF when the agent goes away.
   (async () => {
     try {
@@ -98,7 +100,7 @@ export async function wrapperMain(args: string[]): Promise<number> {
           abort.abort(decodeJson<CancelMessage>(f.value));
         }
       }
-      log("stdin closed: agent gone, finishing the job on our own");
+      if (!ended) log("stdin closed: agent gone, finishing the job on our own");
     } catch (e) {
       log(`protocol error on stdin: ${(e as Error).message}`);
     }
@@ -118,6 +120,7 @@ export async function wrapperMain(args: string[]): Promise<number> {
     log(`error: ${(e as Error).message}`);
     end = { state: "ERROR_E", exitCode: 1, message: (e as Error).message };
   }
+  ended = true;
   await out.send(FrameType.End, end).catch(() => {});
   await out.close().catch(() => {});
   return 0;

@@ -16,11 +16,30 @@ import {
   spawnArgv,
 } from "./executable.ts";
 import { SETUP_ENV, setupArgv } from "../container/setup_script.ts";
+import {
+  dropArgv,
+  jailArgv,
+  PAYLOAD_JAIL_ENV,
+  PAYLOAD_USER_ENV,
+  payloadUserFromEnv,
+  shareStaged,
+} from "../container/payload_user.ts";
+import {
+  HELD_OUTPUT_GRACE_MS,
+  readUntil,
+  settlesWithin,
+} from "./held_output.ts";
 
-/** The argv through the site's setup script, when the launch names one. */
+/**
+ * The argv through the site's setup script, when the launch names one,
+ * run as the payload user when the launch names one (`payload_user.ts`).
+ */
 function withSetup(argv: string[]): string[] {
   const setup = Deno.env.get(SETUP_ENV);
-  return setup ? setupArgv(setup, argv) : argv;
+  const full = setup ? setupArgv(setup, argv) : argv;
+  const user = payloadUserFromEnv(Deno.env.get(PAYLOAD_USER_ENV));
+  if (user) return dropArgv(user, full);
+  return Deno.env.get(PAYLOAD_JAIL_ENV) === "1" ? jailArgv(full) : full;
 }
 import type { JobContext } from "./job_runner.ts";
 
@@ -71,6 +90,7 @@ async function pump(
   path: string,
   ctx: JobContext,
   name: "stdout" | "stderr",
+  stop: AbortSignal,
 ) {
   const file = await Deno.open(path, {
     write: true,
@@ -95,7 +115,7 @@ async function pump(
     ctx.out.send(FrameType.Log, { stream: name, lines }).catch(() => {});
   };
   try {
-    for await (const chunk of stream) {
+    for await (const chunk of readUntil(stream, stop)) {
       let off = 0;
       while (off < chunk.byteLength) {
         off += await file.write(chunk.subarray(off));
@@ -147,6 +167,7 @@ export async function runPayload(ctx: JobContext): Promise<PayloadResult> {
     JALIEN_RESUBMISSION: String(start.resubmission),
     ...start.env,
   };
+  if (Deno.env.get(PAYLOAD_USER_ENV)) await shareStaged(workdir);
   let child: Deno.ChildProcess;
   const [cmd, ...cmdArgs] = withSetup(
     spawnArgv(program, jdl.arguments, workdir),
@@ -186,12 +207,25 @@ export async function runPayload(ctx: JobContext): Promise<PayloadResult> {
   };
   if (ctx.signal.aborted) onCancel();
   else ctx.signal.addEventListener("abort", onCancel, { once: true });
-  const [status] = await Promise.all([
-    child.status,
-    pump(child.stdout, `${workdir}/stdout`, ctx, "stdout"),
-    pump(child.stderr, `${workdir}/stderr`, ctx, "stderr"),
+  const stopPumps = new AbortController();
+  const pumps = Promise.all([
+    pump(child.stdout, `${workdir}/stdout`, ctx, "stdout", stopPumps.signal),
+    pump(child.stderr, `${workdir}/stderr`, ctx, "stderr", stopPumps.signal),
   ]);
+  const status = await child.status;
   ctx.signal.removeEventListener("abort", onCancel);
+  if (!(await settlesWithin(pumps, HELD_OUTPUT_GRACE_MS))) {
+    ctx.log(
+      `the payload exited, but leftover processes kept its output open for ${
+        HELD_OUTPUT_GRACE_MS / 1000
+      } s: killing them`,
+    );
+    await signalGroup(child.pid, "KILL");
+    stopPumps.abort();
+    // A read blocked on a pipe that a process outside the group still
+    // holds may not return even when cancelled: never wait on it again.
+    await settlesWithin(pumps, 2000);
+  } else await pumps.catch(() => {});
   // Reap anything the payload left behind in its group.
   await signalGroup(child.pid, "KILL");
   const exitCode = exitCodeOf(status);

@@ -2,16 +2,18 @@
  * Output collection and upload: declared `OutputFile` names and globs,
  * plus the payload's stdout/stderr, go to `/<owner>/jobs/<jobId>/`.
  *
- * Only regular files inside the sandbox are uploaded: a symlink (which
- * could point out of the sandbox) is refused.
+ * Only plain regular files inside the sandbox are uploaded (symlinks at
+ * any depth and hard links are refused, see `output_guard.ts`).
  *
  * @module
  */
 import { sha256 } from "./_sha256_stream.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
+import { resend } from "../client/resend.ts";
 import type { JobDescription } from "../jdl/mod.ts";
 import type { StartMessage } from "../pipe/mod.ts";
 import { writeZip } from "./zip_writer.ts";
+import { checkOutput, openOutput, OutputRefused } from "./output_guard.ts";
 
 /** A file to upload. */
 export interface OutputItem {
@@ -39,6 +41,8 @@ export interface CollectedOutputs {
   archives: ArchivePlan[];
   /** Declared outputs (non-glob) that are absent. */
   missing: string[];
+  /** Outputs that exist but may not leave the sandbox, with the reason. */
+  refused: OutputRefused[];
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -47,12 +51,17 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-async function regularFile(path: string): Promise<boolean> {
+/** `found`, `absent`, or the refusal of output `name`. */
+async function lookup(
+  workdir: string,
+  name: string,
+): Promise<"found" | "absent" | OutputRefused> {
   try {
-    const st = await Deno.lstat(path);
-    return st.isFile;
-  } catch {
-    return false;
+    await checkOutput(workdir, name);
+    return "found";
+  } catch (e) {
+    if (e instanceof OutputRefused) return e;
+    return "absent";
   }
 }
 
@@ -62,20 +71,30 @@ export async function collectOutputs(
   workdir: string,
 ): Promise<CollectedOutputs> {
   const names: string[] = [];
-  for await (const e of Deno.readDir(workdir)) if (e.isFile) names.push(e.name);
+  for await (const e of Deno.readDir(workdir)) {
+    if (e.isFile || e.isSymlink) names.push(e.name);
+  }
+  const refused = new Map<string, OutputRefused>();
   const matching = async (pattern: string): Promise<string[]> => {
-    if (/[*?]/.test(pattern)) {
-      const re = globToRegExp(pattern);
-      return names.filter((n) => re.test(n)).sort();
+    const candidates = /[*?]/.test(pattern)
+      ? names.filter((n) => globToRegExp(pattern).test(n)).sort()
+      : [pattern];
+    const out: string[] = [];
+    for (const n of candidates) {
+      const r = await lookup(workdir, n);
+      if (r === "found") out.push(n);
+      else if (r !== "absent") refused.set(n, r);
     }
-    return (await regularFile(`${workdir}/${pattern}`)) ? [pattern] : [];
+    return out;
   };
   const item = (n: string) => ({ path: `${workdir}/${n}`, name: n });
   const files = new Map<string, OutputItem>();
   const missing: string[] = [];
   for (const o of jdl.outputFile) {
     const found = await matching(o.name);
-    if (found.length === 0 && !/[*?]/.test(o.name)) missing.push(o.name);
+    if (
+      found.length === 0 && !/[*?]/.test(o.name) && !refused.has(o.name)
+    ) missing.push(o.name);
     for (const n of found) files.set(n, item(n));
   }
   const archived = new Set<string>();
@@ -94,13 +113,18 @@ export async function collectOutputs(
   }
   const logs: OutputItem[] = [];
   for (const n of ["stdout", "stderr"]) {
-    if (
-      !archived.has(n) && !files.has(n) && await regularFile(`${workdir}/${n}`)
-    ) {
-      logs.push(item(n));
-    }
+    if (archived.has(n) || files.has(n)) continue;
+    const r = await lookup(workdir, n);
+    if (r === "found") logs.push(item(n));
+    else if (r !== "absent") refused.set(n, r);
   }
-  return { files: [...files.values()], logs, archives, missing };
+  return {
+    files: [...files.values()],
+    logs,
+    archives,
+    missing,
+    refused: [...refused.values()],
+  };
 }
 
 /** Builds the planned archives in the sandbox; returns them as outputs. */
@@ -113,18 +137,34 @@ export async function buildArchives(
   for (const plan of plans) {
     const path = `${workdir}/${plan.name}`;
     await Deno.remove(path).catch(() => {});
-    const r = await writeZip(path, plan.members);
+    // Checked again right before reading: the payload's leftovers may
+    // have swapped a member since collection.
+    const members = [];
+    for (const m of plan.members) {
+      try {
+        await checkOutput(workdir, m.name);
+        members.push(m);
+      } catch (e) {
+        log(`not archived: ${(e as Error).message}`);
+      }
+    }
+    const r = await writeZip(path, members);
     log(`archived ${r.entries} file(s) into ${plan.name} (${r.bytes} bytes)`);
     out.push({ path, name: plan.name });
   }
   return out;
 }
 
-async function sha256File(path: string): Promise<string> {
+async function sha256File(workdir: string, name: string): Promise<string> {
   const hash = await sha256();
-  const file = await Deno.open(path, { read: true });
+  const file = await openOutput(workdir, name);
   for await (const chunk of file.readable) hash.update(chunk);
   return hash.hex();
+}
+
+/** The sandbox an item lives in (its path without its name). */
+function workdirOf(item: OutputItem): string {
+  return item.path.slice(0, item.path.length - item.name.length - 1);
 }
 
 /** Uploads `items` with the job token. */
@@ -135,13 +175,28 @@ export async function uploadOutputs(
   log: (line: string) => void,
 ): Promise<void> {
   for (const item of items) {
-    if (!(await regularFile(item.path))) {
-      throw new Error(`${item.name} is not a regular file in the sandbox`);
-    }
-    const sha = await sha256File(item.path);
-    const file = await Deno.open(item.path, { read: true });
+    const workdir = workdirOf(item);
+    const sha = await sha256File(workdir, item.name);
     const lfn = `/${start.user}/jobs/${start.jobId}/${item.name}`;
-    const r = await broker.upload(lfn, file.readable, sha);
-    log(`uploaded ${item.name} → ${lfn} (${r.size} bytes)`);
+    // Resent through a broker outage like the state reports: an output
+    // lost there would turn a good job into ERROR_SV.
+    const sent = await resend(async () => {
+      // Checked again at each try: the guard opens only what it checked.
+      const file = await openOutput(workdir, item.name);
+      try {
+        return await broker.upload(lfn, file.readable, sha);
+      } catch (e) {
+        try {
+          file.close();
+        } catch { /* the stream closed it */ }
+        throw e;
+      }
+    }, {
+      onRetry: (e, n) =>
+        n === 1 &&
+        log(`upload of ${item.name} failed, resending: ${e.message}`),
+    });
+    if (sent.kind !== "acked") throw sent.error;
+    log(`uploaded ${item.name} → ${lfn} (${sent.value.size} bytes)`);
   }
 }
