@@ -131,7 +131,14 @@ Deno.test("CLI: submit, ps, trace, kill and resubmit against a running broker", 
 
     r = await cli(grid, ["ps"]);
     expectCode(r, 0, "ps");
-    const lines = r.stdout.trimEnd().split("\n");
+    // Below the table, one line per waiting job says why it waits.
+    assertStringIncludes(
+      r.stdout,
+      `job ${second.jobId} waits: 1 agent in the last hour could run it`,
+    );
+    const lines = r.stdout.trimEnd().split("\n").filter((l) =>
+      !/^job \d+ waits: /.test(l)
+    );
     assertMatch(
       lines[0],
       /^ID\s+USER\s+STATE\s+PRIO\s+CORES\s+RESUB\s+EXIT\s+KILL\s+CPU\s+WALL\s+MAXRSS\s+UPDATED$/,

@@ -1094,6 +1094,33 @@ export class SqliteJobStore implements JobStore {
     this.#db.close();
   }
 
+  /**
+   * Runs `fn` on the database: in a write transaction (durable when it
+   * resolves) when `write`, else as a read. For modules that keep their
+   * own tables next to the queue (masterjobs: `./masterjobs.ts`).
+   */
+  withDatabase<T>(write: boolean, fn: (db: DatabaseSync) => T): Promise<T> {
+    return write
+      ? this.#write(() => fn(this.#db))
+      : this.#read(() => fn(this.#db));
+  }
+
+  /**
+   * Like {@link submitMany}, then `link(db, ids)` in the same transaction,
+   * so jobs and what refers to them are stored together or not at all.
+   */
+  submitLinked<T>(
+    jobs: NewJob[],
+    actor: string,
+    link: (db: DatabaseSync, ids: string[]) => T,
+  ): Promise<T> {
+    return this.#write(() => {
+      const now = Date.now();
+      const ids = jobs.map((j) => String(this.#insert(j, actor, now)));
+      return link(this.#db, ids);
+    });
+  }
+
   /** Resolves once every write so far is durable (for a clean shutdown). */
   flush(): Promise<void> {
     return this.#durable();

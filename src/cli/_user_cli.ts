@@ -175,6 +175,35 @@ export interface JobView {
   } | null;
   /** Reason of the last transition. */
   message?: string | null;
+  /** For a waiting job: the requirement no recent agent met. */
+  why?: string;
+}
+
+/** A masterjob as the API shows it. */
+export interface MasterView {
+  /** Master ID. */
+  id: string;
+  /** Owner. */
+  owner: string;
+  /** `SPLIT` or `DONE`. */
+  state: string;
+  /** Always true. */
+  master: true;
+  /** The Split value. */
+  split: string;
+  /** Number of subjobs. */
+  subjobs: number;
+  /** Subjobs by state. */
+  counts: Record<string, number>;
+  /** Submitted, ISO time. */
+  createdAt: string;
+  /** Last change, ISO time. */
+  updatedAt: string;
+}
+
+/** `DONE:48 ERROR_E:2` */
+export function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([s, n]) => `${s}:${n}`).join(" ");
 }
 
 /** `2026-01-02 03:04:05` from an ISO time (UTC). */

@@ -117,6 +117,19 @@ export const COMMANDS: Record<string, CommandSpec> = {
     kind: "user",
     load: () => import("./trace_cmd.ts"),
   },
+  why: {
+    synopsis: "why ID",
+    summary: "why a waiting job waits: the requirement no recent agent met",
+    kind: "user",
+    load: () => import("./why_cmd.ts"),
+  },
+  jdl: {
+    synopsis: "jdl check FILE... | jdl fmt FILE",
+    summary:
+      "validate JDL files (warnings, line and column) or print the canonical form",
+    kind: "local",
+    load: () => import("./jdl_cmd.ts"),
+  },
   kill: {
     synopsis: "kill ID",
     summary: "kill a job (KILLED, reason 30)",

@@ -22,9 +22,11 @@ import {
   COMMON_FLAGS,
   connect,
   formatBytes,
+  formatCounts,
   formatSeconds,
   jobIdArg,
   type JobView,
+  type MasterView,
   shortTime,
   table,
 } from "./_user_cli.ts";
@@ -47,6 +49,18 @@ interface TraceView {
 
 /** The lines `trace` prints. */
 export function formatTrace(job: JobView, trace: TraceView[]): string[] {
+  const m = job as unknown as Partial<MasterView>;
+  if (m.master) {
+    return [
+      `masterjob ${m.id}  owner ${m.owner}  state ${m.state}  split ${m.split}  subjobs ${m.subjobs}`,
+      `subjobs by state: ${formatCounts(m.counts ?? {})}`,
+      "",
+      ...table(
+        ["TIME", "STATE", "ACTOR", "REASON"],
+        trace.map((t) => [shortTime(t.at), t.state, t.actor, t.reason]),
+      ),
+    ];
+  }
   const u = job.usage;
   return [
     `job ${job.id}  owner ${job.owner}  state ${job.state}  priority ${job.priority}  cores ${job.cpuCores}  ttl ${job.ttl}s`,
@@ -58,6 +72,7 @@ export function formatTrace(job: JobView, trace: TraceView[]): string[] {
     }  rss ${formatBytes(u?.rssBytes)}  max rss ${
       formatBytes(u?.maxRssBytes)
     }  disk ${formatBytes(u?.diskBytes)}`,
+    ...(job.why ? [`waiting: ${job.why}`] : []),
     "",
     ...table(
       ["TIME", "STATE", "ACTOR", "REASON"],
