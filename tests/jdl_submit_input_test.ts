@@ -9,7 +9,7 @@ import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { BrokerError } from "../src/client/broker_client.ts";
 import { formatJdl, parseJdl } from "../src/jdl/mod.ts";
 import { SqliteJobStore } from "../src/broker/store_sqlite.ts";
-import { Random, seedFromEnv } from "../src/jdl/_test_random.ts";
+import { Random, seedFromEnv } from "./_random.ts";
 import { type Grid, startGrid } from "./_grid.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;

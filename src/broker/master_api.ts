@@ -6,7 +6,7 @@
  */
 import { json } from "./errors.ts";
 import type { MasterJobs, MasterRecord } from "./masterjobs.ts";
-import { canTransition, FINAL_STATES } from "./states.ts";
+import { canTransition, FINAL_STATES } from "../protocol/job_state.ts";
 import type { JobStore } from "./store.ts";
 
 /** JAliEn kill reason: killed by the user. */

@@ -13,7 +13,7 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import { FINAL_STATES, type JobState } from "./states.ts";
+import { FINAL_STATES, type JobState } from "../protocol/job_state.ts";
 import type { NewJob } from "./store.ts";
 import type { SqliteJobStore } from "./store_sqlite.ts";
 

@@ -133,7 +133,7 @@ function uploadSize(value: string): number {
   try {
     return parseSize(value);
   } catch (e) {
-    throw new TypeError(`--max-upload ${(e as Error).message}`);
+    throw new UsageError(`--max-upload ${(e as Error).message}`);
   }
 }
 

@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import {
   applyArguments,
   formatJdl,
@@ -24,14 +23,17 @@ import {
   parseJdl,
 } from "../jdl/mod.ts";
 import { decodeJdl } from "../jdl/decode.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO, parseFlags } from "./cli_io.ts";
 
 /** Usage text. */
 export const JDL_USAGE =
   `usage: splitpilot jdl check FILE... [--strict] [--arg VALUE]...
        splitpilot jdl fmt FILE [--strict] [--arg VALUE]...
   --arg VALUE    value of $1, $2, ... (in order), as submit FILE ARG... gives
-  --strict       refuse what only JAliEn's leniency accepts`;
+  --strict       refuse what only JAliEn's leniency accepts
+examples:
+  splitpilot jdl check analysis.jdl sim.jdl
+  splitpilot jdl fmt sim.jdl --arg 000245232 --arg 50`;
 
 /** Runs `jdl <args>`; returns the exit code. */
 export async function main(
@@ -40,7 +42,7 @@ export async function main(
 ): Promise<number> {
   let flags;
   try {
-    flags = parseArgs(args, {
+    flags = parseFlags(args, {
       boolean: ["strict", "help"],
       string: ["arg"],
       collect: ["arg"],

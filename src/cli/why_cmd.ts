@@ -13,14 +13,16 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO, parseFlags } from "./cli_io.ts";
 import { COMMON_FLAGS, connect, fail, jobIdArg } from "./_user_cli.ts";
 
 /** Usage text. */
 export const WHY_USAGE =
   `usage: splitpilot why ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot why 43          # e.g. other.GridPartitions: no agent in the last hour advertised it
+  splitpilot why 43 --json`;
 
 /** Runs `why <args>`; returns the exit code. */
 export async function main(
@@ -29,7 +31,7 @@ export async function main(
 ): Promise<number> {
   let client;
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
