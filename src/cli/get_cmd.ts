@@ -149,6 +149,13 @@ export async function main(
         f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
       ),
     };
+    if (listing.files.length === 0 && flags.attempt !== undefined) {
+      throw new CliFailure(
+        EXIT.notFound,
+        `job ${id} has no outputs of attempt ${attempt} (it is at attempt ${job.resubmissions})`,
+        "no_outputs",
+      );
+    }
     if (listing.files.length === 0) {
       const final = FINAL_STATES.has(job.state as JobState);
       throw final
