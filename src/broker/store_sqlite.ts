@@ -632,15 +632,26 @@ export class SqliteJobStore implements JobStore {
     ).run(Number(next.id), Number(next.priority), classId, owner);
   }
 
-  /** Adjusts a user's running count; `servedAt` when a job was handed out. */
+  /**
+   * Adjusts a user's running count; `servedAt` when a job was handed out.
+   * Serving times only grow, by at least 1 per claim, so round robin holds
+   * for claims within one clock tick too.
+   */
   #running(owner: string, delta: number, servedAt?: number) {
     if (delta === 0) return;
+    const served = servedAt === undefined ? 0 : Math.max(
+      servedAt,
+      Number(
+        (this.#q("SELECT coalesce(max(served_at), 0) AS m FROM owners")
+          .get() as Row).m,
+      ) + 1,
+    );
     this.#q(
       `INSERT INTO owners (owner, running, served_at) VALUES (?, ?, ?)
        ON CONFLICT (owner) DO UPDATE SET
          running = max(0, running + excluded.running),
          served_at = CASE WHEN ? THEN excluded.served_at ELSE served_at END`,
-    ).run(owner, delta, servedAt ?? 0, servedAt === undefined ? 0 : 1);
+    ).run(owner, delta, served, servedAt === undefined ? 0 : 1);
   }
 
   /**
