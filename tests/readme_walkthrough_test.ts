@@ -119,7 +119,7 @@ Deno.test("README walk-through: runs word by word from a directory outside the r
   const results = `${home}/sp-demo/results`;
   assertEquals(
     (await Array.fromAsync(Deno.readDir(results))).map((e) => e.name).sort(),
-    ["stderr", "stdout", "summary.txt"],
+    [".accounting.json", "stderr", "stdout", "summary.txt"],
   );
   assertStringIncludes(
     stdout,
