@@ -635,12 +635,18 @@ export class SqliteJobStore implements JobStore {
   /** Adjusts a user's running count; `servedAt` when a job was handed out. */
   #running(owner: string, delta: number, servedAt?: number) {
     if (delta === 0) return;
+    const served = servedAt === undefined ? 0 : 1;
+    // A hand-out is stamped strictly after every earlier one, even within
+    // one millisecond: a tie would fall back to owner order and serve the
+    // same user twice in a row.
     this.#q(
-      `INSERT INTO owners (owner, running, served_at) VALUES (?, ?, ?)
+      `INSERT INTO owners (owner, running, served_at) VALUES (?, ?,
+         CASE WHEN ? THEN max(?, (SELECT coalesce(max(served_at), 0) + 1
+                                    FROM owners)) ELSE 0 END)
        ON CONFLICT (owner) DO UPDATE SET
          running = max(0, running + excluded.running),
          served_at = CASE WHEN ? THEN excluded.served_at ELSE served_at END`,
-    ).run(owner, delta, servedAt ?? 0, servedAt === undefined ? 0 : 1);
+    ).run(owner, delta, served, servedAt ?? 0, served);
   }
 
   /**
