@@ -159,11 +159,12 @@ export async function main(args: string[]): Promise<number> {
     console.error(`error: ${(e as Error).message}`);
     return 1;
   }
-  console.log(`broker listening on ${broker.url}`);
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
+  // Said only now: a supervisor may send SIGTERM as soon as it reads it.
+  console.log(`broker listening on ${broker.url}`);
   await stop.promise;
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
