@@ -54,8 +54,10 @@ export interface DockerOptions {
   /** Image name for jobs without a `Container` tag. @default "default" */
   image?: string;
   /**
-   * `uid:gid` the container runs as; `false` keeps the image's user
-   * (root, with every capability dropped). @default DOCKER_PAYLOAD_USER
+   * `uid:gid` the container runs as when the launch has no payload user
+   * (`LaunchSpec.payloadUser` makes it uid 0 with the wrapper's three
+   * capabilities); `false` keeps the image's user (root, with every
+   * capability dropped). @default DOCKER_PAYLOAD_USER
    */
   user?: string | false;
   /** `--pids-limit`. @default 4096 */
@@ -66,7 +68,7 @@ export interface DockerOptions {
   log?: (line: string) => void;
 }
 
-/** The unprivileged host uid:gid docker payloads run as. */
+/** The unprivileged host uid:gid of a launch without a payload user. */
 export const DOCKER_PAYLOAD_USER = "589824:589824";
 
 /** Repository prefix of the images a software dir maps onto. */
