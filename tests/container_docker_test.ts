@@ -11,7 +11,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { startPrivateDockerd } from "../scripts/private_dockerd.ts";
-import { DOCKER_LABELS, DOCKER_PAYLOAD_USER } from "../src/container/docker.ts";
+import { DOCKER_LABELS } from "../src/container/docker.ts";
+import { DEFAULT_PAYLOAD_USER } from "../src/container/payload_user.ts";
 import { parseJdl } from "../src/jdl/mod.ts";
 import { kernelLimits } from "../src/container/kernel_limits.ts";
 import { type Grid, startGrid } from "./_grid.ts";
@@ -173,14 +174,14 @@ TTL = 300;`;
 
 Deno.test({
   name:
-    "docker: the container gets --memory from the job's MemorySize, a pids limit, a sized /tmp and the payload uid",
+    "docker: the container gets --memory from the job's MemorySize, a pids limit, /tmp on the sandbox's disk and the payload user",
   ignore: needsDocker() || needsImage(),
   fn: () =>
     withDocker(async (d) => {
       const grid = await startGrid();
       try {
         const jdl = `Executable = "/bin/sh";
-Arguments = "-c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max > limits.txt; df -B1 --output=size /tmp | tail -n 1 >> limits.txt; id -u >> limits.txt'";
+Arguments = "-c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max > limits.txt; stat -c %d /tmp . | uniq | wc -l >> limits.txt; id -u >> limits.txt; grep CapEff /proc/self/status | cut -f2 >> limits.txt'";
 OutputFile = {"limits.txt"};
 MemorySize = "200MB";
 TTL = 300;`;
@@ -191,7 +192,9 @@ TTL = 300;`;
         });
         assertEquals(agent.code, 0, agent.log);
         assertEquals(await jobState(grid, id), "DONE", agent.log);
-        const [mem, pids, tmp, uid] = (await jobOutput(grid, id, "limits.txt"))
+        const [mem, pids, devices, uid, caps] = (
+          await jobOutput(grid, id, "limits.txt")
+        )
           .trim().split("\n").map((l) => l.trim());
         const cap = kernelLimits({
           memoryBytes: parseJdl(jdl).memorySize!,
@@ -199,9 +202,11 @@ TTL = 300;`;
         }).memoryBytes!;
         assertEquals(Number(mem), cap);
         assertEquals(pids, "4096");
-        // tmpfs rounds to pages; never above the memory cap.
-        assertEquals(Number(tmp) <= cap, true, `/tmp ${tmp} > ${cap}`);
-        assertEquals(uid, DOCKER_PAYLOAD_USER.split(":")[0]);
+        // /tmp is <sandbox>/.tmp: one device for both (WorkDirectorySize).
+        assertEquals(devices, "1");
+        // The wrapper (uid 0) switched the payload to the payload user.
+        assertEquals(uid, String(DEFAULT_PAYLOAD_USER.uid));
+        assertEquals(caps, "0000000000000000");
       } finally {
         await grid.close();
       }

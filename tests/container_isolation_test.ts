@@ -62,11 +62,16 @@ if grep -l -s 'agent.ts' /proc/[0-9]*/cmdline >/dev/null; then
 else pass agent-process; fi
 if [ "$5" = strict ]; then
   if [ "$(id -u)" != 0 ]; then pass unprivileged; else fail unprivileged "uid 0"; fi
-  eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
-  bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
-  if [ "$eff" = 0000000000000000 ] && [ "$bnd" = 0000000000000000 ]; then
+  st() { sed -n "s/^$1:[[:space:]]*//p" /proc/self/status; }
+  caps="$(st CapInh) $(st CapPrm) $(st CapEff) $(st CapAmb) $(st NoNewPrivs)"
+  bnd=$(st CapBnd)
+  # The bounding set may keep the wrapper's SETUID, SETGID and KILL (0xe0:
+  # dropping them needs CAP_SETPCAP); with no-new-privs, a non-zero uid and
+  # no inheritable or ambient capability, nothing can raise them.
+  z=0000000000000000
+  if [ "$caps" = "$z $z $z $z 1" ] && { [ "$bnd" = $z ] || [ "$bnd" = 00000000000000e0 ]; }; then
     pass no-capabilities
-  else fail no-capabilities "CapEff $eff CapBnd $bnd"; fi
+  else fail no-capabilities "Inh Prm Eff Amb NoNewPrivs $caps, CapBnd $bnd"; fi
   s=$(find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type s -print 2>/dev/null | head -3)
   if [ -z "$s" ] && [ ! -e "$6" ]; then pass no-daemon-socket
   else fail no-daemon-socket "sees $s $6"; fi

@@ -19,6 +19,8 @@ import {
   waitFor,
 } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
+import { dockerWithImage, needsDocker } from "./_runtimes.ts";
+import type { PrivateDockerd } from "../scripts/private_dockerd.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 
 /** One runtime of the matrix. */
@@ -33,6 +35,8 @@ interface EscapeRuntime {
   ownTmp: boolean;
   /** Extra agent flags. */
   extraArgs?: string[];
+  /** Runs against a private dockerd with the image imported (docker). */
+  dockerd?: boolean;
   /**
    * Run the agent as this unprivileged uid (from a root test run), the
    * way a site without root runs it. @default the test's own user
@@ -50,7 +54,7 @@ function testsRunAsRoot(): boolean {
   }
 }
 
-/** The runtime matrix. Add docker, singularity, … here. */
+/** The runtime matrix. Add singularity, … here. */
 const RUNTIMES: EscapeRuntime[] = [
   // The agent as a normal user: bwrap's unprivileged user namespace, the
   // payload jailed in namespaces of its own (no second uid to switch to).
@@ -80,12 +84,21 @@ const RUNTIMES: EscapeRuntime[] = [
     image: true,
     ownTmp: true,
   },
-  // docker and singularity are not in the matrix yet: run here (with a
-  // private dockerd / singularity 2.6.1 as root) they pass findings 1/4,
-  // 3b, 6 and 7c but fail 5/7a (the payload shares the wrapper's uid, so
-  // it can reach the wrapper's fds) and 3c (their /tmp is a tmpfs, not on
-  // the sandbox's disk); singularity also fails 7b. They need the payload
-  // user switch (payload_user.ts) and the sandbox /tmp bind first.
+  // docker against a private dockerd (as root in CI): the wrapper is uid 0
+  // with three capabilities, the payload the payload user, /tmp is
+  // <sandbox>/.tmp.
+  {
+    name: "docker",
+    ignore: needsDocker() || needsImage(),
+    image: false,
+    ownTmp: true,
+    dockerd: true,
+  },
+  // singularity is not in the matrix yet: run here (singularity 2.6.1 as
+  // root) it passes findings 1/4, 3b, 6 and 7c but fails 5/7a (the payload
+  // shares the wrapper's uid, so it can reach the wrapper's fds), 3c (its
+  // /tmp is not on the sandbox's disk) and 7b. It needs the payload user
+  // switch (payload_user.ts) and the sandbox /tmp bind first.
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -192,6 +205,21 @@ async function runAgentAs(
 }
 
 async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
+  const dockerd: PrivateDockerd | undefined = rt.dockerd
+    ? await dockerWithImage()
+    : undefined;
+  try {
+    await escapeGrid(t, rt, dockerd);
+  } finally {
+    await dockerd?.stop();
+  }
+}
+
+async function escapeGrid(
+  t: Deno.TestContext,
+  rt: EscapeRuntime,
+  dockerd: PrivateDockerd | undefined,
+) {
   const grid = await startGrid();
   const m = marker();
   const work = `${grid.dir}/work`;
@@ -231,7 +259,11 @@ async function escapeSuite(t: Deno.TestContext, rt: EscapeRuntime) {
     };
     const run = rt.user === undefined
       ? (o: { containers: RuntimeName; extraArgs: string[] }) =>
-        grid.runAgent({ ...o, timeoutMs: 240_000 })
+        grid.runAgent({
+          ...o,
+          timeoutMs: 240_000,
+          ...(dockerd ? { env: { DOCKER_HOST: dockerd.host } } : {}),
+        })
       : (o: { containers: RuntimeName; extraArgs: string[] }) =>
         runAgentAs(grid, rt.user!, o.containers, o.extraArgs);
     const agent = await run({

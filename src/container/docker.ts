@@ -5,11 +5,17 @@
  * Safe by default:
  * - `--cap-drop ALL`, `--security-opt no-new-privileges`, `--read-only`:
  *   the payload writes only the sandbox (bound at `/workdir`) and `/tmp`.
- * - `/tmp` is a size-limited tmpfs; with `--memory` its pages count
- *   against the container's memory cap (a tmpfs is RAM).
- * - `--user`: the wrapper and payload run as an unprivileged host uid
- *   that owns nothing but the sandbox, which {@link DockerDriver.prepare}
- *   hands to it.
+ * - `/tmp` is `<sandbox>/.tmp` (`LaunchSpec.tmp`), so it lives on the
+ *   sandbox's disk and counts against `WorkDirectorySize`; without one, a
+ *   size-limited tmpfs whose pages count against `--memory`.
+ * - Two uids (README "Threat model", `payload_user.ts`): with
+ *   `LaunchSpec.payloadUser` (an agent running as root) the wrapper runs
+ *   as uid 0 keeping only `CAP_SETUID`, `CAP_SETGID` and `CAP_KILL`, and
+ *   starts the payload as the payload user with no capabilities, so the
+ *   payload can neither ptrace the wrapper nor open its fds. Docker gives
+ *   a non-root `--user` no effective capabilities, so the switch has to
+ *   start from uid 0. Without a payload user, `--user`: wrapper and
+ *   payload share an unprivileged host uid that owns only the sandbox.
  * - `--pids-limit` and `--memory` from the agent's kernel limits
  *   (`kernel_limits.ts`: above the watchdog's kill, a backstop).
  * - `--network host|none` only (the daemon runs with `--bridge=none`);
@@ -30,6 +36,7 @@
  *
  * @module
  */
+import { shareSandbox, WRAPPER_CAPS } from "./payload_user.ts";
 import {
   type Capabilities,
   type ContainerDriver,
@@ -47,8 +54,10 @@ export interface DockerOptions {
   /** Image name for jobs without a `Container` tag. @default "default" */
   image?: string;
   /**
-   * `uid:gid` the container runs as; `false` keeps the image's user
-   * (root, with every capability dropped). @default DOCKER_PAYLOAD_USER
+   * `uid:gid` the container runs as when the launch has no payload user
+   * (`LaunchSpec.payloadUser` makes it uid 0 with the wrapper's three
+   * capabilities); `false` keeps the image's user (root, with every
+   * capability dropped). @default DOCKER_PAYLOAD_USER
    */
   user?: string | false;
   /** `--pids-limit`. @default 4096 */
@@ -59,7 +68,7 @@ export interface DockerOptions {
   log?: (line: string) => void;
 }
 
-/** The unprivileged host uid:gid docker payloads run as. */
+/** The unprivileged host uid:gid of a launch without a payload user. */
 export const DOCKER_PAYLOAD_USER = "589824:589824";
 
 /** Repository prefix of the images a software dir maps onto. */
@@ -154,7 +163,9 @@ export class DockerDriver implements ContainerDriver {
         `docker cannot run directory image ${spec.image}; expected an image reference (JDL Container)`,
       );
     }
-    for (const p of [spec.sandbox, ...spec.binds.map((b) => b.source)]) {
+    const paths = [spec.sandbox, ...spec.binds.map((b) => b.source)];
+    if (spec.tmp) paths.push(spec.tmp);
+    for (const p of paths) {
       if (p.includes(":") || p.includes(",")) {
         throw new ContainerError(
           `docker: path ${p} contains ':' or ','; expected paths usable in -v`,
@@ -185,13 +196,18 @@ export class DockerDriver implements ContainerDriver {
       "--security-opt",
       "no-new-privileges",
       "--read-only",
-      "--tmpfs",
-      `/tmp:rw,nosuid,nodev,size=${tmp},mode=1777`,
+      ...(spec.tmp
+        ? ["-v", `${spec.tmp}:/tmp`]
+        : ["--tmpfs", `/tmp:rw,nosuid,nodev,size=${tmp},mode=1777`]),
       "--pids-limit",
       String(spec.resources?.pids ?? this.#pidsLimit),
     ];
     if (cap) argv.push("--memory", String(cap), "--memory-swap", String(cap));
-    if (this.#user) argv.push("--user", this.#user);
+    if (spec.payloadUser) {
+      // The wrapper switches to the payload user (payload_user.ts).
+      argv.push("--user", "0:0");
+      for (const c of WRAPPER_CAPS) argv.push("--cap-add", c);
+    } else if (this.#user) argv.push("--user", this.#user);
     argv.push("--log-driver", "none");
     for (const dir of spec.scratch ?? []) argv.push("--tmpfs", `${dir}:ro`);
     argv.push("-v", `${spec.sandbox}:${SANDBOX_PATH}`);
@@ -203,8 +219,10 @@ export class DockerDriver implements ContainerDriver {
   }
 
   /**
-   * Hands the sandbox to the payload uid; the first call of an agent also
-   * removes containers earlier agents of this work root left behind.
+   * Hands the sandbox to the wrapper (uid 0) and the payload's group, or
+   * without a payload user to the container's uid; the first call of an
+   * agent also removes containers earlier agents of this work root left
+   * behind.
    */
   async prepare(spec: LaunchSpec): Promise<void> {
     if (!this.#swept) {
@@ -212,14 +230,22 @@ export class DockerDriver implements ContainerDriver {
       const work = spec.sandbox.slice(0, spec.sandbox.lastIndexOf("/")) || "/";
       await this.removeLeftovers(work);
     }
-    if (this.#user === false) return;
-    const uid = Number(this.#user.split(":")[0]);
-    const gid = Number(this.#user.split(":")[1]);
+    if (!spec.payloadUser && this.#user === false) return;
+    const who = spec.payloadUser
+      ? `uid 0 and gid ${spec.payloadUser.gid}`
+      : this.#user;
     try {
-      await Deno.chown(spec.sandbox, uid, gid);
+      if (spec.payloadUser) {
+        await shareSandbox(spec.sandbox, 0, spec.payloadUser.gid);
+      } else {
+        const [uid, gid] = (this.#user as string).split(":").map(Number);
+        await Deno.chown(spec.sandbox, uid, gid);
+        // The launch made it under the agent's umask.
+        if (spec.tmp) await Deno.chmod(spec.tmp, 0o1777);
+      }
     } catch (e) {
       throw new ContainerError(
-        `docker: cannot hand sandbox ${spec.sandbox} to ${this.#user} (${
+        `docker: cannot hand sandbox ${spec.sandbox} to ${who} (${
           (e as Error).message
         }); expected an agent running as root, or user: false`,
       );

@@ -130,3 +130,36 @@ Deno.test("docker: refuses directory images, bad paths and non-numeric users", (
     "numeric uid:gid",
   );
 });
+
+Deno.test("docker: with a payload user the wrapper is uid 0 with three capabilities and /tmp is the sandbox's .tmp", () => {
+  const d = new DockerDriver({ host: "" });
+  const argv = d.command(
+    goldenSpec({
+      image: undefined,
+      payloadUser: { uid: 65534, gid: 65534 },
+      tmp: "/host/work/job-1/.tmp",
+      resources: { memoryBytes: 300 * 2 ** 20 },
+    }),
+  );
+  const at = argv.indexOf("--user");
+  assertEquals(argv.slice(at, at + 8), [
+    "--user",
+    "0:0",
+    "--cap-add",
+    "CAP_SETUID",
+    "--cap-add",
+    "CAP_SETGID",
+    "--cap-add",
+    "CAP_KILL",
+  ]);
+  assertEquals(argv.filter((a) => a === "--user").length, 1);
+  assertEquals(argv[argv.indexOf("--cap-drop") + 1], "ALL");
+  assertEquals(argv.includes("no-new-privileges"), true);
+  assertEquals(argv.includes("/host/work/job-1/.tmp:/tmp"), true);
+  assertEquals(argv.some((a) => a.startsWith("/tmp:")), false);
+  assertThrows(
+    () => d.command(goldenSpec({ image: undefined, tmp: "/a,b/.tmp" })),
+    ContainerError,
+    "docker: path /a,b/.tmp",
+  );
+});

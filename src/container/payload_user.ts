@@ -12,7 +12,7 @@
  *
  * | who | uid | capabilities |
  * |---|---|---|
- * | wrapper | 0 of its namespace (host root for bwrap/none as root, the mapped uid for podman) | `CAP_SETUID`, `CAP_SETGID`, `CAP_KILL` only |
+ * | wrapper | 0 of its namespace (host root for bwrap/none/docker as root, the mapped uid for podman) | `CAP_SETUID`, `CAP_SETGID`, `CAP_KILL` only |
  * | payload | the payload user (default nobody, 65534:65534) | none (`setpriv --inh-caps=-all`, no-new-privs) |
  *
  * The sandbox is owned by the wrapper's uid and the payload's group, mode
@@ -190,10 +190,10 @@ export async function shareSandbox(
 /**
  * The payload user for a runtime, or undefined to run the payload as the
  * wrapper: podman always switches (its ids are the container's, mapped
- * to unprivileged host ids); bwrap and `none` switch when the agent runs
- * as root (as a normal user, the payload already has no privileges and
- * bwrap's user namespace has only one uid). Other runtimes keep their
- * own user handling.
+ * to unprivileged host ids); bwrap, `none` and docker switch when the
+ * agent runs as root (as a normal user, the payload already has no
+ * privileges and bwrap's user namespace has only one uid; docker then
+ * keeps its own `--user`). Other runtimes keep their own user handling.
  */
 export function payloadUserFor(
   runtime: string,
@@ -201,7 +201,7 @@ export function payloadUserFor(
 ): PayloadUser | undefined {
   const user = opts.user ?? DEFAULT_PAYLOAD_USER;
   if (runtime === "podman") return user.uid < 65536 ? user : undefined;
-  if (runtime === "bwrap" || runtime === "none") {
+  if (runtime === "bwrap" || runtime === "none" || runtime === "docker") {
     return opts.asRoot ? user : undefined;
   }
   return undefined;
