@@ -123,6 +123,11 @@ export interface AgentOptions {
   payloadUser?: PayloadUser;
   /** Let `auto` fall back to `none` (no container). @default false */
   allowNoContainer?: boolean;
+  /**
+   * Audit every wrapper's permission checks (`src/agent/audit_sink.ts`);
+   * `false` is recorded in each job's trace. @default true
+   */
+  audit?: boolean;
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */
@@ -431,6 +436,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               payloadUser: jobUser,
               payloadJail: !jobUser && JAILED.has(driver.name),
               resources: kernelLimits(limits),
+              audit: opts.audit,
             });
             hold = await prepareLaunch(driver, launch);
             if (sampler instanceof CgroupSampler) {

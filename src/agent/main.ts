@@ -30,6 +30,12 @@ function samplerKind(
   return v as typeof SAMPLERS[number];
 }
 
+function auditMode(v: string | undefined): boolean {
+  if (v === undefined || v === "on") return true;
+  if (v === "off") return false;
+  throw new TypeError(`--audit ${v}: expected on or off`);
+}
+
 /** Usage text. */
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
@@ -44,7 +50,9 @@ export const AGENT_USAGE =
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
   [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
-  [--payload-user UID[:GID]]
+  [--payload-user UID[:GID]] [--audit on|off]
+--audit on|off: check every wrapper's permission audit against the table
+  at job end (default on); off is recorded in each job's trace
 --allow-no-container: let auto fall back to none (no container; see README
   "Threat model"); without it the agent exits when no container runtime works
 --payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
@@ -180,6 +188,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "wrapper-audit",
         "attr",
         "payload-user",
+        "audit",
       ],
       collect: ["package", "runtime-binary", "attr"],
       boolean: ["wait", "help", "allow-no-container"],
@@ -243,6 +252,7 @@ export async function agentMain(args: string[]): Promise<number> {
       attributes: parseAttributes(f.attr),
       wait: f.wait,
       allowNoContainer: f["allow-no-container"],
+      audit: auditMode(f.audit),
       payloadUser: f["payload-user"] !== undefined
         ? parsePayloadUser(f["payload-user"])
         : undefined,

@@ -45,6 +45,11 @@ import {
   watchForKill,
 } from "./kill_watch.ts";
 import { deathState, reportOutcome } from "./report_outcome.ts";
+import { finalVerdict, pumpStderr, sinkFor } from "./audit_sink.ts";
+import {
+  auditSummaryLine,
+  type AuditVerdict,
+} from "../protocol/audit_verdict.ts";
 
 export { deathState };
 
@@ -129,6 +134,8 @@ export interface WrapperOutcome {
   stage: string;
   /** Usage summary (what the watchdog saw). */
   usage?: Usage;
+  /** The permission audit of the wrapper process (absent: not known). */
+  audit?: AuditVerdict;
   /** Wrapper start and end, ms since epoch. */
   startedAt: number;
   /** See `startedAt`. */
@@ -211,14 +218,14 @@ export async function runWrapper(
   );
   // The launcher's and wrapper's stderr go on to ours; the tail says why
   // a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
+  // The permission audit's records are on the same pipe (audit_sink.ts).
   let errTail = "";
-  const errDone = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      await Deno.stderr.write(chunk).catch(() => 0);
-      errTail = (errTail + dec.decode(chunk, { stream: true })).slice(-4096);
-    }
-  })().catch(() => {});
+  const sink = sinkFor(launch);
+  const enc = new TextEncoder();
+  const errDone = pumpStderr(child.stderr, sink, async (text) => {
+    await Deno.stderr.write(enc.encode(text)).catch(() => 0);
+    errTail = (errTail + text).slice(-4096);
+  }).catch(() => false);
 
   let tree: WatchedTree | undefined;
   let watchdog: Watchdog | undefined;
@@ -433,11 +440,14 @@ export async function runWrapper(
   const status = await child.status;
   // Leftover processes may hold stderr open: wait a moment, not forever.
   let errTimer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
+  const errEnded = await Promise.race([
     errDone,
-    new Promise((r) => errTimer = setTimeout(r, 1000)),
+    new Promise<false>((r) =>
+      errTimer = setTimeout(() => r(false), sink ? 5000 : 1000)
+    ),
   ]);
   clearTimeout(errTimer);
+  const audit = await finalVerdict(launch, sink, errEnded);
   // Whatever the wrapper left behind (a daemonized payload, or the whole
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
@@ -484,6 +494,10 @@ export async function runWrapper(
       startedAt,
       endedAt,
     };
+  }
+  if (audit) {
+    outcome.audit = audit;
+    log(`job ${job.jobId}: ${auditSummaryLine(audit)}`);
   }
   const reported = await report(opts, outcome, died);
   clearInterval(heartbeatTimer);

@@ -39,7 +39,11 @@ import {
   SETUP_SHELL,
   SOFTWARE_ENV,
 } from "../container/setup_script.ts";
-import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
+import {
+  type PermissionSet,
+  toDenoFlags,
+  wrapperPermissions,
+} from "../permissions/table.ts";
 import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 import {
   formatPayloadUser,
@@ -132,6 +136,12 @@ export interface LaunchSoftware {
   setup: boolean;
 }
 
+/**
+ * Where every wrapper's runtime writes its permission audit: its stderr,
+ * a pipe only the agent reads (see `audit_sink.ts`).
+ */
+export const AUDIT_STREAM = "/dev/stderr";
+
 /** Where the warm wrapper cache appears inside a container. */
 export const WRAPPER_CACHE_PATH = `${PROGRAM_PATH}/deno-dir`;
 
@@ -182,6 +192,11 @@ export interface LaunchInput {
    * run under the wrapper's uid). @default false
    */
   payloadJail?: boolean;
+  /**
+   * Audit the wrapper: `DENO_AUDIT_PERMISSIONS=/dev/stderr`, checked by
+   * the agent at the end (`src/agent/audit_sink.ts`). @default true
+   */
+  audit?: boolean;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -192,6 +207,15 @@ export interface Launch {
   spec: LaunchSpec;
   /** The wrapper's Deno permission flags. */
   denoFlags: string[];
+  /** The wrapper's row of the table, as the audit checks it. */
+  table?: PermissionSet;
+  /**
+   * Whether the wrapper's audit stream is on its stderr (then the agent
+   * checks it against `table`). @default false
+   */
+  audit?: boolean;
+  /** Pass the audit records on to the agent's stderr (`--wrapper-audit`). */
+  auditEcho?: boolean;
   /**
    * Host path of the agent lease file, for runtimes that detach the
    * container from its launcher; {@link prepareLaunch} holds it.
@@ -277,11 +301,12 @@ export function buildLaunch(input: LaunchInput): Launch {
     ...(input.payloadUser ? [SETPRIV] : []),
     ...(jail ? [UNSHARE] : []),
   ];
-  const denoFlags = toDenoFlags(wrapperPermissions({
+  const table = wrapperPermissions({
     broker: input.broker,
     sandbox: workdir,
     payload: runList,
-  }));
+  });
+  const denoFlags = toDenoFlags(table);
   const deno = relocate ? `${PROGRAM_PATH}/deno` : input.program.deno;
   if (input.program.launcher) {
     // The built launcher's only per-job input besides the sandbox.
@@ -315,9 +340,9 @@ export function buildLaunch(input: LaunchInput): Launch {
       : input.denoDir,
     DENO_NO_UPDATE_CHECK: "1",
   };
-  if (input.program.auditLog) {
-    env.DENO_AUDIT_PERMISSIONS = input.program.auditLog;
-  }
+  const auditLog = input.program.auditLog ??
+    (input.audit === false ? undefined : AUDIT_STREAM);
+  if (auditLog) env.DENO_AUDIT_PERMISSIONS = auditLog;
   if (software) env[SOFTWARE_ENV] = software;
   if (input.payloadUser) {
     env[PAYLOAD_USER_ENV] = formatPayloadUser(input.payloadUser);
@@ -352,7 +377,16 @@ export function buildLaunch(input: LaunchInput): Launch {
   const cwd = relocate
     ? input.sandbox.slice(0, input.sandbox.lastIndexOf("/")) || "/"
     : input.sandbox;
-  return { argv: input.driver.command(spec), spec, denoFlags, lease, cwd };
+  return {
+    argv: input.driver.command(spec),
+    spec,
+    denoFlags,
+    table,
+    audit: auditLog === AUDIT_STREAM,
+    auditEcho: input.program.auditLog === AUDIT_STREAM,
+    lease,
+    cwd,
+  };
 }
 
 /**

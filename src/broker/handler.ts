@@ -67,6 +67,7 @@ import { KillReason } from "../protocol/kill_reason.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
+import { AuditBook } from "./audit_book.ts";
 import { LiveLog } from "./live_log.ts";
 
 /** What the transport knows about the client. */
@@ -130,6 +131,11 @@ export interface BrokerOptions {
   metrics?: BrokerMetrics;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
+  /**
+   * Jobs with a permission-audit violation after which an agent
+   * certificate stops matching (`src/broker/audit_book.ts`). @default 2
+   */
+  auditStrikes?: number;
 }
 
 /** What the handler works on. */
@@ -330,10 +336,12 @@ class BrokerCore {
   /** The store itself (not the timed wrapper), for masterjob tables. */
   #rawStore: JobStore;
   #offers = new RecentOffers();
+  #audit: AuditBook;
 
   constructor(deps: BrokerDeps, opts: BrokerOptions, metrics: BrokerMetrics) {
     this.#metrics = metrics;
     this.#deps = { ...deps, store: metrics.timeStore(deps.store) };
+    this.#audit = new AuditBook(this.#deps, metrics, opts.auditStrikes);
     this.#rawStore = deps.store;
     this.#margin = opts.jobTokenMarginSeconds ?? 600;
     this.#maxResub = opts.maxResubmissions ?? 10;
@@ -725,6 +733,8 @@ class BrokerCore {
   }
 
   async #match(req: Request, who: TokenIdentity): Promise<Response> {
+    const refused = this.#audit.refusal(who);
+    if (refused) throw refused;
     const t0 = performance.now();
     const res = await this.#matchOnce(req, who);
     this.#metrics.matches.inc({ result: res.status === 200 ? "job" : "empty" });
@@ -802,6 +812,20 @@ class BrokerCore {
     who: TokenIdentity,
   ): Promise<Response> {
     const body = await readJson(req);
+    const audit = this.#audit.parse(body.audit, who);
+    const res = await this.#applyStatus(body, job, who);
+    if (audit) {
+      const attempt = num(body, "attempt") ?? job.resubmissions;
+      await this.#audit.record(job.id, attempt, audit, who);
+    }
+    return res;
+  }
+
+  async #applyStatus(
+    body: Record<string, unknown>,
+    job: JobRecord,
+    who: TokenIdentity,
+  ): Promise<Response> {
     const to = body.state;
     if (!isJobState(to)) {
       throw badRequest(

@@ -51,7 +51,9 @@ export async function wrapperMain(args: string[]): Promise<number> {
   }
   const out = new FrameWriter(Deno.stdout.writable);
   const log = (line: string) => {
-    console.error(`[wrapper ${new Date().toISOString()}] ${line}`);
+    // One line each, whatever a file name holds: the agent reads the
+    // permission audit's records from this same stream (audit_sink.ts).
+    console.error(`[wrapper ${new Date().toISOString()}] ${oneLine(line)}`);
     out.send(FrameType.Log, { stream: "wrapper", lines: [line] }).catch(
       () => {},
     );
@@ -137,4 +139,11 @@ export async function wrapperMain(args: string[]): Promise<number> {
   await out.send(FrameType.End, end).catch(() => {});
   await out.close().catch(() => {});
   return 0;
+}
+
+/** `line` with control characters (tab aside) as `\xNN`. */
+function oneLine(line: string): string {
+  // deno-lint-ignore no-control-regex
+  return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) =>
+    `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
