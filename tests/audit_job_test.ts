@@ -22,6 +22,8 @@ import { brokerAddr } from "./_build.ts";
 import { job, trace } from "./_agent_helpers.ts";
 import { main as auditMain } from "../src/cli/audit_cmd.ts";
 import { AUDIT_FLAG } from "../src/protocol/audit_verdict.ts";
+import type { TokenPem } from "../src/protocol/token_pem.ts";
+import { BrokerClient } from "../src/client/broker_client.ts";
 import { agentLaunchers, repoRoot } from "../src/launch/role_process.ts";
 import { agentPermissions, toDenoFlags } from "../src/permissions/table.ts";
 
@@ -57,13 +59,21 @@ Deno.test("audit: a normal job shows 0 outside the table, and its shipped log re
     // The agent's log says the same, per job.
     assertStringIncludes(r.log, `job ${id}: audit: wrapper`);
     // Shipped with the outputs; `splitpilot audit` takes the table from it.
-    const gz = await (await grid.user.download(`/jdoe/jobs/${id}/audit.jsonl.gz`))
-      .bytes();
+    const gz =
+      await (await grid.user.download(`/jdoe/jobs/${id}/audit.jsonl.gz`))
+        .bytes();
     const file = `${grid.dir}/audit.jsonl.gz`;
     await Deno.writeFile(file, gz);
     const out: string[] = [];
-    const io = { out: (l: string) => out.push(l), err: (l: string) => out.push(l) };
-    assertEquals(await auditMain([file, "--role", "wrapper"], io), 0, out.join("\n"));
+    const io = {
+      out: (l: string) => out.push(l),
+      err: (l: string) => out.push(l),
+    };
+    assertEquals(
+      await auditMain([file, "--role", "wrapper"], io),
+      0,
+      out.join("\n"),
+    );
     assertStringIncludes(out.join("\n"), "result: OK");
   } finally {
     await grid.close();
@@ -236,6 +246,69 @@ Deno.test("audit: --audit off is recorded in the trace", async () => {
       "audit: off (turned off at this site (agent --audit off))",
     );
   } finally {
+    await grid.close();
+  }
+});
+
+Deno.test("audit: the broker takes a verdict from the job's agent only, checked, filed once", async () => {
+  const grid = await startGrid({ sweepIntervalSeconds: 0 });
+  const clients: BrokerClient[] = [];
+  try {
+    const id = await grid.submit(HELLO);
+    const agent = await grid.client(grid.agentTokenDir);
+    const m = (await agent.json<{ jobId: string; token: TokenPem }>(
+      "POST",
+      "/api/v1/match",
+      { ttl: 3600, cpuCores: 1 },
+    ))!;
+    const w = new BrokerClient(grid.url, m.token, { retries: 1 });
+    clients.push(w);
+    const status = (c: BrokerClient, body: Record<string, unknown>) =>
+      c.json("POST", `/api/v1/jobs/${id}/status`, body).then(
+        () => 200,
+        (e) => (e as { status: number }).status,
+      );
+    const clean = {
+      mode: "on",
+      records: 3,
+      byKind: { read: 3 },
+      outsideCount: 0,
+      outside: [],
+      skipped: 0,
+      complete: true,
+    };
+    // A wrapper (JOB token) never vouches for itself.
+    assertEquals(await status(w, { state: "STARTED", audit: clean }), 403);
+    assertEquals(await status(w, { state: "STARTED" }), 200);
+    assertEquals(await status(w, { state: "RUNNING" }), 200);
+    assertEquals(await status(w, { state: "SAVING" }), 200);
+    assertEquals(await status(w, { state: "DONE", exitCode: 0 }), 200);
+    // Malformed verdicts are a 400 with one line.
+    for (
+      const bad of [
+        "yes",
+        { ...clean, mode: "maybe" },
+        { ...clean, outsideCount: -1 },
+        { ...clean, byKind: { "READ ALL": 1 } },
+        { ...clean, outside: [{ kind: "read", value: 7, count: 1 }] },
+      ]
+    ) {
+      assertEquals(
+        await status(agent, { state: "DONE", attempt: 0, audit: bad }),
+        400,
+        JSON.stringify(bad),
+      );
+    }
+    // Filed once, however often the report is resent.
+    for (let i = 0; i < 2; i++) {
+      assertEquals(
+        await status(agent, { state: "DONE", attempt: 0, audit: clean }),
+        200,
+      );
+    }
+    await auditLine(grid, id);
+  } finally {
+    for (const c of clients) c.close();
     await grid.close();
   }
 });

@@ -79,13 +79,16 @@ export async function jobVerdict(
     complete: opts.complete,
   };
   if (opts.dropped) {
-    verdict.note = `${opts.dropped} repeated record(s) past the sink's limit not kept (counts are low)`;
+    verdict.note =
+      `${opts.dropped} repeated record(s) past the sink's limit not kept (counts are low)`;
   }
   if (opts.ship !== false) {
     const log = await shippedLog(records, table);
     if (log) verdict.log = log;
-    else verdict.note = [verdict.note, "log too large to ship"].filter((x) => x)
-      .join("; ");
+    else {verdict.note = [verdict.note, "log too large to ship"].filter((x) =>
+        x
+      )
+        .join("; ");}
   }
   return verdict;
 }

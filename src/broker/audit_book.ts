@@ -140,7 +140,12 @@ export class AuditBook {
       new Blob([bytes as BlobPart]).stream() as ReadableStream<Uint8Array>,
     );
     const dir = jobOutputDir(owner, jobId);
-    for (const lfn of [dir + AUDIT_LOG_FILE, attemptLfn(dir, attempt, AUDIT_LOG_FILE)]) {
+    for (
+      const lfn of [
+        dir + AUDIT_LOG_FILE,
+        attemptLfn(dir, attempt, AUDIT_LOG_FILE),
+      ]
+    ) {
       await this.#deps.store.putFile({
         lfn,
         owner,

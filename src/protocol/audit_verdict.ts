@@ -96,11 +96,15 @@ export function auditSummaryLine(v: AuditVerdict): string {
   return `${head}; ${out}${extra ? `; ${extra}` : ""}`;
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\x00-\x1f\x7f]/g;
+
 /** A value as one line of text: control characters escaped. */
 function plain(s: string): string {
-  // deno-lint-ignore no-control-regex
-  return s.replace(/[\x00-\x1f\x7f]/g, (c) =>
-    `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return s.replace(
+    CONTROL_CHARS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 const KIND = /^[a-z]{1,16}$/;

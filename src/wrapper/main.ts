@@ -141,9 +141,13 @@ export async function wrapperMain(args: string[]): Promise<number> {
   return 0;
 }
 
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
 /** `line` with control characters (tab aside) as `\xNN`. */
 function oneLine(line: string): string {
-  // deno-lint-ignore no-control-regex
-  return line.replace(/[\x00-\x08\x0a-\x1f\x7f]/g, (c) =>
-    `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return line.replace(
+    CONTROL_CHARS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
