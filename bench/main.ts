@@ -77,6 +77,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [300, 90],
   },
   {
+    name: "audit",
+    module: "bench/audit_cost.ts",
+    run: (m, quick) => call(m, "benchAuditCost", { quick }),
+    limit: [900, 300],
+  },
+  {
     name: "pipe",
     module: "bench/pipe.ts",
     run: (m, quick) => call(m, "benchPipeRows", { quick }),

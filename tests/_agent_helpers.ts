@@ -46,8 +46,22 @@ export async function job(grid: Grid, id: string): Promise<JobView> {
   return (await grid.user.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
 }
 
-/** The job's trace. */
+/**
+ * The job's trace, without the agent's permission-audit line (filed after
+ * the job ended; {@link fullTrace} has it), so that the last entry says
+ * how the job ended.
+ */
 export async function trace(grid: Grid, id: string): Promise<TraceEntry[]> {
+  return (await fullTrace(grid, id)).filter((e) =>
+    !(e.actor.startsWith("JOB_AGENT:") && e.reason.startsWith("audit:"))
+  );
+}
+
+/** The job's whole trace. */
+export async function fullTrace(
+  grid: Grid,
+  id: string,
+): Promise<TraceEntry[]> {
   return (await grid.user.json<{ trace: TraceEntry[] }>(
     "GET",
     `/api/v1/jobs/${id}/trace`,

@@ -19,7 +19,7 @@ import {
 } from "@std/assert";
 import { startGrid } from "./_grid.ts";
 import { brokerAddr } from "./_build.ts";
-import { job, trace } from "./_agent_helpers.ts";
+import { fullTrace, job } from "./_agent_helpers.ts";
 import { main as auditMain } from "../src/cli/audit_cmd.ts";
 import { AUDIT_FLAG } from "../src/protocol/audit_verdict.ts";
 import type { TokenPem } from "../src/protocol/token_pem.ts";
@@ -36,7 +36,7 @@ async function auditLine(
   grid: Awaited<ReturnType<typeof startGrid>>,
   id: string,
 ): Promise<string> {
-  const lines = (await trace(grid, id)).filter((e) =>
+  const lines = (await fullTrace(grid, id)).filter((e) =>
     e.reason.startsWith("audit:")
   );
   assertEquals(lines.length, 1, JSON.stringify(lines));

@@ -84,6 +84,8 @@ Deno.test("launch: podman job with image, software dir, lease and warm cache", (
     NO_COLOR: "1",
     DENO_DIR: "/tmp/.deno",
     DENO_NO_UPDATE_CHECK: "1",
+    // The permission audit, on by default (audit_sink.ts).
+    DENO_AUDIT_PERMISSIONS: "/dev/stderr",
     SPLITPILOT_SOFTWARE: "/opt/splitpilot/software",
     SPLITPILOT_SETUP: "/opt/splitpilot/software/etc/setup.sh",
   });

@@ -3,8 +3,9 @@
  * an agent sends with the job's outcome (`audit` in the status report,
  * `src/protocol/audit_verdict.ts`):
  *
- * - the job's trace gets the summary line (state unchanged; a violation
- *   starts it with `AUDIT_VIOLATION`, the flag on the job);
+ * - the job's trace gets the summary line (state unchanged); a violation
+ *   starts it with `AUDIT_VIOLATION` and it becomes the job's message as
+ *   well (the flag on the job), a clean line leaves the message alone;
  * - the shipped log is filed with the job's outputs as `audit.jsonl.gz`
  *   (and in the attempt's own tree), for `splitpilot audit` to re-check;
  * - `splitpilot_audit_verdicts_total{result}` counts it;
@@ -114,11 +115,14 @@ export class AuditBook {
     if (entries.some(filed)) return;
     const line = auditSummaryLine(v);
     const violation = isViolation(v);
-    // The state stays: a same-state move only adds the line to the trace.
-    await store.transition(jobId, job.state, job.state, {
-      actor: `${who.role}:${who.subject}`,
-      reason: line,
-    });
+    const entry = { actor: `${who.role}:${who.subject}`, reason: line };
+    if (violation || !store.note) {
+      // The flag: a same-state move, so the line is the job's message too.
+      await store.transition(jobId, job.state, job.state, entry);
+    } else {
+      // A clean line leaves the message saying how the job ended.
+      await store.note(jobId, entry);
+    }
     this.#metrics.auditVerdicts.inc({
       result: v.mode === "off" ? "off" : violation ? "violation" : "clean",
     });

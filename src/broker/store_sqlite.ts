@@ -978,6 +978,22 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /** @see JobStore.note */
+  note(id: string, entry: { actor: string; reason: string }): Promise<void> {
+    return this.#write(() => {
+      const row = this.#row(Number(id));
+      if (row) {
+        this.#trace(
+          id,
+          Date.now(),
+          row.state as JobState,
+          entry.actor,
+          entry.reason,
+        );
+      }
+    });
+  }
+
   /** @see JobStore.setUsage */
   setUsage(id: string, usage: Usage): Promise<void> {
     return this.#write(() => {
