@@ -312,3 +312,42 @@ Deno.test("audit: the broker takes a verdict from the job's agent only, checked,
     await grid.close();
   }
 });
+
+Deno.test("audit: `splitpilot agent` runs the agent under audit and checks its log at exit", async () => {
+  const grid = await startGrid();
+  try {
+    const id = await grid.submit(HELLO);
+    const work = `${grid.dir}/work`;
+    await Deno.mkdir(work, { mode: 0o711 });
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--config",
+        `${repoRoot()}/deno.json`,
+        "splitpilot",
+        "agent",
+        "--broker",
+        grid.url,
+        "--token",
+        grid.agentTokenDir,
+        "--work",
+        work,
+        "--containers",
+        "none",
+        "--max-empty",
+        "1",
+      ],
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const log = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, log);
+    assertEquals((await job(grid, id)).state, "DONE", log);
+    assertMatch(
+      log,
+      /agent audit: \d+ checks \(read \d+, write \d+, net \d+.*; run not logged by Deno; 0 outside the table; log .*agent-audit\.jsonl/,
+    );
+  } finally {
+    await grid.close();
+  }
+});

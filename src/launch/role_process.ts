@@ -6,6 +6,7 @@
  * @module
  */
 import {
+  type AgentContext,
   agentPermissions,
   brokerPermissions,
   toDenoFlags,
@@ -101,9 +102,22 @@ export interface AgentCommandOptions {
   softwareDir?: string;
 }
 
+/** The table context of the agent {@link agentCommand} starts from source. */
+export function agentContext(opts: AgentCommandOptions): AgentContext {
+  const u = new URL(opts.broker);
+  return {
+    broker: `${u.hostname}:${u.port}`,
+    tokenDir: opts.tokenDir,
+    workRoot: opts.workRoot,
+    wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
+    deno: Deno.execPath(),
+    launchers: agentLaunchers(opts.containers ?? "auto"),
+    softwareDir: opts.softwareDir,
+  };
+}
+
 /** The agent's command line, permissions from the table. */
 export function agentCommand(opts: AgentCommandOptions): CommandLine {
-  const u = new URL(opts.broker);
   const containers = opts.containers ?? "auto";
   if (opts.artefact) {
     const site = opts.siteDir ?? "";
@@ -117,15 +131,7 @@ export function agentCommand(opts: AgentCommandOptions): CommandLine {
       args: [site, "--containers", containers, ...(opts.extraArgs ?? [])],
     };
   }
-  const flags = toDenoFlags(agentPermissions({
-    broker: `${u.hostname}:${u.port}`,
-    tokenDir: opts.tokenDir,
-    workRoot: opts.workRoot,
-    wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
-    deno: Deno.execPath(),
-    launchers: agentLaunchers(containers),
-    softwareDir: opts.softwareDir,
-  }));
+  const flags = toDenoFlags(agentPermissions(agentContext(opts)));
   return {
     cmd: Deno.execPath(),
     args: [
