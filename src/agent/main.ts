@@ -59,8 +59,9 @@ export const AGENT_USAGE =
   is root (bwrap, none) and inside podman containers; default 65534:65534
 --wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
   read-only into the container; default: deno run of this checkout's wrapper.ts
---wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
-  (e.g. /dev/stderr, which this agent inherits)
+--wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH;
+  /dev/stderr (the default stream, checked by the agent) also passes the
+  records on to this agent's stderr
 --attr KEY=VALUE[,VALUE]: a site attribute for other.KEY in Requirements, e.g.
   GridPartitions=quickreco,ultrapower (a list), Price=1, Type=machine (default)
 environment: USE_CONTAINERS (same as --containers)`;
