@@ -56,6 +56,12 @@ Deno.test("audit: a normal job shows 0 outside the table, and its shipped log re
     assertStringIncludes(line, "run not logged by Deno");
     assertStringIncludes(line, "; 0 outside the table");
     assert(!line.includes(AUDIT_FLAG), line);
+    // A clean line leaves the message saying how the job ended.
+    const view = await grid.user.json<{ message: string }>(
+      "GET",
+      `/api/v1/jobs/${id}`,
+    );
+    assert(!view!.message.startsWith("audit:"), view!.message);
     // The agent's log says the same, per job.
     assertStringIncludes(r.log, `job ${id}: audit: wrapper`);
     // Shipped with the outputs; `splitpilot audit` takes the table from it.
@@ -163,6 +169,12 @@ Deno.test("audit: a wrapper with a widened table reads outside its sandbox: flag
       const line = await auditLine(grid, id);
       assertStringIncludes(line, `audit: ${AUDIT_FLAG}: wrapper`);
       assertStringIncludes(line, `1 outside the table: read ${secret} (1×)`);
+      // The flag shows where users look first: the job's message.
+      const view = await grid.user.json<{ message: string }>(
+        "GET",
+        `/api/v1/jobs/${id}`,
+      );
+      assertEquals(view!.message, line);
     }
     // The metric.
     const admin = await grid.client(
