@@ -18,6 +18,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { needs, startGrid } from "./_grid.ts";
+import { makeSoftwareDir, needsImage } from "./_software.ts";
+import { needsDocker, needsSingularity, withDocker } from "./_runtimes.ts";
 import { brokerAddr } from "./_build.ts";
 import { fullTrace, job } from "./_agent_helpers.ts";
 import { main as auditMain } from "../src/cli/audit_cmd.ts";
@@ -371,4 +373,43 @@ Deno.test("audit: `splitpilot agent` runs the agent under audit and checks its l
   } finally {
     await grid.close();
   }
+});
+
+/** A normal job in a runtime whose wrapper has another uid (audit_relay.ts). */
+async function relayed(
+  containers: "podman" | "singularity" | "docker",
+  env?: Record<string, string>,
+) {
+  const grid = await startGrid();
+  try {
+    if (containers !== "docker") await makeSoftwareDir(`${grid.dir}/work`);
+    const id = await grid.submit(HELLO);
+    const r = await grid.runAgent({ containers, env });
+    assertEquals(r.code, 0, r.log);
+    assertEquals((await job(grid, id)).state, "DONE", r.log);
+    const line = await auditLine(grid, id);
+    assertMatch(line, /^audit: wrapper \d+ checks \(read \d+, write \d+/);
+    assertStringIncludes(line, "; 0 outside the table");
+  } finally {
+    await grid.close();
+  }
+}
+
+Deno.test({
+  name: "audit (podman): the wrapper under a mapped uid is audited too",
+  ignore: needs("podman") || needsImage(),
+  fn: () => relayed("podman"),
+});
+
+Deno.test({
+  name:
+    "audit (singularity): the wrapper under an unprivileged uid is audited too",
+  ignore: needsSingularity() || needsImage(),
+  fn: () => relayed("singularity"),
+});
+
+Deno.test({
+  name: "audit (docker): the wrapper in a docker container is audited too",
+  ignore: needsDocker() || needsImage(),
+  fn: () => withDocker((d) => relayed("docker", { DOCKER_HOST: d.host })),
 });

@@ -34,6 +34,7 @@ import {
 } from "../container/driver.ts";
 import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
 import { encodeAllowRun } from "../build/allow_run_list.ts";
+import { auditRelayArgv, RELAYED_RUNTIMES } from "./audit_relay.ts";
 import {
   SETUP_ENV,
   SETUP_SHELL,
@@ -342,7 +343,11 @@ export function buildLaunch(input: LaunchInput): Launch {
   };
   const auditLog = input.program.auditLog ??
     (input.audit === false ? undefined : AUDIT_STREAM);
-  if (auditLog) env.DENO_AUDIT_PERMISSIONS = auditLog;
+  // Under another uid the stream needs a relay (audit_relay.ts).
+  const relayed = auditLog === AUDIT_STREAM && !input.program.auditLog &&
+    RELAYED_RUNTIMES.has(input.driver.name);
+  if (auditLog && !relayed) env.DENO_AUDIT_PERMISSIONS = auditLog;
+  const audited = relayed ? auditRelayArgv(workdir, wrapper) : wrapper;
   if (software) env[SOFTWARE_ENV] = software;
   if (input.payloadUser) {
     env[PAYLOAD_USER_ENV] = formatPayloadUser(input.payloadUser);
@@ -358,9 +363,9 @@ export function buildLaunch(input: LaunchInput): Launch {
       "-c",
       `cp -R ${WRAPPER_CACHE_PATH} /tmp/.deno 2>/dev/null; exec "$@"`,
       "splitpilot-cache",
-      ...wrapper,
+      ...audited,
     ]
-    : wrapper;
+    : audited;
   const spec: LaunchSpec = {
     argv: lease ? leaseArgv(started) : started,
     sandbox: input.sandbox,
