@@ -6,6 +6,7 @@
  * @module
  */
 import type { Grid } from "./_grid.ts";
+import { isAuditNote } from "../src/protocol/audit_verdict.ts";
 import {
   agentCommand,
   type AgentCommandOptions,
@@ -52,9 +53,7 @@ export async function job(grid: Grid, id: string): Promise<JobView> {
  * how the job ended.
  */
 export async function trace(grid: Grid, id: string): Promise<TraceEntry[]> {
-  return (await fullTrace(grid, id)).filter((e) =>
-    !(e.actor.startsWith("JOB_AGENT:") && e.reason.startsWith("audit:"))
-  );
+  return (await fullTrace(grid, id)).filter((e) => !isAuditNote(e));
 }
 
 /** The job's whole trace. */

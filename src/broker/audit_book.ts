@@ -22,6 +22,7 @@ import {
   AUDIT_PREFIX,
   auditSummaryLine,
   type AuditVerdict,
+  isAuditNote,
   isViolation,
   verdictProblem,
 } from "../protocol/audit_verdict.ts";
@@ -110,9 +111,7 @@ export class AuditBook {
     if (!job || job.resubmissions !== attempt) return;
     if (!FINAL_STATES.has(job.state)) return;
     const entries = attemptEntries(await store.trace(jobId), attempt);
-    const filed = (e: { actor: string; reason: string }) =>
-      e.actor.startsWith("JOB_AGENT:") && e.reason.startsWith(AUDIT_PREFIX);
-    if (entries.some(filed)) return;
+    if (entries.some(isAuditNote)) return;
     const line = auditSummaryLine(v);
     const violation = isViolation(v);
     const entry = { actor: `${who.role}:${who.subject}`, reason: line };

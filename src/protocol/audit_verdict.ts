@@ -61,6 +61,15 @@ export interface AuditVerdict {
   note?: string;
 }
 
+/**
+ * Whether a trace entry is an agent's audit line (a note in the job's
+ * state, filed after it ended), not a move of the job.
+ */
+export function isAuditNote(e: { actor?: string; reason: string }): boolean {
+  return e.reason.startsWith(AUDIT_PREFIX) &&
+    (e.actor === undefined || e.actor.startsWith("JOB_AGENT:"));
+}
+
 /** Whether a verdict flags its job. */
 export function isViolation(v: AuditVerdict): boolean {
   return v.mode === "on" && v.outsideCount > 0;
