@@ -1,10 +1,12 @@
 /**
  * The agent's end of one wrapper process's permission audit stream.
  *
- * Every wrapper runs with `DENO_AUDIT_PERMISSIONS=/dev/stderr`: its
- * runtime writes one JSON record per permission check, with one `write`
- * each and before the check returns, into the stderr pipe whose read end
- * only the agent holds (README "Threat model", permission audit). Nothing
+ * Every wrapper runs with `DENO_AUDIT_PERMISSIONS=/dev/stderr` (or, under
+ * a runtime that gives it another uid, a FIFO relayed to that stderr:
+ * `audit_relay.ts`): its runtime writes one JSON record per permission
+ * check, with one `write` each and before the check returns, into the
+ * stderr pipe whose read end only the agent holds (README "Threat model",
+ * permission audit). Nothing
  * of it is on a disk the payload could reach, so there is nothing to
  * delete or truncate, and the payload never gets that pipe: its own
  * stdout and stderr are separate pipes into the wrapper, and it runs as
