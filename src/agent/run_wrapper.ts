@@ -45,6 +45,7 @@ import {
   watchForKill,
 } from "./kill_watch.ts";
 import { deathState, reportOutcome } from "./report_outcome.ts";
+import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
 
@@ -113,6 +114,14 @@ export interface RunWrapperOptions {
   signal?: AbortSignal;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
+  /**
+   * Relay the wrapper's broker calls (the wrapper has no network and
+   * never sees the job key); false hands it the token to connect itself,
+   * which only a wrapper launched with `--allow-net` can. @default true
+   */
+  relay?: boolean;
+  /** Called with the relay's totals when the job ends (bench, tests). */
+  onRelayStats?: (stats: RelayServer["stats"]) => void;
 }
 
 /** What happened to the job, from the agent's point of view. */
@@ -205,6 +214,13 @@ export async function runWrapper(
   }
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
+  const relay = opts.relay === false ? undefined : new RelayServer({
+    jobId: job.jobId,
+    broker: opts.brokerUrl,
+    token: job.token,
+    out,
+    log,
+  });
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
@@ -389,7 +405,7 @@ export async function runWrapper(
       jobId: job.jobId,
       jdl: job.jdl,
       user: job.user,
-      token: job.token,
+      ...(relay ? { relay: true } : { token: job.token }),
       broker: opts.brokerUrl,
       resubmission: job.resubmission,
       siteMap: opts.siteMap,
@@ -399,6 +415,7 @@ export async function runWrapper(
     for (let f = await frames.next(); !f.done; f = await frames.next()) {
       const frame = f.value;
       opts.onFrame?.(frame);
+      if (relay?.handle(frame)) continue;
       if (frame.type === FrameType.Status) {
         stage = decodeJson<StatusMessage>(frame).state;
         watchdog?.stage(stage);
@@ -421,6 +438,8 @@ export async function runWrapper(
       }
     }
   }
+  await relay?.close();
+  if (relay) opts.onRelayStats?.(relay.stats);
   await out.close().catch(() => {});
   await live.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
