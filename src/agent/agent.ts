@@ -32,6 +32,8 @@ import { reportSetupFailure } from "./job_setup_failure.ts";
 import { sweepSandboxes } from "./sandbox_sweeper.ts";
 import { payloadPrograms } from "../protocol/programs.ts";
 import { probeRuntime } from "./probe.ts";
+import { jobNetwork, offeredPayloadNetworks } from "./network_policy.ts";
+import type { PayloadNetwork } from "../jdl/mod.ts";
 import {
   type MatchedJob,
   runWrapper,
@@ -123,6 +125,17 @@ export interface AgentOptions {
   payloadUser?: PayloadUser;
   /** Let `auto` fall back to `none` (no container). @default false */
   allowNoContainer?: boolean;
+  /**
+   * The site's payload network: the default for jobs without a JDL
+   * `Network`, and with `none` the only one offered. @default "host"
+   */
+  payloadNetwork?: PayloadNetwork;
+  /**
+   * `relay`: the wrapper has no network, the agent makes its broker calls
+   * (README, "Threat model"); `direct`: the wrapper gets the job token and
+   * `--allow-net` to the broker (comparison benchmarks). @default "relay"
+   */
+  wrapperNet?: "relay" | "direct";
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */
@@ -293,6 +306,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       jobUser ? ` (payload as uid ${jobUser.uid}:${jobUser.gid})` : ""
     }`,
   );
+  const netPolicy = opts.payloadNetwork ?? "host";
+  const networks = offeredPayloadNetworks(netPolicy, driver);
+  const relay = (opts.wrapperNet ?? "relay") === "relay";
+  log(
+    `payload network: ${netPolicy} by default, offering ${
+      networks.join(", ")
+    }; wrapper broker calls ${relay ? "relayed by the agent" : "direct"}`,
+  );
   const health = new RuntimeHealth({ maxFailures: opts.maxStartFailures });
   const cacheDir = `${opts.workRoot}/.wrapper-cache/${driver.name}`;
   const wrapperCache = await Deno.stat(cacheDir).then(
@@ -365,6 +386,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           disk: opts.disk ?? 0,
           packages: opts.packages ?? [],
           containers: [driver.name],
+          payloadNetworks: networks,
           attributes: opts.attributes ?? {},
         };
         try {
@@ -420,6 +442,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               program,
               sandbox,
               broker: brokerAddr,
+              relay,
+              network: jobNetwork(jd, netPolicy, networks),
               payload: (workdir) => payloadPrograms(jd, workdir),
               image: driver.capabilities.directoryImages
                 ? image?.dir
@@ -461,6 +485,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             sandbox,
             broker,
             brokerUrl: opts.broker,
+            relay,
             siteMap,
             heartbeatSeconds: opts.heartbeatSeconds,
             killCheckSeconds: opts.killCheckSeconds,

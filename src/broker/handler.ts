@@ -746,6 +746,7 @@ class BrokerCore {
       disk: num(body, "disk", 0),
       packages: strList(body, "packages"),
       containers: strList(body, "containers"),
+      payloadNetworks: strList(body, "payloadNetworks"),
       ...siteAttributes(body.attributes),
     };
     this.#offers.record(who.subject, site);
