@@ -75,6 +75,11 @@ export interface RelayStats {
   bytesUp: number;
   /** Response body bytes forwarded. */
   bytesDown: number;
+  /**
+   * Most request-body bytes held here at once, all calls together: the
+   * proof that bodies stream (at most a window per open call).
+   */
+  maxQueuedBytes: number;
 }
 
 interface Call {
@@ -112,6 +117,7 @@ export class RelayServer {
     refused: 0,
     bytesUp: 0,
     bytesDown: 0,
+    maxQueuedBytes: 0,
   };
   #opts: RelayServerOptions;
   #client: Deno.HttpClient;
@@ -164,6 +170,11 @@ export class RelayServer {
         try {
           inlet.push(b.data);
           this.stats.bytesUp += b.data.length;
+          let queued = 0;
+          for (const c of this.#calls.values()) queued += c.inlet?.queued ?? 0;
+          if (queued > this.stats.maxQueuedBytes) {
+            this.stats.maxQueuedBytes = queued;
+          }
         } catch (e) {
           this.#fail(b.id, (e as Error).message, 413);
           return true;
@@ -193,6 +204,10 @@ export class RelayServer {
     if (this.#closed) return;
     this.#closed = true;
     for (const id of [...this.#calls.keys()]) this.#drop(id, "wrapper ended");
+    const s = this.stats;
+    this.#opts.log(
+      `job ${this.#opts.jobId}: relay: ${s.forwarded} call(s) forwarded, ${s.refused} refused, ${s.bytesUp} bytes up, ${s.bytesDown} bytes down, at most ${s.maxQueuedBytes} bytes held`,
+    );
     // Let aborted fetches unwind before their client goes.
     await new Promise((r) => setTimeout(r, 0));
     this.#client.close();

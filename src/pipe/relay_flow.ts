@@ -149,6 +149,11 @@ export class BodyInlet {
     }, { highWaterMark: 0 });
   }
 
+  /** Bytes received and not yet read by the consumer. */
+  get queued(): number {
+    return this.#queued;
+  }
+
   /** Bytes received so far. */
   get received(): number {
     return this.#total;
@@ -160,8 +165,9 @@ export class BodyInlet {
   }
 
   /**
-   * Takes one chunk. Copies it: a frame's payload may be a view into a
-   * much larger read buffer, which must not stay alive for a few bytes.
+   * Takes one chunk. A small view into a much larger read buffer is
+   * copied, so a few queued bytes never keep a whole buffer alive; a
+   * chunk that is most of its buffer (a full-size body frame) is kept.
    *
    * @throws {ProtocolError} when the sender overran its credit or `maxBytes`.
    */
@@ -184,7 +190,11 @@ export class BodyInlet {
       this.fail(e);
       throw e;
     }
-    if (data.length > 0) this.#queue.push(data.slice());
+    if (data.length > 0) {
+      this.#queue.push(
+        data.length * 2 < data.buffer.byteLength ? data.slice() : data,
+      );
+    }
     this.#wake?.();
   }
 
