@@ -15,6 +15,8 @@ import { FrameWriter, readFrames } from "../src/pipe/mod.ts";
 import { RelayClient } from "../src/wrapper/relay_client.ts";
 import { RelayServer } from "../src/agent/relay_server.ts";
 import { startGrid } from "./_grid.ts";
+import { RELAYED_JOB_HEADER } from "../src/broker/relayed_job.ts";
+import { pemToDer } from "../src/token/pem.ts";
 
 interface Matched {
   jobId: string;
@@ -22,7 +24,7 @@ interface Matched {
 }
 
 /** Wrapper ↔ agent over two in-memory byte streams, frames both ways. */
-function relayPair(url: string, job: Matched) {
+function relayPair(url: string, job: Matched, agent: BrokerClient) {
   const up = new TransformStream<Uint8Array, Uint8Array>();
   const down = new TransformStream<Uint8Array, Uint8Array>();
   const wrapperOut = new FrameWriter(up.writable);
@@ -31,7 +33,8 @@ function relayPair(url: string, job: Matched) {
   const server = new RelayServer({
     jobId: job.jobId,
     broker: url,
-    token: job.token,
+    jobCertPem: job.token.certPem,
+    client: agent,
     out: agentOut,
     log: (l) => logs.push(l),
   });
@@ -76,7 +79,7 @@ Deno.test("relay: calls for another job or USER-only endpoints are refused by th
       crypto.randomUUID(),
     ))!;
     const other = job.jobId === a ? b : a;
-    const pair = relayPair(grid.url, job);
+    const pair = relayPair(grid.url, job, agent);
     try {
       // Its own job: relayed, answered by the broker.
       const self = await pair.broker.json<{ state: string }>(
@@ -158,7 +161,7 @@ Deno.test("relay: an upload and a download stream through intact, sha-256 checke
       { cpuCores: 1, ttl: 3600 },
       crypto.randomUUID(),
     ))!;
-    const pair = relayPair(grid.url, job);
+    const pair = relayPair(grid.url, job, agent);
     try {
       const size = 5 * 2 ** 20 + 3;
       const data = new Uint8Array(size);
@@ -209,6 +212,73 @@ Deno.test("relay: an upload and a download stream through intact, sha-256 checke
     } finally {
       await pair.close();
     }
+  } finally {
+    await grid.close();
+  }
+});
+
+Deno.test("broker: only the agent that matched a job may act for it with its token", async () => {
+  const grid = await startGrid();
+  try {
+    await grid.submit('Executable = "/bin/true"; TTL = 300;');
+    const agent = await grid.client(grid.agentTokenDir);
+    const job = (await agent.match<Matched>(
+      { cpuCores: 1, ttl: 3600 },
+      crypto.randomUUID(),
+    ))!;
+    const b64 = (pem: string) => btoa(String.fromCharCode(...pemToDer(pem)));
+    const as = (client: BrokerClient, value: string) =>
+      refusal(
+        client.request("GET", `/api/v1/jobs/${job.jobId}`, {
+          headers: { [RELAYED_JOB_HEADER]: value },
+        }),
+      );
+    // The matching agent: served as the job.
+    const ok = await agent.request("GET", `/api/v1/jobs/${job.jobId}`, {
+      headers: { [RELAYED_JOB_HEADER]: b64(job.token.certPem) },
+    });
+    assertEquals((await ok.json()).state, "ASSIGNED");
+    // Acting as the job, the agent gets what the job would: no USER
+    // endpoint (the table's wrong_role), no other job's.
+    const submit = await refusal(
+      agent.request("POST", "/api/v1/jobs", {
+        body: 'Executable = "/bin/true";',
+        headers: { [RELAYED_JOB_HEADER]: b64(job.token.certPem) },
+      }),
+    );
+    assertEquals([submit.status, submit.reason], [403, "wrong_role"]);
+    // A user may not act for a job, whatever certificate it shows.
+    const u = await as(grid.user, b64(job.token.certPem));
+    assertEquals([u.status, u.reason], [403, "relay_not_agent"]);
+    // Another agent did not match it.
+    const other = await grid.client(
+      await grid.token("agent2", {
+        role: "JOB_AGENT",
+        subject: "other-site",
+        ttlSeconds: 600,
+      }),
+    );
+    const o = await as(other, b64(job.token.certPem));
+    assertEquals([o.status, o.reason], [403, "wrong_object"]);
+    // Not a certificate; not a job token.
+    assertEquals((await as(agent, "%%%")).status, 400);
+    const userCert = await Deno.readTextFile(`${grid.userTokenDir}/cert.pem`);
+    const n = await as(agent, b64(userCert));
+    assertEquals([n.status, n.reason], [401, "relay_not_job"]);
+    // Once the job is final its token is dead, relayed or not.
+    const direct = new BrokerClient(grid.url, job.token);
+    try {
+      for (const state of ["STARTED", "RUNNING", "SAVING", "DONE"]) {
+        await direct.json("POST", `/api/v1/jobs/${job.jobId}/status`, {
+          state,
+          attempt: 0,
+        });
+      }
+    } finally {
+      direct.close();
+    }
+    const dead = await as(agent, b64(job.token.certPem));
+    assertEquals([dead.status, dead.reason], [401, "revoked"]);
   } finally {
     await grid.close();
   }

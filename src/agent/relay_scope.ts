@@ -9,6 +9,7 @@
  */
 import { findRoute } from "../broker/authz.ts";
 import type { RelayHeaders } from "../protocol/relay_messages.ts";
+import { RELAYED_JOB_HEADER } from "../broker/relayed_job.ts";
 
 /** Longest path (with query) relayed. */
 export const MAX_RELAY_PATH = 4096;
@@ -37,6 +38,8 @@ const DROPPED = new Set([
   "x-forwarded-for",
   "x-forwarded-host",
   "x-forwarded-proto",
+  // Set by the agent alone: the job it acts for (src/broker/relayed_job.ts).
+  RELAYED_JOB_HEADER,
 ]);
 
 /** An agent-side refusal: HTTP status, reason and one line. */

@@ -1,9 +1,10 @@
 /**
  * The agent's end of the relay (docs/ARCHITECTURE.md, "The relay"): takes
- * the wrapper's broker calls off the pipe and makes them itself, as the
- * job, with the job token the broker handed the agent at match time, over
- * one kept-alive mutual-TLS client per job. The wrapper holds no key and
- * opens no connection.
+ * the wrapper's broker calls off the pipe and makes them itself, over the
+ * agent's own kept-alive mutual-TLS connections, as the job: each call
+ * carries the job token the broker handed the agent at match time
+ * (`src/broker/relayed_job.ts`). The wrapper holds no key and opens no
+ * connection, and no job costs a TLS handshake.
  *
  * Bounds: only job-role calls for this job ({@link relayTarget}); at most
  * `maxOpen` calls at once and `ratePerSecond` (burst `burst`) new calls;
@@ -15,7 +16,9 @@
  *
  * @module
  */
-import { networkCause } from "../client/broker_client.ts";
+import { type BrokerClient, networkCause } from "../client/broker_client.ts";
+import { RELAYED_JOB_HEADER } from "../broker/relayed_job.ts";
+import { pemToDer } from "../token/pem.ts";
 import {
   decodeJson,
   type Frame,
@@ -30,7 +33,6 @@ import {
   encodeCredit,
 } from "../pipe/relay_frames.ts";
 import { BodyInlet, CreditGate, pumpBody } from "../pipe/relay_flow.ts";
-import type { TokenPem } from "../protocol/token_pem.ts";
 import type {
   RelayCancelMessage,
   RelayRequestMessage,
@@ -49,8 +51,10 @@ export interface RelayServerOptions {
   jobId: string;
   /** Broker base URL. */
   broker: string;
-  /** The job token (from the match answer). */
-  token: TokenPem;
+  /** The job token's certificate (from the match answer); the key stays unused. */
+  jobCertPem: string;
+  /** The agent's own broker client: its connections carry the calls. */
+  client: Pick<BrokerClient, "raw">;
   /** Frames to the wrapper (its stdin). */
   out: FrameWriter;
   /** Log sink. */
@@ -120,20 +124,16 @@ export class RelayServer {
     maxQueuedBytes: 0,
   };
   #opts: RelayServerOptions;
-  #client: Deno.HttpClient;
+  #jobCert: string;
   #calls = new Map<number, Call>();
   #tokens: number;
   #refilled = Date.now();
   #closed = false;
 
-  /** Creates the job's own HTTP client (job certificate, broker CA). */
+  /** A relay for one job; see {@link RelayServerOptions}. */
   constructor(opts: RelayServerOptions) {
     this.#opts = opts;
-    this.#client = Deno.createHttpClient({
-      caCerts: [opts.token.caPem],
-      cert: opts.token.certPem,
-      key: opts.token.keyPem,
-    });
+    this.#jobCert = btoa(String.fromCharCode(...pemToDer(opts.jobCertPem)));
     this.#tokens = opts.burst ?? 200;
   }
 
@@ -199,7 +199,7 @@ export class RelayServer {
     return false;
   }
 
-  /** Aborts every open call and closes the job's connections. */
+  /** Aborts every open call (the agent's connections stay open). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -208,9 +208,8 @@ export class RelayServer {
     this.#opts.log(
       `job ${this.#opts.jobId}: relay: ${s.forwarded} call(s) forwarded, ${s.refused} refused, ${s.bytesUp} bytes up, ${s.bytesDown} bytes down, at most ${s.maxQueuedBytes} bytes held`,
     );
-    // Let aborted fetches unwind before their client goes.
+    // Let aborted fetches unwind.
     await new Promise((r) => setTimeout(r, 0));
-    this.#client.close();
   }
 
   #request(m: RelayRequestMessage): void {
@@ -255,6 +254,7 @@ export class RelayServer {
     if (!(target instanceof URL)) return refuse(target);
     const headers = relayHeaders(m.headers);
     if (!(headers instanceof Headers)) return refuse(headers);
+    headers.set(RELAYED_JOB_HEADER, this.#jobCert);
     if (this.#calls.size >= (this.#opts.maxOpen ?? 8)) {
       return refuse({
         status: 429,
@@ -300,11 +300,10 @@ export class RelayServer {
   ): Promise<void> {
     let res: Response;
     try {
-      res = await fetch(url, {
+      res = await this.#opts.client.raw(url, {
         method,
         headers,
         body: call.inlet?.stream,
-        client: this.#client,
         signal: call.abort.signal,
       });
     } catch (e) {

@@ -217,7 +217,8 @@ export async function runWrapper(
   const relay = opts.relay === false ? undefined : new RelayServer({
     jobId: job.jobId,
     broker: opts.brokerUrl,
-    token: job.token,
+    jobCertPem: job.token.certPem,
+    client: opts.broker,
     out,
     log,
   });

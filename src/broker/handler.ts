@@ -46,6 +46,7 @@ import { masterRoute, masterView } from "./master_api.ts";
 import { MasterJobs } from "./masterjobs.ts";
 import { RecentOffers } from "./recent_offers.ts";
 import { siteAttributes } from "./site_attributes.ts";
+import { actingIdentity } from "./relayed_job.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
 import { submitJob } from "./submit_job.ts";
 import { explainWait, WHY_WINDOW_MS } from "./why.ts";
@@ -433,7 +434,13 @@ class BrokerCore {
         `${req.method} not allowed on ${url.pathname}`,
       );
     }
-    const who = await this.#identify(peer);
+    // An agent relaying its wrapper's call acts as the job (relayed_job.ts).
+    const who = await actingIdentity(
+      req,
+      await this.#identify(peer),
+      this.#deps.verifier,
+      this.#deps.store,
+    );
     const rule = authorize(found.route, who);
     const tokenJob = who.role === "JOB"
       ? await this.#checkJobToken(who)

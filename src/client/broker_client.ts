@@ -180,6 +180,17 @@ export class BrokerClient {
     );
   }
 
+  /**
+   * Sends one request as it is, over this client's kept-alive connections:
+   * no retry, no error mapping. The agent's relay forwards its wrapper's
+   * calls with it and hands back whatever the broker answered.
+   */
+  raw(url: string | URL, init: RequestInit): Promise<Response> {
+    return this.#transport
+      ? this.#transport(String(url), init)
+      : fetch(url, { ...init, client: this.#client });
+  }
+
   /** Sends JSON (if `body` is given) and parses a JSON answer. */
   async json<T = Record<string, unknown>>(
     method: string,
