@@ -78,6 +78,11 @@ export interface Peer {
   tlsAuthorized?: boolean;
   /** The TLS layer's reason when it did not authorize. */
   tlsError?: string;
+  /**
+   * The connection the request came on, as an opaque key (one per TLS
+   * handshake), for accounting such as the relay benchmark's.
+   */
+  connection?: object;
 }
 
 /** A request handler. */
