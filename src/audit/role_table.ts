@@ -108,7 +108,9 @@ export function roleTable(input: RoleTableInput): PermissionSet {
     }
     case "wrapper": {
       if (c) {
-        fields(c, "wrapper", ["sandbox"], ["broker", "payload", "program"]);
+        fields(c, "wrapper", ["sandbox"], ["payload", "program"]);
+        // Only a wrapper that connects itself (`--wrapper-net direct`).
+        if (c.broker !== undefined) fields(c, "wrapper", ["broker"], []);
         return wrapperPermissions({
           payload: [],
           ...c,

@@ -118,7 +118,13 @@ export async function wrapperMain(args: string[]): Promise<number> {
           abort.abort(decodeJson<CancelMessage>(f.value));
         }
       }
-      if (!ended) log("stdin closed: agent gone, finishing the job on our own");
+      if (!ended) {
+        log(
+          relay
+            ? "stdin closed: agent gone, broker calls fail from now on"
+            : "stdin closed: agent gone, finishing the job on our own",
+        );
+      }
     } catch (e) {
       log(`protocol error on stdin: ${(e as Error).message}`);
     }
