@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { findRoute } from "../broker/authz.ts";
+import { findRoute } from "../broker/routes.ts";
 import type { RelayHeaders } from "../protocol/relay_messages.ts";
 import { RELAYED_JOB_HEADER } from "../broker/relayed_job.ts";
 

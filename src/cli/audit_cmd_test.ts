@@ -20,7 +20,13 @@ Deno.test("audit: bad usage exits 2 with one line naming the problem", async () 
       [["log", "--role", "agent", "--broker", "h:1"], "--work-dir"],
       [["log", "--role", "broker", "--context", "{"], "not valid JSON"],
       [
-        ["log", "--role", "wrapper", "--context", '{"sandbox":"/w","broker":1}'],
+        [
+          "log",
+          "--role",
+          "wrapper",
+          "--context",
+          '{"sandbox":"/w","broker":1}',
+        ],
         '"broker" must be a string',
       ],
     ] as [string[], string][]
