@@ -69,12 +69,12 @@ export interface JobStartContext {
   sampler?: Sampler;
   /** Where a setup failure is reported. */
   reports: ReportTarget;
-  /** Whether the agent relays the wrappers' broker calls. */
-  relay: boolean;
-  /** The site's payload network (`--payload-network`). */
-  netPolicy: PayloadNetwork;
-  /** The payload networks this agent offers. */
-  networks: readonly PayloadNetwork[];
+  /** Whether the agent relays the wrappers' broker calls. @default true */
+  relay?: boolean;
+  /** The site's payload network (`--payload-network`). @default "host" */
+  netPolicy?: PayloadNetwork;
+  /** The payload networks this agent offers. @default [netPolicy] */
+  networks?: readonly PayloadNetwork[];
   /** Called when the failure is the runtime's (not the job's). */
   runtimeFailed: (reason: string) => void;
   /** Log sink. */
@@ -126,8 +126,12 @@ export async function startJob(
       program: ctx.program,
       sandbox,
       broker: ctx.brokerAddr,
-      relay: ctx.relay,
-      network: jobNetwork(jd, ctx.netPolicy, ctx.networks),
+      relay: ctx.relay ?? true,
+      network: jobNetwork(
+        jd,
+        ctx.netPolicy ?? "host",
+        ctx.networks ?? [ctx.netPolicy ?? "host"],
+      ),
       payload: (workdir) => payloadPrograms(jd, workdir),
       image: driver.capabilities.directoryImages ? image?.dir : undefined,
       imageRef: jd.container ?? opts.image,
