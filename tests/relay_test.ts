@@ -24,7 +24,12 @@ interface Matched {
 }
 
 /** Wrapper ↔ agent over two in-memory byte streams, frames both ways. */
-function relayPair(url: string, job: Matched, agent: BrokerClient) {
+function relayPair(
+  url: string,
+  job: Matched,
+  agent: BrokerClient,
+  bounds: { ratePerSecond?: number; burst?: number } = {},
+) {
   const up = new TransformStream<Uint8Array, Uint8Array>();
   const down = new TransformStream<Uint8Array, Uint8Array>();
   const wrapperOut = new FrameWriter(up.writable);
@@ -37,6 +42,7 @@ function relayPair(url: string, job: Matched, agent: BrokerClient) {
     client: agent,
     out: agentOut,
     log: (l) => logs.push(l),
+    ...bounds,
   });
   const client = new RelayClient(wrapperOut);
   const agentLoop = (async () => {
@@ -279,6 +285,36 @@ Deno.test("broker: only the agent that matched a job may act for it with its tok
     }
     const dead = await as(agent, b64(job.token.certPem));
     assertEquals([dead.status, dead.reason], [401, "revoked"]);
+  } finally {
+    await grid.close();
+  }
+});
+
+Deno.test("relay: past its call rate a wrapper gets 429 relay_busy from the agent", async () => {
+  const grid = await startGrid();
+  try {
+    await grid.submit('Executable = "/bin/true"; TTL = 300;');
+    const agent = await grid.client(grid.agentTokenDir);
+    const job = (await agent.match<Matched>(
+      { cpuCores: 1, ttl: 3600 },
+      crypto.randomUUID(),
+    ))!;
+    const pair = relayPair(grid.url, job, agent, {
+      ratePerSecond: 0.001,
+      burst: 2,
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        await pair.broker.json("GET", `/api/v1/jobs/${job.jobId}`);
+      }
+      const e = await refusal(
+        pair.broker.json("GET", `/api/v1/jobs/${job.jobId}`),
+      );
+      assertEquals([e.status, e.reason], [429, "relay_busy"], e.message);
+      assertEquals(pair.server.stats.forwarded, 2);
+    } finally {
+      await pair.close();
+    }
   } finally {
     await grid.close();
   }

@@ -44,6 +44,7 @@ import {
   relayTarget,
   responseHeaders,
 } from "./relay_scope.ts";
+import { RateLimit } from "./rate_limit.ts";
 
 /** Options of {@link RelayServer}. */
 export interface RelayServerOptions {
@@ -124,17 +125,15 @@ export class RelayServer {
     maxQueuedBytes: 0,
   };
   #opts: RelayServerOptions;
-  #jobCert: string;
+  #jobCert: string | undefined;
   #calls = new Map<number, Call>();
-  #tokens: number;
-  #refilled = Date.now();
+  #rate: RateLimit;
   #closed = false;
 
   /** A relay for one job; see {@link RelayServerOptions}. */
   constructor(opts: RelayServerOptions) {
     this.#opts = opts;
-    this.#jobCert = btoa(String.fromCharCode(...pemToDer(opts.jobCertPem)));
-    this.#tokens = opts.burst ?? 200;
+    this.#rate = new RateLimit(opts.ratePerSecond ?? 20, opts.burst ?? 200);
   }
 
   /** Calls open right now. */
@@ -254,6 +253,18 @@ export class RelayServer {
     if (!(target instanceof URL)) return refuse(target);
     const headers = relayHeaders(m.headers);
     if (!(headers instanceof Headers)) return refuse(headers);
+    try {
+      // Encoded at the first call: a wrapper that makes none costs nothing.
+      this.#jobCert ??= btoa(
+        String.fromCharCode(...pemToDer(this.#opts.jobCertPem)),
+      );
+    } catch (e) {
+      return refuse({
+        status: 500,
+        reason: "relay_no_token",
+        message: `relay: the job token is unusable: ${(e as Error).message}`,
+      });
+    }
     headers.set(RELAYED_JOB_HEADER, this.#jobCert);
     if (this.#calls.size >= (this.#opts.maxOpen ?? 8)) {
       return refuse({
@@ -264,7 +275,7 @@ export class RelayServer {
         } calls open at once`,
       });
     }
-    if (!this.#takeToken()) {
+    if (!this.#rate.take()) {
       return refuse({
         status: 429,
         reason: "relay_busy",
@@ -349,20 +360,6 @@ export class RelayServer {
       );
     } catch { /* cancelled, or the wrapper is gone: nothing to tell */ }
     this.#calls.delete(id);
-  }
-
-  #takeToken(): boolean {
-    const now = Date.now();
-    const rate = this.#opts.ratePerSecond ?? 20;
-    const burst = this.#opts.burst ?? 200;
-    this.#tokens = Math.min(
-      burst,
-      this.#tokens + (now - this.#refilled) / 1000 * rate,
-    );
-    this.#refilled = now;
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
   }
 
   /** A body broke a bound: answer with `status` (if not answered) and drop. */
