@@ -76,8 +76,8 @@ export function isViolation(v: AuditVerdict): boolean {
 }
 
 /**
- * The trace line of a verdict, e.g. `audit: wrapper 212 checks (read 80,
- * write 61, net 64, env 7); run not logged by Deno; 0 outside the table`.
+ * The trace line of a verdict, e.g. `audit: wrapper 31 checks (read 23,
+ * write 4, env 4); run not logged by Deno; 0 outside the table`.
  */
 export function auditSummaryLine(v: AuditVerdict): string {
   if (v.mode === "off") {
