@@ -9,7 +9,7 @@ Deno.test("payload user: parsing refuses names, root and junk with one line", ()
   }
 });
 
-Deno.test("payload user: switched for bwrap/none as root and always for podman", () => {
+Deno.test("payload user: switched for bwrap/none/singularity/apptainer as root and always for podman", () => {
   const u = { uid: 4242, gid: 4343 };
   assertEquals(payloadUserFor("bwrap", { asRoot: true, user: u }), u);
   assertEquals(payloadUserFor("none", { asRoot: true }), {
@@ -18,6 +18,10 @@ Deno.test("payload user: switched for bwrap/none as root and always for podman",
   });
   assertEquals(payloadUserFor("bwrap", { asRoot: false, user: u }), undefined);
   assertEquals(payloadUserFor("podman", { asRoot: false, user: u }), u);
+  for (const rt of ["singularity", "apptainer"]) {
+    assertEquals(payloadUserFor(rt, { asRoot: true, user: u }), u);
+    assertEquals(payloadUserFor(rt, { asRoot: false, user: u }), undefined);
+  }
   assertEquals(
     dropArgv(u, ["/bin/true"]),
     [
