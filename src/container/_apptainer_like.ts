@@ -18,8 +18,8 @@
  * - **No root payload.** Run as root, singularity keeps every capability
  *   inside (2.6 has no `--drop-caps`/`--no-privs`). With a payload user
  *   (`spec.payloadUser`, the agent runs as root) INNER keeps the wrapper
- *   at uid 0 with only `CAP_SETUID`, `CAP_SETGID` and `CAP_KILL` and
- *   no_new_privs (`setpriv`, util-linux, in every Debian/EL image); the
+ *   at uid 0 with only `CAP_SETUID`, `CAP_SETGID` and `CAP_KILL` (as
+ *   ambient capabilities, with an empty bounding set) and no_new_privs (`setpriv`, util-linux, in every Debian/EL image); the
  *   wrapper starts the payload as the payload user with no capabilities
  *   (`payload_user.ts`), so the payload cannot reach the wrapper's fds or
  *   ptrace it. Without one, INNER drops the wrapper itself to an
@@ -71,6 +71,10 @@ export const RUNTIME_LAUNCHER: string = decodeURIComponent(
   new URL("./helpers/splitpilot-runtime-launch", import.meta.url).pathname,
 );
 
+/** The wrapper's capabilities in setpriv's spelling: `+setuid,…`. */
+const WRAPPER_CAP_LIST = WRAPPER_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`)
+  .join(",");
+
 /** `$1` of {@link INNER_SCRIPT} when the wrapper switches to a payload user. */
 export const KEEP_WRAPPER = "wrapper";
 
@@ -86,10 +90,12 @@ export const INNER_SCRIPT = [
   // --containall's private /tmp belongs to the runtime's user (root).
   "  chmod 1777 /tmp /var/tmp 2>/dev/null",
   `  if [ "$u" = ${KEEP_WRAPPER} ]; then`,
-  "    exec setpriv --no-new-privs --inh-caps=-all \\",
-  `      --bounding-set=-all,${
-    WRAPPER_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`).join(",")
-  } -- "$@"`,
+  // The wrapper's caps ride in the inheritable and ambient sets, so the
+  // bounding set can be emptied: the payload (another uid, its
+  // inheritable set cleared by dropArgv) ends with no capability at all.
+  `    exec setpriv --inh-caps=-all,${WRAPPER_CAP_LIST} \\`,
+  `      --ambient-caps=-all,${WRAPPER_CAP_LIST} -- \\`,
+  '      setpriv --no-new-privs --bounding-set=-all -- "$@"',
   "  fi",
   '  exec setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs \\',
   '    --bounding-set=-all --inh-caps=-all -- "$@"',

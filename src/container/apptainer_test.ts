@@ -230,10 +230,15 @@ Deno.test("singularity as root with a payload user: /tmp from the sandbox, wrapp
   assertEquals(argv[bind - 1], "--bind");
   assertEquals(argv[argv.indexOf("splitpilot-payload") + 1], KEEP_WRAPPER);
   // The wrapper's bounding set: exactly what it needs to start the payload.
-  assertEquals(
-    INNER_SCRIPT.includes("--bounding-set=-all,+setuid,+setgid,+kill"),
-    true,
-  );
+  for (
+    const flag of [
+      "--inh-caps=-all,+setuid,+setgid,+kill",
+      "--ambient-caps=-all,+setuid,+setgid,+kill",
+      "--bounding-set=-all",
+    ]
+  ) {
+    assertEquals(INNER_SCRIPT.includes(flag), true, flag);
+  }
   assertThrows(
     () => d.command(goldenSpec({ tmp: "/host/a:b/.tmp" })),
     ContainerError,
