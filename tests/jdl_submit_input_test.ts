@@ -26,7 +26,8 @@ async function cli(
       "--allow-write",
       "--allow-net=127.0.0.1",
       "--allow-env",
-      `${ROOT}scripts/splitpilot.ts`,
+      // The dispatcher the installed launcher runs, with broad test flags.
+      `${ROOT}src/cli/main.ts`,
       ...args,
     ],
     cwd: grid.dir,

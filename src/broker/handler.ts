@@ -822,7 +822,10 @@ class BrokerCore {
     const current = attempt === job.resubmissions;
     if (current && job.state === to) {
       // The agent's usage summary for an attempt its wrapper ended.
-      if (usage) await this.#account(job, to, exitCode, killReason, usage);
+      if (usage) {
+        await this.#deps.store.setUsage(job.id, usage);
+        await this.#account(job, to, exitCode, killReason, usage);
+      }
       return json({ jobId: job.id, state: to, attempt });
     }
     if (

@@ -226,6 +226,11 @@ export interface JobStore {
    * upper bound (what a pilot factory needs to decide how many to submit).
    */
   countWaiting(slot: SlotOffer): Promise<number>;
+  /**
+   * Stores the usage summary an agent sends for a job whose wrapper has
+   * already ended it (the last heartbeat may have come too late).
+   */
+  setUsage(id: string, usage: Usage): Promise<void>;
   /** Job counts by state and owner (for metrics). */
   countJobs(): Promise<{ state: JobState; owner: string; n: number }[]>;
   silentSince(before: number, limit: number): Promise<JobRecord[]>;

@@ -978,6 +978,16 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /** @see JobStore.setUsage */
+  setUsage(id: string, usage: Usage): Promise<void> {
+    return this.#write(() => {
+      this.#q("UPDATE jobs SET usage = ? WHERE id = ?").run(
+        JSON.stringify(usage),
+        Number(id),
+      );
+    });
+  }
+
   /** Jobs counted by state and owner (for the metrics endpoint). */
   countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
     return this.#read(() =>
