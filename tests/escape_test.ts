@@ -19,7 +19,7 @@ import {
   waitFor,
 } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
-import { dockerWithImage, needsDocker } from "./_runtimes.ts";
+import { dockerWithImage, needsDocker, needsSingularity } from "./_runtimes.ts";
 import type { PrivateDockerd } from "../scripts/private_dockerd.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 
@@ -54,7 +54,7 @@ function testsRunAsRoot(): boolean {
   }
 }
 
-/** The runtime matrix. Add singularity, … here. */
+/** The runtime matrix: one entry per runtime. */
 const RUNTIMES: EscapeRuntime[] = [
   // The agent as a normal user: bwrap's unprivileged user namespace, the
   // payload jailed in namespaces of its own (no second uid to switch to).
@@ -94,11 +94,15 @@ const RUNTIMES: EscapeRuntime[] = [
     ownTmp: true,
     dockerd: true,
   },
-  // singularity is not in the matrix yet: run here (singularity 2.6.1 as
-  // root) it passes findings 1/4, 3b, 6 and 7c but fails 5/7a (the payload
-  // shares the wrapper's uid, so it can reach the wrapper's fds), 3c (its
-  // /tmp is not on the sandbox's disk) and 7b. It needs the payload user
-  // switch (payload_user.ts) and the sandbox /tmp bind first.
+  // singularity as root (2.6.1 built from the shared source in CI): the
+  // wrapper keeps uid 0 with SETUID/SETGID/KILL, the payload runs as the
+  // payload user, /tmp is <sandbox>/.tmp.
+  {
+    name: "singularity",
+    ignore: needsSingularity() || needsImage(),
+    image: true,
+    ownTmp: true,
+  },
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");

@@ -36,7 +36,7 @@ import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
-import { escapeControl } from "./log_escape.ts";
+import { escapeControl, StreamEscaper } from "./log_escape.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
@@ -209,15 +209,21 @@ export async function runWrapper(
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
   );
-  // The launcher's and wrapper's stderr go on to ours; the tail says why
-  // a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
+  // The launcher's and wrapper's stderr go on to ours, control bytes
+  // escaped (a runtime's colours, or bytes the payload got there); the
+  // tail says why a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
   let errTail = "";
   const errDone = (async () => {
     const dec = new TextDecoder();
+    const escaper = new StreamEscaper();
+    const enc = new TextEncoder();
+    const pass = (text: string) =>
+      text ? Deno.stderr.write(enc.encode(text)).catch(() => 0) : 0;
     for await (const chunk of child.stderr) {
-      await Deno.stderr.write(chunk).catch(() => 0);
+      await pass(escaper.push(chunk));
       errTail = (errTail + dec.decode(chunk, { stream: true })).slice(-4096);
     }
+    await pass(escaper.flush());
   })().catch(() => {});
 
   let tree: WatchedTree | undefined;
