@@ -128,8 +128,7 @@ Deno.test("build: one checksummed artefact per role, flags from the table, no -A
       seen += value;
     }
     clearTimeout(timer);
-    // The broker installs its SIGTERM handler just after it says so.
-    await new Promise((r) => setTimeout(r, 500));
+    // The broker handles SIGTERM by the time it says it listens.
     child.kill("SIGTERM");
     await reader.cancel();
     const status = await child.status;

@@ -1,6 +1,7 @@
 import { assertEquals } from "@std/assert";
 import type { BrokerClient } from "../client/broker_client.ts";
 import { brokerKillMessage, watchForKill } from "./kill_watch.ts";
+import { eventually } from "../../tests/_eventually.ts";
 
 Deno.test("watchForKill calls back once when the job shows KILLED", async () => {
   let state = "RUNNING";
@@ -25,7 +26,7 @@ Deno.test("watchForKill calls back once when the job shows KILLED", async () => 
   await new Promise((r) => setTimeout(r, 30));
   assertEquals(kills, []);
   state = "KILLED";
-  await new Promise((r) => setTimeout(r, 40));
+  await eventually("the kill callback", () => kills.length > 0);
   stop();
   assertEquals(kills, [[30, "killed by user jdoe (kill reason 30)"]]);
   const after = gets;

@@ -1,5 +1,6 @@
 import { assertEquals } from "@std/assert";
 import { type ForwardedLine, LogForwarder } from "./log_forwarder.ts";
+import { eventually } from "../../tests/_eventually.ts";
 
 Deno.test("log forwarder: batches off the caller's path, bounded, failures dropped, last batch marked", async () => {
   const sent: { lines: ForwardedLine[]; eof: boolean }[] = [];
@@ -12,11 +13,12 @@ Deno.test("log forwarder: batches off the caller's path, bounded, failures dropp
   f.push("stdout", ["1", "2"]);
   f.push("stderr", ["3", "4"]); // "1" falls off the bound
   assertEquals(sent.length, 0, "push never sends itself");
-  await new Promise((r) => setTimeout(r, 60));
+  await eventually("the first batch", () => sent.length > 0);
   assertEquals(sent.map((b) => b.lines.map((l) => l.text)), [["2", "3", "4"]]);
   fail = true;
   f.push("stdout", ["5"]);
-  await new Promise((r) => setTimeout(r, 60));
+  // "1" fell off the bound; the failed batch ("5") is the second drop.
+  await eventually("the failed batch to be dropped", () => f.dropped === 2);
   fail = false;
   f.push("stdout", ["6"]);
   await f.close();

@@ -74,8 +74,8 @@ Deno.test("sweepSandboxes kills what runs in a dead sandbox and removes it", asy
   }).spawn();
   try {
     const lines: string[] = [];
-    // Wait until ps shows the child and its sleep.
-    for (let i = 0; i < 50; i++) {
+    // Wait (up to 30 s on a loaded box) until ps shows the child's sleep.
+    for (let i = 0; i < 300; i++) {
       const ps = await listProcesses();
       if (ps.some((p) => p.ppid === child.pid)) break;
       await new Promise((r) => setTimeout(r, 100));

@@ -12,6 +12,7 @@ import {
   tempStore,
 } from "../../tests/_queue.ts";
 import { Random } from "../../tests/_random.ts";
+import { eventually } from "../../tests/_eventually.ts";
 
 const AGENT = { fingerprint: "fp-a", subject: "site-a" };
 const BIG = {
@@ -337,23 +338,26 @@ Deno.test("silentSince and overdue find zombies and expired jobs; claim expires 
       diskBytes: 5,
     });
     assertEquals((await t.store.get(stale))?.usage?.cpuSeconds, 2);
-    // Asked as of before the submit, so a slow machine cannot make the
-    // 50 ms job overdue already.
+    // The short job expires 50 ms after its submit, which lies between
+    // `before` and `after`: asking as of explicit instants keeps the
+    // overdue checks exact however slow the machine is.
     const before = Date.now();
     const short = await t.store.submit(
       newJob("u", 'Executable = "/x"; Priority = 1;', 0.05),
       "USER:u",
     );
+    const after = Date.now();
     const later = await t.store.submit(
       newJob("u", 'Executable = "/x";'),
       "USER:u",
     );
-    assertEquals((await t.store.overdue(before, 10)).length, 0);
-    await new Promise((r) => setTimeout(r, 80));
+    assertEquals((await t.store.overdue(before + 49, 10)).length, 0);
     assertEquals(
-      (await t.store.overdue(Date.now(), 10)).map((j) => j.id),
+      (await t.store.overdue(after + 50, 10)).map((j) => j.id),
       [short],
     );
+    // The claim reads the real clock: wait until the deadline has passed.
+    await eventually("the short job's deadline", () => Date.now() > after + 50);
     // The expired head is skipped (and expired) by the claim itself.
     assertEquals((await t.store.claim(BIG, AGENT, accept))?.id, later);
     assertEquals((await t.store.get(short))?.state, "EXPIRED");

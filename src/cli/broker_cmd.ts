@@ -245,12 +245,13 @@ export async function main(
       { json },
     );
   }
-  io.out(`broker listening on ${broker.url}`);
-  io.out(`certificate names: ${sans.join(", ")}`);
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
   Deno.addSignalListener("SIGINT", onSignal);
+  // Said only now: a supervisor may send SIGTERM as soon as it reads it.
+  io.out(`broker listening on ${broker.url}`);
+  io.out(`certificate names: ${sans.join(", ")}`);
   await stop.promise;
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);

@@ -66,7 +66,7 @@ Deno.test("lease shim: releasing the lease kills the wrapper and its children", 
       `sleep ${marker} & sleep ${marker}`,
     ]);
     await child.stdin.close();
-    for (let i = 0; i < 50 && !(await alive(`sleep ${marker}`)); i++) {
+    for (let i = 0; i < 300 && !(await alive(`sleep ${marker}`)); i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
     assertEquals(await alive(`sleep ${marker}`), true);

@@ -11,7 +11,12 @@ import {
 } from "./mod.ts";
 import { Random, seedFromEnv } from "../../tests/_random.ts";
 
-/** Wall-clock budget and iteration cap; whichever comes first. */
+/**
+ * Inputs always fuzzed (enough for hundreds of parsed and rejected ones
+ * with any seed, however slow the machine); a fast machine goes on for
+ * the wall-clock budget, up to the iteration cap.
+ */
+const MIN_ITERATIONS = 3000;
 const BUDGET_MS = 2500;
 const MAX_ITERATIONS = 200_000;
 
@@ -149,7 +154,12 @@ Deno.test("fuzz: parseJdl() returns or throws JdlError, and round-trips", () => 
   const generators = [randomBytes, tokenSoup, mutate, mutate, deepNesting];
   const deadline = performance.now() + BUDGET_MS;
   let parsed = 0, rejected = 0, i = 0;
-  for (; i < MAX_ITERATIONS && performance.now() < deadline; i++) {
+  for (
+    ;
+    i < MIN_ITERATIONS ||
+    (i < MAX_ITERATIONS && performance.now() < deadline);
+    i++
+  ) {
     const text = r.pick(generators)(r);
     const where = () =>
       `seed ${seed}, iteration ${i}, input ${JSON.stringify(text)}`;

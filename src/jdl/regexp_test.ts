@@ -82,7 +82,9 @@ Deno.test("regexp matcher stays linear on catastrophic patterns", () => {
   assertStrictEquals(regexpTest("^(a+)+$", input), false);
   assertStrictEquals(regexpTest("(a|a)*b", input), false);
   assertStrictEquals(regexpTest("(a*)*(a*)*(a*)*c", input), false);
-  assert(performance.now() - start < 2000, "took too long");
+  // About 0.5 s on an idle CI box, several on a loaded one; a backtracking
+  // matcher would take longer than the universe's age on these inputs.
+  assert(performance.now() - start < 30_000, "took too long");
   assertStrictEquals(regexpTest("a{1000}{1000}", "a"), undefined);
   assertStrictEquals(regexpTest("x".repeat(1001), "x"), undefined);
   assertStrictEquals(regexpTest("x", "x".repeat(10_001)), undefined);

@@ -24,8 +24,10 @@ Deno.test("readFrameWithTimeout() times out with a clear ProtocolError", async (
     ProtocolError,
     "no hello frame within 50 ms",
   );
+  // Far above 50 ms (a loaded CI box may be slow to run the timer) and
+  // below the 10 s the callers use, so a timeout that ignored `ms` fails.
   const took = performance.now() - start;
-  assertLess(took, 1000);
+  assertLess(took, 5000);
   ctl.close();
   assertEquals(await readFrameWithTimeout(frames, 1000, "hello"), undefined);
 });

@@ -3,6 +3,7 @@ import { KillReason } from "../protocol/kill_reason.ts";
 import { jobLimits, type LimitViolation } from "./limits.ts";
 import type { DirUsage, Sampler, TreeUsage, WatchedTree } from "./sampler.ts";
 import { Watchdog } from "./watchdog.ts";
+import { eventually } from "../../tests/_eventually.ts";
 
 const MB = 2 ** 20;
 
@@ -108,9 +109,12 @@ Deno.test("watchdog: steady RSS below the limit costs no PSS reads after the fir
     }),
     onViolation: (v) => seen.push(v),
     intervalMs: 10,
+    // Only a change in RSS may trigger a PSS read, not elapsed time.
+    pssIntervalMs: 3_600_000,
   });
   wd.start();
-  await new Promise((r) => setTimeout(r, 200));
+  // However slow the machine, wait for the ticks rather than for a time.
+  await eventually("six samples", () => src.calls.samples > 5);
   await wd.stop();
   assertGreater(src.calls.samples, 5);
   assertEquals(src.calls.pss, 1);
@@ -148,10 +152,12 @@ Deno.test("watchdog: disk, core files, TTL and low CPU", async () => {
     intervalMs: 10,
   });
   wd.start();
-  await new Promise((r) => setTimeout(r, 100));
+  // Ticks align to 10 ms boundaries: eleven of them span more than the
+  // 50 ms window, so a low-CPU check outside RUNNING would have fired.
+  await eventually("eleven samples", () => src.calls.samples > 10);
   assertEquals(seen, [], "not RUNNING yet");
   wd.stage("RUNNING");
-  await new Promise((r) => setTimeout(r, 200));
+  await eventually("a low-CPU kill", () => seen.length > 0);
   await wd.stop();
   assertEquals(seen.map((v) => v.reason), [KillReason.LOW_CPU]);
 });
