@@ -12,7 +12,7 @@
  * @module
  */
 import { cpuUsage } from "node:process";
-import { TextLineStream } from "../src/std/streams.ts";
+import { TextLineStream } from "@std/streams";
 import { agentCommand } from "../src/launch/role_process.ts";
 import { KILL_CHECK_SECONDS } from "../src/agent/kill_watch.ts";
 import type { BenchRow } from "./bench_row.ts";

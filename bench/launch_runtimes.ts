@@ -31,6 +31,7 @@ import type { StatusMessage } from "../src/protocol/mod.ts";
 import { payloadPrograms } from "../src/protocol/programs.ts";
 import type { BenchGrid } from "./_bench_grid.ts";
 import { ensureImage } from "../scripts/build_image.ts";
+import { DockerDriver } from "../src/container/docker.ts";
 
 /** The bench job: its payload prints the wall clock in ns. */
 export const JDL =
@@ -215,10 +216,11 @@ export async function runtimeVariants(
     label: string,
     name: Parameters<typeof createDriver>[0],
     image?: string,
+    driver: ContainerDriver = createDriver(name),
   ) =>
     out.push({
       label,
-      driver: createDriver(name),
+      driver,
       image,
       ours: [],
       floorRt: [],
@@ -241,7 +243,22 @@ export async function runtimeVariants(
       add("podman (debootstrap image)", "podman", image);
     }
     for (const rt of ["apptainer", "singularity"] as const) {
-      if (exists(`/usr/bin/${rt}`)) add(`${rt} (debootstrap image)`, rt, image);
+      // Found on PATH (a build prefix, CVMFS), as the agent finds them.
+      const d = createDriver(rt);
+      if (d.binary?.startsWith("/")) {
+        add(`${rt} (debootstrap image)`, rt, image, d);
+      }
+    }
+    // docker: the daemon DOCKER_HOST names (floor: docker run --rm … /bin/true);
+    // scripts/private_dockerd.ts starts one with the image imported.
+    const host = Deno.env.get("DOCKER_HOST");
+    if (host) {
+      add(
+        "docker (imported image)",
+        "docker",
+        undefined,
+        new DockerDriver({ host }),
+      );
     }
   }
   return out;

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli";
+import { parseFlags as parseArgs } from "../src/cli/cli_io.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { checkRows, formatTable } from "./format_table.ts";
 import { describeMachine, formatMachine, loadAverage } from "./machine.ts";

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli";
+import { parseFlags as parseArgs } from "../src/cli/cli_io.ts";
 import {
   createCa,
   pemToDer,

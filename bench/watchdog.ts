@@ -17,7 +17,7 @@
  * @module
  */
 import process from "node:process";
-import { parseArgs } from "@std/cli";
+import { parseFlags as parseArgs } from "../src/cli/cli_io.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { startBenchGrid } from "./_bench_grid.ts";
 import { agentCommand } from "../src/launch/role_process.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../src/std/cli.ts";
+import { parseFlags as parseArgs, UsageError } from "../src/cli/cli_io.ts";
 import { buildArtefacts, BuildError } from "../src/build/mod.ts";
 import { benchBuild, formatBenchRows } from "../bench/build.ts";
 
@@ -45,9 +45,9 @@ export async function buildMain(
       io.out(BUILD_USAGE);
       return 0;
     }
-    if (!f.broker) throw new ArgsError(`--broker is required\n${BUILD_USAGE}`);
+    if (!f.broker) throw new UsageError(`--broker is required\n${BUILD_USAGE}`);
     if (f._.length) {
-      throw new ArgsError(`unexpected argument "${f._[0]}"\n${BUILD_USAGE}`);
+      throw new UsageError(`unexpected argument "${f._[0]}"\n${BUILD_USAGE}`);
     }
   } catch (e) {
     io.err(`error: ${(e as Error).message}`);

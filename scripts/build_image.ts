@@ -26,7 +26,7 @@
  *
  * @module
  */
-import { parseArgs } from "@std/cli";
+import { parseFlags as parseArgs } from "../src/cli/cli_io.ts";
 
 /** Mount points created in every image (directories). */
 export const IMAGE_MOUNT_DIRS: readonly string[] = [

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { parseArgs } from "../src/std/cli.ts";
+import { parseFlags as parseArgs } from "../src/cli/cli_io.ts";
 import { BrokerClient, readTokenDir } from "../src/client/broker_client.ts";
 import {
   agentCommand,

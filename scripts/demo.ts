@@ -6,7 +6,9 @@
  * what happened. Exits 0 only if every job ended as expected.
  *
  * Environment: `USE_CONTAINERS` (default auto), `SPLITPILOT_KEEP=1` keeps
- * the temp dir.
+ * the temp dir. With `USE_CONTAINERS=docker` the agent uses the daemon
+ * `DOCKER_HOST` names, else the demo starts a private one (as the tests
+ * do) and stops it at the end.
  *
  * @module
  */
@@ -19,6 +21,12 @@ import {
 } from "../src/launch/role_process.ts";
 import { writeTokenDir } from "../src/launch/token_files.ts";
 import { ensureImage } from "./build_image.ts";
+import {
+  hasImage,
+  importImage,
+  type PrivateDockerd,
+  startPrivateDockerd,
+} from "./private_dockerd.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
 
 /** A sample job and the state it must end in. */
@@ -82,6 +90,7 @@ export async function demo(): Promise<number> {
     await readTokenDir(`${tmp}/user-token`),
   );
   let ok = false;
+  let dockerd: PrivateDockerd | undefined;
   try {
     for (const f of ["analyse.sh", "input.txt"]) {
       await user.upload(
@@ -110,6 +119,29 @@ export async function demo(): Promise<number> {
         `${tmp}/work/software/containers/default`,
       );
     }
+    // docker: the daemon the user names with DOCKER_HOST, else a private
+    // one like the tests' (no bridge, own data-root), with the image.
+    const agentEnv: Record<string, string> = { NO_COLOR: "1" };
+    const named = Deno.env.get("DOCKER_HOST");
+    if (containers === "docker" && !named) {
+      dockerd = await startPrivateDockerd();
+      const ref = await dockerd.importImage(
+        (await ensureImage()).dir,
+        "default",
+      );
+      agentEnv.DOCKER_HOST = dockerd.host;
+      console.log(`private dockerd: ${dockerd.host}, image ${ref}`);
+    } else if (
+      containers === "docker" &&
+      !(await hasImage(named!, "splitpilot/default:latest"))
+    ) {
+      const ref = await importImage(
+        named!,
+        (await ensureImage()).dir,
+        "default",
+      );
+      console.log(`imported ${ref} into the daemon at ${named}`);
+    }
     const { cmd, args } = agentCommand({
       broker: broker.url,
       tokenDir: `${tmp}/agent-token`,
@@ -122,7 +154,7 @@ export async function demo(): Promise<number> {
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: agentEnv,
     }).spawn();
     // Tee the agent's log to the terminal (when SPLITPILOT_VERBOSE=1) while keeping it.
     const verbose = Deno.env.get("SPLITPILOT_VERBOSE") === "1";
@@ -195,6 +227,7 @@ export async function demo(): Promise<number> {
   } finally {
     user.close();
     await broker.stop();
+    await dockerd?.stop();
     if (Deno.env.get("SPLITPILOT_KEEP") !== "1") {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }

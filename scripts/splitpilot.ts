@@ -1,85 +1,68 @@
 /**
- * The `splitpilot` command line: `deno task splitpilot <command> …`.
+ * The installed `splitpilot` command (and `deno task splitpilot`).
  *
- * Commands: `ca init`, `token issue|show`, `broker serve`, `audit`, `site`,
- * `authz`.
- * Exit codes: 0 ok, 1 failure, 2 bad usage or input.
+ * It reads the configuration, then starts the dispatcher
+ * (`src/cli/main.ts`) as a second Deno process whose permission flags
+ * allow only what the command needs (see `src/cli/launch_plan.ts`): net to
+ * the configured brokers, read and write to the token dir, the files named
+ * on the command line and the output dir. This process itself only reads
+ * the config and starts that one program.
+ *
+ * ```sh
+ * deno install -g -f -n splitpilot --config deno.json \
+ *   --allow-read --allow-env --allow-run scripts/splitpilot.ts
+ * splitpilot --help
+ * ```
  *
  * @module
  */
-import { formatAuthzTable } from "../src/broker/authz.ts";
+import { launchPlan } from "../src/cli/launch_plan.ts";
 
-const COMMANDS: Record<
-  string,
-  () => Promise<{ main: (a: string[]) => Promise<number> }>
-> = {
-  ca: () => import("../src/cli/ca_cmd.ts"),
-  token: () => import("../src/cli/token_cmd.ts"),
-  broker: () => import("../src/cli/broker_cmd.ts"),
-  audit: () => import("../src/cli/audit_cmd.ts"),
-  site: () => import("../src/cli/site_cmd.ts"),
-  submit: () => import("../src/cli/submit_cmd.ts"),
-  ps: () => import("../src/cli/ps_cmd.ts"),
-  trace: () => import("../src/cli/trace_cmd.ts"),
-  kill: () => import("../src/cli/kill_cmd.ts"),
-  resubmit: () => import("../src/cli/resubmit_cmd.ts"),
-  get: () => import("../src/cli/get_cmd.ts"),
-  factory: () => import("../src/cli/factory_cmd.ts"),
-  logs: () => import("../src/cli/logs_cmd.ts"),
-  dashboard: () => import("../src/cli/dashboard_cmd.ts"),
-};
+const ROOT = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 
-const USAGE = `usage: splitpilot <command> [args]
-commands:
-  ca init --state DIR                 create the token CA (key 0600, never overwritten)
-  token issue|show ...                issue or inspect token certificates
-  broker serve --state DIR --listen H:P   run the broker
-  audit LOG... --role agent|wrapper|broker ...   replay a DENO_AUDIT_PERMISSIONS log against the table
-  site publish|script|status ...      publish built artefacts; write a batch startup script; site view
-  factory --site S --slurm ...        run a site's pilot factory (submits startup scripts to the batch system)
-  submit FILE|-                       submit a JDL; prints the job ID (USER token)
-  ps [--state S] [--user U]           list jobs with their accounting
-  trace ID                            a job's accounting and state history
-  kill ID | resubmit ID               kill a job; put a failed one back in the queue
-  get ID [--out DIR]                  download a job's outputs (sha-256 checked)
-  logs ID [-f]                        a job's output, live while it runs (-f follows)
-  dashboard [--listen H:P]            a live web page of your jobs and the sites (loopback)
-  authz                               print the authorization table
-user commands take --broker URL --token DIR (or $SPLITPILOT_BROKER,
-$SPLITPILOT_TOKEN) and --json; exit codes: 0 ok, 1 failure, 2 bad usage or
-input, 3 not found or not allowed, 4 refused in the job's state`;
-
-/**
- * Dispatches to a command (loaded only when used); returns the exit code.
- *
- * @example
- * ```ts ignore
- * import { splitpilotMain } from "./splitpilot.ts";
- * Deno.exit(await splitpilotMain(["ps", "--state", "RUNNING", "--json"]));
- * ```
- */
-export async function splitpilotMain(args: string[]): Promise<number> {
-  const [cmd, ...rest] = args;
-  if (!cmd || cmd === "help" || cmd === "--help") {
-    console.log(USAGE);
-    return cmd ? 0 : 2;
+/** Runs `splitpilot ARGS` through the dispatcher; returns its exit code. */
+export async function launch(args: string[]): Promise<number> {
+  const env = (n: string) => Deno.env.get(n) || undefined;
+  // `deno task` runs in the repository; INIT_CWD is where the user was.
+  const cwd = env("INIT_CWD") ?? Deno.cwd();
+  const plan = await launchPlan(args, env, {
+    cwd,
+    deno: Deno.execPath(),
+    root: ROOT,
+  });
+  if (env("SPLITPILOT_PRINT_LAUNCH")) {
+    console.error([plan.cmd, ...plan.args].join(" "));
   }
-  if (cmd === "authz") {
-    console.log(formatAuthzTable());
-    return 0;
-  }
-  const load = COMMANDS[cmd];
-  if (!load) {
-    console.error(
-      `error: unknown command "${cmd}"; expected one of: ${
-        [...Object.keys(COMMANDS), "authz"].join(", ")
-      }`,
-    );
-    return 2;
-  }
-  return await (await load()).main(rest);
+  const child = new Deno.Command(plan.cmd, {
+    args: plan.args,
+    cwd: plan.cwd,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  // Ctrl-C reaches the whole process group; a SIGTERM sent to us alone is
+  // passed on, so `kill PID` stops a broker or an agent cleanly.
+  const forward = (sig: Deno.Signal) => () => {
+    try {
+      child.kill(sig);
+    } catch { /* already gone */ }
+  };
+  const onTerm = forward("SIGTERM");
+  const onInt = forward("SIGINT");
+  Deno.addSignalListener("SIGTERM", onTerm);
+  Deno.addSignalListener("SIGINT", onInt);
+  const status = await child.status;
+  Deno.removeSignalListener("SIGTERM", onTerm);
+  Deno.removeSignalListener("SIGINT", onInt);
+  return status.signal ? 128 + (SIGNALS[status.signal] ?? 0) : status.code;
 }
 
+const SIGNALS: Partial<Record<Deno.Signal, number>> = {
+  SIGINT: 2,
+  SIGKILL: 9,
+  SIGTERM: 15,
+};
+
 if (import.meta.main) {
-  Deno.exit(await splitpilotMain(Deno.args));
+  Deno.exit(await launch(Deno.args));
 }

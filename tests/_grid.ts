@@ -71,7 +71,11 @@ export interface Grid {
   submit(jdl: string): Promise<string>;
   /** Runs an agent process to completion; returns its exit code and log. */
   runAgent(
-    opts?: Partial<AgentCommandOptions> & { timeoutMs?: number },
+    opts?: Partial<AgentCommandOptions> & {
+      timeoutMs?: number;
+      /** More environment for the agent (e.g. DOCKER_HOST). */
+      env?: Record<string, string>;
+    },
   ): Promise<{ code: number; log: string; stdout: string }>;
   /** Stops everything and removes the temp dir. */
   close(): Promise<void>;
@@ -156,7 +160,7 @@ export async function startGrid(opts: GridOptions = {}): Promise<Grid> {
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
-        env: { NO_COLOR: "1" },
+        env: { NO_COLOR: "1", ...o.env },
       }).spawn();
       const timer = setTimeout(
         () => child.kill("SIGKILL"),

@@ -75,7 +75,26 @@ Deno.test("attempts: get serves the final attempt, --attempt N an older one", as
     delete first[".accounting.json"];
     assertEquals(final, { "out.txt": "run-1", stdout: "log-1", stderr: "" });
     assertEquals(first, { stdout: "log-0", stderr: "" });
-    assertEquals(await get(grid, id, ["--attempt", "5"]), {});
+    // An attempt that never ran: "no outputs", exit 3.
+    const none: string[] = [];
+    assertEquals(
+      await getMain([
+        id,
+        "--attempt",
+        "5",
+        "--json",
+        "--broker",
+        grid.url,
+        "--token",
+        grid.userTokenDir,
+      ], {
+        out: (l) => none.push(l),
+        err: (l) => none.push(l),
+      }),
+      3,
+      none.join("\n"),
+    );
+    assertEquals(JSON.parse(none[0]).reason, "no_outputs");
   } finally {
     await grid.close();
   }

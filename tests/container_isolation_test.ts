@@ -1,6 +1,7 @@
 /**
  * Isolation, proven from inside a payload, for each runtime that runs
- * here (bwrap on the host rootfs and in the image, podman in the image):
+ * here (bwrap on the host rootfs and in the image, podman, docker and
+ * singularity in the image):
  * the payload probes and writes one PASS/FAIL line per property, and
  * exits non-zero on any violation; the test fails on any FAIL line and on
  * any missing PASS line.
@@ -16,7 +17,9 @@ import {
   type RuntimeName,
 } from "../src/container/driver.ts";
 import { createDriver } from "../src/container/select.ts";
+import { DockerDriver } from "../src/container/docker.ts";
 import { needs, startGrid } from "./_grid.ts";
+import { needsDocker, needsSingularity, withDocker } from "./_runtimes.ts";
 import {
   cachedImage,
   makeSoftwareDir,
@@ -24,7 +27,11 @@ import {
   processTable,
 } from "./_software.ts";
 
-/** The payload: `isolation.sh TOKEN_DIR OTHER_SANDBOX HOME_MARKER GRID_DIR`. */
+/**
+ * The payload: `isolation.sh TOKEN_DIR OTHER_SANDBOX HOME_MARKER GRID_DIR
+ * [strict SOCKET]`; `strict` adds the unprivileged-uid, no-capabilities
+ * and no-daemon-socket checks (docker, singularity).
+ */
 const PROBE = `#!/bin/sh
 out=isolation.txt; : > "$out"; bad=0
 pass() { echo "PASS $1" >> "$out"; }
@@ -53,6 +60,17 @@ if [ "$n" -le 10 ]; then pass processes; else fail processes "sees $n"; fi
 if grep -l -s 'agent.ts' /proc/[0-9]*/cmdline >/dev/null; then
   fail agent-process "the agent is visible"
 else pass agent-process; fi
+if [ "$5" = strict ]; then
+  if [ "$(id -u)" != 0 ]; then pass unprivileged; else fail unprivileged "uid 0"; fi
+  eff=$(sed -n 's/^CapEff:[[:space:]]*//p' /proc/self/status)
+  bnd=$(sed -n 's/^CapBnd:[[:space:]]*//p' /proc/self/status)
+  if [ "$eff" = 0000000000000000 ] && [ "$bnd" = 0000000000000000 ]; then
+    pass no-capabilities
+  else fail no-capabilities "CapEff $eff CapBnd $bnd"; fi
+  s=$(find / \\( -path /proc -o -path /sys -o -path /dev \\) -prune -o -type s -print 2>/dev/null | head -3)
+  if [ -z "$s" ] && [ ! -e "$6" ]; then pass no-daemon-socket
+  else fail no-daemon-socket "sees $s $6"; fi
+fi
 cat "$out"
 exit $bad
 `;
@@ -74,7 +92,13 @@ const EXPECTED = [
   "agent-process",
 ];
 
-async function isolation(containers: RuntimeName, image: boolean) {
+const STRICT = ["unprivileged", "no-capabilities", "no-daemon-socket"];
+
+async function isolation(
+  containers: RuntimeName,
+  image: boolean,
+  opts: { strict?: boolean; env?: Record<string, string> } = {},
+) {
   const grid = await startGrid();
   const home = Deno.env.get("HOME") ?? "/root";
   const marker = `${home}/.splitpilot-isolation-${crypto.randomUUID()}`;
@@ -92,11 +116,15 @@ async function isolation(containers: RuntimeName, image: boolean) {
       new TextEncoder().encode(PROBE),
     );
     const id = await grid.submit(`Executable = "isolation.sh";
-Arguments = "${grid.agentTokenDir} ${work}/job-other ${marker} ${grid.dir}";
+Arguments = "${grid.agentTokenDir} ${work}/job-other ${marker} ${grid.dir}${
+      opts.strict
+        ? ` strict ${opts.env?.DOCKER_HOST?.replace("unix://", "") ?? "-"}`
+        : ""
+    }";
 InputFile = {"LF:/jdoe/iso/isolation.sh"};
 OutputFile = {"isolation.txt"};
 TTL = 300;`);
-    const agent = await grid.runAgent({ containers });
+    const agent = await grid.runAgent({ containers, env: opts.env });
     assertEquals(agent.code, 0, agent.log);
     // stdout is uploaded whatever the exit code (isolation.txt only on success).
     const report = await (await grid.user.download(
@@ -104,7 +132,7 @@ TTL = 300;`);
     )).text();
     const lines = report.trim().split("\n");
     assertEquals(lines.filter((l) => l.startsWith("FAIL")), [], report);
-    for (const name of EXPECTED) {
+    for (const name of [...EXPECTED, ...(opts.strict ? STRICT : [])]) {
       assertEquals(
         lines.some((l) => l === `PASS ${name}`),
         true,
@@ -140,12 +168,33 @@ Deno.test({
   fn: () => isolation("podman", true),
 });
 
+Deno.test({
+  name:
+    "isolation from inside a payload: docker (private dockerd), unprivileged, no capabilities, no daemon socket",
+  ignore: needsDocker() || needsImage(),
+  fn: () =>
+    withDocker((d) =>
+      isolation("docker", false, {
+        strict: true,
+        env: { DOCKER_HOST: d.host },
+      })
+    ),
+});
+
+Deno.test({
+  name:
+    "isolation from inside a payload: singularity 2.6.1 as root, payload unprivileged without capabilities",
+  ignore: needsSingularity() || needsImage(),
+  fn: () => isolation("singularity", true, { strict: true }),
+});
+
 /** Runs a connect probe in `driver` with `network`; returns its stdout. */
 async function netProbe(
   driver: ContainerDriver,
   network: "host" | "none",
   port: number,
   image?: string,
+  imageRef?: string,
 ): Promise<string> {
   const sandbox = await Deno.makeTempDir({ prefix: "splitpilot-net-" });
   try {
@@ -165,6 +214,7 @@ console.log(ifs.join(",") + " " + conn);`,
       ],
       sandbox,
       image,
+      imageRef,
       binds: [{ source: Deno.execPath(), target: `${PROGRAM_PATH}/deno` }],
       env: { HOME: "/workdir", DENO_DIR: "/tmp/.deno", NO_COLOR: "1" },
       network,
@@ -186,17 +236,24 @@ console.log(ifs.join(",") + " " + conn);`,
   }
 }
 
-async function networkNone(name: RuntimeName, image: boolean) {
+async function networkNone(
+  name: RuntimeName,
+  image: boolean,
+  driver: ContainerDriver = createDriver(name),
+  imageRef?: string,
+) {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const accepting = (async () => {
     for await (const c of listener) c.close();
   })();
   try {
     const dir = image ? (await cachedImage()).dir : undefined;
-    const driver = createDriver(name);
     const port = (listener.addr as Deno.NetAddr).port;
-    assertEquals(await netProbe(driver, "none", port, dir), "lo refused");
-    const host = await netProbe(driver, "host", port, dir);
+    assertEquals(
+      await netProbe(driver, "none", port, dir, imageRef),
+      "lo refused",
+    );
+    const host = await netProbe(driver, "host", port, dir, imageRef);
     assertEquals(host.endsWith(" connected"), true, host);
   } finally {
     listener.close();
@@ -215,4 +272,26 @@ Deno.test({
     "isolation: network none has only lo and cannot reach the host (podman)",
   ignore: needs("podman") || needsImage(),
   fn: () => networkNone("podman", true),
+});
+
+Deno.test({
+  name:
+    "isolation: network none has only lo and cannot reach the host (docker)",
+  ignore: needsDocker() || needsImage(),
+  fn: () =>
+    withDocker((d) =>
+      networkNone(
+        "docker",
+        false,
+        new DockerDriver({ host: d.host }),
+        "default",
+      )
+    ),
+});
+
+Deno.test({
+  name:
+    "isolation: network none has only lo and cannot reach the host (singularity)",
+  ignore: needsSingularity() || needsImage(),
+  fn: () => networkNone("singularity", true),
 });

@@ -1,7 +1,8 @@
 /**
  * No orphans: SIGKILL of the wrapper, or of the agent, leaves no payload
  * process alive, for bwrap (pid namespace + --die-with-parent), podman
- * (pid namespace + the agent lease) and none (the setpriv/unshare reaper).
+ * docker and singularity (pid namespace + the agent lease) and none (the
+ * setpriv/unshare reaper).
  * The payload is `sleep M & sleep M` with a unique M; after the kill,
  * `pgrep -f "sleep M"` must come back empty.
  */
@@ -10,6 +11,7 @@ import type { RuntimeName } from "../src/container/driver.ts";
 import { launcherPrograms } from "../src/container/select.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 import { needs, startGrid } from "./_grid.ts";
+import { needsDocker, needsSingularity, withDocker } from "./_runtimes.ts";
 import {
   ancestorMatching,
   makeSoftwareDir,
@@ -47,8 +49,15 @@ function agentArgs(
   };
 }
 
-async function noOrphans(rt: RuntimeName, image: boolean, victim: Victim) {
-  const grid = await startGrid();
+async function noOrphans(
+  rt: RuntimeName,
+  image: boolean,
+  victim: Victim,
+  env: Record<string, string> = {},
+) {
+  // No resubmission: a wrapper killed before the agent saw RUNNING ends
+  // ERROR_A, and a rerun of the same payload would look like an orphan.
+  const grid = await startGrid({ maxResubmissions: 0 });
   const marker = `sleep ${1000 + Math.floor(Math.random() * 8000)}.${
     crypto.getRandomValues(new Uint32Array(1))[0]
   }`;
@@ -66,7 +75,7 @@ TTL = 300;`);
       stdin: "null",
       stdout: "null",
       stderr: "piped",
-      env: { NO_COLOR: "1" },
+      env: { NO_COLOR: "1", ...env },
     }).spawn();
     const logDone = (async () => {
       for await (const t of agent.stderr.pipeThrough(new TextDecoderStream())) {
@@ -132,6 +141,25 @@ for (const victim of ["wrapper", "agent"] as const) {
     name: `no orphans: SIGKILL of the ${victim}, podman`,
     ignore: needs("podman") || needsImage(),
     fn: () => noOrphans("podman", true, victim),
+  });
+  Deno.test({
+    name: `no orphans: SIGKILL of the ${victim}, docker (private dockerd)`,
+    ignore: needsDocker() || needsImage(),
+    fn: () =>
+      withDocker(async (d) => {
+        await noOrphans("docker", false, victim, { DOCKER_HOST: d.host });
+        // The lease ended the container and --rm removed it.
+        const gone = await waitFor(
+          async () => (await d.docker(["ps", "-aq"])) === "",
+          30_000,
+        );
+        assertEquals(gone, true, "a container survived the agent");
+      }),
+  });
+  Deno.test({
+    name: `no orphans: SIGKILL of the ${victim}, singularity`,
+    ignore: needsSingularity() || needsImage(),
+    fn: () => noOrphans("singularity", true, victim),
   });
   Deno.test({
     name: `no orphans: SIGKILL of the ${victim}, none (pid-namespace reaper)`,

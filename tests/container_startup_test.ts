@@ -7,6 +7,7 @@
 import { assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { type Grid, needs, startGrid, which } from "./_grid.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
+import { needsDocker, needsSingularity, withDocker } from "./_runtimes.ts";
 
 async function job(grid: Grid, id: string) {
   return (await grid.user.json<{ state: string }>(
@@ -170,4 +171,84 @@ Deno.test("startup: a bad --runtime-binary is refused before anything runs", asy
   } finally {
     await grid.close();
   }
+});
+
+/** The ERROR_A entry of a job's trace (final, or resubmitted). */
+async function errorA(grid: Grid, id: string) {
+  const t = await trace(grid, id);
+  const a = t.find((e) => e.state === "ERROR_A");
+  assertEquals(typeof a?.reason, "string", JSON.stringify(t));
+  assertMatch((await job(grid, id)).state, /^(ERROR_A|WAITING)$/);
+  return a!.reason;
+}
+
+Deno.test({
+  name:
+    "startup: docker, a job whose image is missing or broken goes to ERROR_A with docker's message in its trace",
+  ignore: needsDocker() || needsImage(),
+  fn: () =>
+    withDocker(async (d) => {
+      const grid = await startGrid({ maxResubmissions: 0 });
+      try {
+        // An image without /bin/sh: docker starts it and fails.
+        const empty = await Deno.makeTempDir({ prefix: "splitpilot-empty-" });
+        try {
+          await d.importImage(empty, "broken");
+        } finally {
+          await Deno.remove(empty, { recursive: true });
+        }
+        const missing = await grid.submit(`Container = "nosuch";\n${HELLO}`);
+        const broken = await grid.submit(`Container = "broken";\n${HELLO}`);
+        const fine = await grid.submit(`Container = "default";\n${HELLO}`);
+        const agent = await grid.runAgent({
+          containers: "docker",
+          env: { DOCKER_HOST: d.host },
+        });
+        assertEquals(agent.code, 0, agent.log);
+        assertMatch(
+          await errorA(grid, missing),
+          /^wrapper died in stage ASSIGNED without a final report \(exit 125\): .*No such image: splitpilot\/nosuch:latest/,
+        );
+        assertMatch(
+          await errorA(grid, broken),
+          /^wrapper died in stage ASSIGNED without a final report \(exit 12[67]\): .*\/bin\/sh.*(no such file|not found)/i,
+        );
+        assertEquals((await job(grid, fine)).state, "DONE", agent.log);
+      } finally {
+        await grid.close();
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "startup: singularity, a job whose image is missing or broken goes to ERROR_A with singularity's message in its trace",
+  ignore: needsSingularity() || needsImage(),
+  fn: async () => {
+    const grid = await startGrid({ maxResubmissions: 0 });
+    try {
+      const sw = await makeSoftwareDir(`${grid.dir}/work`);
+      // Passes the agent's mount point check; singularity cannot run it.
+      await hollowImage(sw, "hollow");
+      const missing = await grid.submit(`Container = "nosuch";\n${HELLO}`);
+      const hollow = await grid.submit(`Container = "hollow";\n${HELLO}`);
+      const fine = await grid.submit(`Container = "default";\n${HELLO}`);
+      const agent = await grid.runAgent({ containers: "singularity" });
+      assertEquals(agent.code, 0, agent.log);
+      assertEquals(
+        await errorA(grid, missing),
+        `wrapper not started: image nosuch not found: ${sw}/containers/nosuch/latest does not exist`,
+      );
+      const reason = await errorA(grid, hollow);
+      assertMatch(
+        reason,
+        /^wrapper died in stage ASSIGNED without a final report \(exit \d+\): .*(ERROR|ABORT)/,
+      );
+      // singularity colours its messages: the trace keeps the words only.
+      assertEquals(reason.includes("\x1b"), false, reason);
+      assertEquals((await job(grid, fine)).state, "DONE", agent.log);
+    } finally {
+      await grid.close();
+    }
+  },
 });

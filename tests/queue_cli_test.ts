@@ -34,7 +34,7 @@ async function cli(
       "--allow-write",
       "--allow-net=127.0.0.1",
       "--allow-env",
-      `${ROOT}scripts/splitpilot.ts`,
+      `${ROOT}src/cli/main.ts`,
       ...args,
     ],
     cwd: grid.dir,
@@ -131,7 +131,14 @@ Deno.test("CLI: submit, ps, trace, kill and resubmit against a running broker", 
 
     r = await cli(grid, ["ps"]);
     expectCode(r, 0, "ps");
-    const lines = r.stdout.trimEnd().split("\n");
+    // Below the table, one line per waiting job says why it waits.
+    assertStringIncludes(
+      r.stdout,
+      `job ${second.jobId} waits: 1 agent in the last hour could run it`,
+    );
+    const lines = r.stdout.trimEnd().split("\n").filter((l) =>
+      !/^job \d+ waits: /.test(l)
+    );
     assertMatch(
       lines[0],
       /^ID\s+USER\s+STATE\s+PRIO\s+CORES\s+RESUB\s+EXIT\s+KILL\s+CPU\s+WALL\s+MAXRSS\s+UPDATED$/,
@@ -154,6 +161,10 @@ Deno.test("CLI: submit, ps, trace, kill and resubmit against a running broker", 
     assertStringIncludes(r.stderr, "unknown job state");
     r = await cli(grid, ["ps", "--user", "alice"]);
     expectCode(r, 3, "ps of another user");
+    assertStringIncludes(
+      r.stderr,
+      "USER jdoe may not act on the jobs of user alice",
+    );
 
     r = await cli(grid, ["trace", first]);
     expectCode(r, 0, "trace");
@@ -226,7 +237,8 @@ Deno.test("CLI: get downloads a job's outputs with progress and checks sha-256",
       `/jdoe/jobs/${id}/logs/stdout`,
       new TextEncoder().encode("hello\n"),
     );
-    let r = await cli(grid, ["get", id, "--out", "results"]);
+    // A trailing slash gives no "results//…" paths.
+    let r = await cli(grid, ["get", id, "--out", "results/"]);
     expectCode(r, 0, "get");
     assertEquals(await Deno.readFile(`${grid.dir}/results/big.bin`), big);
     assertEquals(
@@ -254,8 +266,8 @@ Deno.test("CLI: get downloads a job's outputs with progress and checks sha-256",
     );
 
     r = await cli(grid, ["get", empty]);
-    expectCode(r, 0, "get without outputs");
-    assertStringIncludes(r.stdout, "has no outputs yet");
+    expectCode(r, 4, "get without outputs");
+    assertStringIncludes(r.stderr, `job ${empty} is WAITING: no outputs yet`);
 
     // A blob altered on the broker's disk fails the check.
     const blob = `${grid.stateDir}/files/blobs/${
@@ -270,6 +282,90 @@ Deno.test("CLI: get downloads a job's outputs with progress and checks sha-256",
       left.push(e.name);
     }
     assertEquals(left, [], "neither the file nor its .part stays");
+  } finally {
+    await grid.close();
+  }
+});
+
+Deno.test("CLI: put, ls, cat and get LFN on the user's own tree, sha-256 checked, progress for large files", async () => {
+  const grid = await startGrid({ sweepIntervalSeconds: 0 });
+  try {
+    const big = new Uint8Array(2 * 2 ** 20 + 5);
+    for (let i = 0; i < big.length; i += 65536) {
+      crypto.getRandomValues(big.subarray(i, Math.min(i + 65536, big.length)));
+    }
+    await Deno.writeFile(`${grid.dir}/big.bin`, big);
+    await Deno.writeTextFile(`${grid.dir}/in.txt`, "alpha\n");
+    let r = await cli(grid, ["put", "big.bin", "/jdoe/data/"]);
+    expectCode(r, 0, "put big");
+    assertStringIncludes(r.stderr, "big.bin: 100% (2.0 MiB of 2.0 MiB)");
+    assertMatch(
+      r.stdout,
+      /^big\.bin → \/jdoe\/data\/big\.bin\s+2\.0 MiB\s+[0-9a-f]{64} ok\n$/,
+    );
+    r = await cli(grid, ["put", "in.txt", "/jdoe/data/in.txt", "--json"]);
+    expectCode(r, 0, "put small");
+    assertEquals(JSON.parse(r.stdout).size, 6);
+
+    r = await cli(grid, ["ls"]);
+    expectCode(r, 0, "ls");
+    assertMatch(r.stdout, /\/jdoe\/data\/big\.bin\s+2\.0 MiB/);
+    r = await cli(grid, ["ls", "/jdoe/data/", "--json"]);
+    assertEquals(
+      JSON.parse(r.stdout).files.map((f: { lfn: string }) => f.lfn),
+      ["/jdoe/data/big.bin", "/jdoe/data/in.txt"],
+    );
+    r = await cli(grid, ["cat", "/jdoe/data/in.txt"]);
+    expectCode(r, 0, "cat");
+    assertEquals(r.stdout, "alpha\n");
+    r = await cli(grid, ["get", "/jdoe/data/big.bin", "--out", "dl/"]);
+    expectCode(r, 0, "get LFN");
+    assertEquals(await Deno.readFile(`${grid.dir}/dl/big.bin`), big);
+
+    // Someone else's tree, a missing file, a missing local file.
+    r = await cli(grid, ["put", "in.txt", "/alice/in.txt"]);
+    expectCode(r, 3, "put into another user's tree");
+    assertStringIncludes(r.stderr, "may not act on /alice/in.txt");
+    r = await cli(grid, ["ls", "/alice/"]);
+    expectCode(r, 3, "ls of another user's tree");
+    r = await cli(grid, ["cat", "/jdoe/data/nope", "--json"]);
+    expectCode(r, 3, "cat of a missing file");
+    assertStringIncludes(JSON.parse(r.stdout).error, "/jdoe/data/nope");
+    r = await cli(grid, ["put", "missing.txt", "/jdoe/x"]);
+    expectCode(r, 3, "put of a missing local file");
+    assertStringIncludes(r.stderr, "missing.txt: no such file");
+    r = await cli(grid, ["put", "in.txt", "relative/path"]);
+    expectCode(r, 2, "relative LFN");
+
+    r = await cli(grid, ["rm", "/jdoe/data/big.bin"]);
+    expectCode(r, 0, "rm");
+    assertEquals(r.stdout, "removed /jdoe/data/big.bin\n");
+    r = await cli(grid, ["rm", "/jdoe/data/big.bin", "--json"]);
+    expectCode(r, 3, "rm of a removed file");
+    assertStringIncludes(
+      JSON.parse(r.stdout).error,
+      "no file /jdoe/data/big.bin",
+    );
+    r = await cli(grid, ["rm", "/alice/x"]);
+    expectCode(r, 3, "rm in another user's tree");
+
+    // A blob altered on the broker's disk fails the check, and no file is left.
+    const sha =
+      (await grid.user.json<{ files: { lfn: string; sha256: string }[] }>(
+        "GET",
+        "/api/v1/files?prefix=/jdoe/data/in.txt",
+      ))!.files[0].sha256;
+    await Deno.writeTextFile(
+      `${grid.stateDir}/files/blobs/${sha.slice(0, 2)}/${sha}`,
+      "omega\n",
+    );
+    r = await cli(grid, ["get", "/jdoe/data/in.txt", "--out", "bad"]);
+    expectCode(r, 1, "get of a corrupted file");
+    assertStringIncludes(r.stderr, "checksum mismatch");
+    assertEquals(
+      (await Array.fromAsync(Deno.readDir(`${grid.dir}/bad`))).length,
+      0,
+    );
   } finally {
     await grid.close();
   }

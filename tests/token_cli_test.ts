@@ -13,7 +13,7 @@ import { startGrid } from "./_grid.ts";
 import { AUTHZ_TABLE } from "../src/broker/authz.ts";
 import { createCa, tokenIdentity } from "../src/token/mod.ts";
 
-const CLI = new URL("../scripts/splitpilot.ts", import.meta.url).pathname;
+const CLI = new URL("../src/cli/main.ts", import.meta.url).pathname;
 
 /** Runs the CLI like `deno task splitpilot` does. */
 async function splitpilot(

@@ -81,6 +81,12 @@ export interface AgentOptions {
   ce?: string;
   /** Packages the site provides. @default [] */
   packages?: string[];
+  /**
+   * Other site attributes for `other.X` in Requirements (`--attr`), e.g.
+   * `{ GridPartitions: ["quickreco"], Price: 1 }`. The broker adds
+   * `Type: "machine"` when absent. @default {}
+   */
+  attributes?: Record<string, string | number | string[]>;
   /** Keep polling when the queue is empty. @default false */
   wait?: boolean;
   /** Consecutive empty matches (while idle) before exiting. @default 3 */
@@ -359,6 +365,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           disk: opts.disk ?? 0,
           packages: opts.packages ?? [],
           containers: [driver.name],
+          attributes: opts.attributes ?? {},
         };
         try {
           // The key stays until an answer arrives: a match whose answer
@@ -385,7 +392,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             // Anything about one job that throws here (a JDL the broker
             // should never have handed out, a full disk) fails that job,
             // never the agent.
-            jd = parseJdl(job.jdl);
+            jd = parseJdl(job.jdl, { strict: false });
             await Deno.mkdir(sandbox, { mode: 0o700 });
             limits = jobLimits(jd, {
               cores,
@@ -417,7 +424,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               image: driver.capabilities.directoryImages
                 ? image?.dir
                 : undefined,
-              imageRef: jd.container,
+              imageRef: jd.container ?? opts.image,
               software,
               denoDir: `${opts.workRoot}/.deno`,
               wrapperCache,

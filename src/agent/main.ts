@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import { parseFlags as parseArgs } from "../flags/parse_flags.ts";
+import { hasControl } from "../jdl/_position.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import { parseRuntimeName } from "../container/select.ts";
 import { KillReason } from "../protocol/kill_reason.ts";
@@ -33,6 +34,7 @@ function samplerKind(
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
   [--cores N] [--ttl SECONDS] [--site S] [--ce CE] [--package P]...
+  [--attr KEY=VALUE[,VALUE]]...
   [--memory BYTES] [--disk BYTES] [--heartbeat SECONDS] [--kill-check SECONDS]
   [--max-empty N] [--wait]
   [--sample SECONDS] [--sampler auto|procfs|cgroup|off] [--ttl-grace SECONDS]
@@ -51,6 +53,8 @@ export const AGENT_USAGE =
   read-only into the container; default: deno run of this checkout's wrapper.ts
 --wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
   (e.g. /dev/stderr, which this agent inherits)
+--attr KEY=VALUE[,VALUE]: a site attribute for other.KEY in Requirements, e.g.
+  GridPartitions=quickreco,ultrapower (a list), Price=1, Type=machine (default)
 environment: USE_CONTAINERS (same as --containers)`;
 
 /** Parses `--runtime-binary` values: `PATH` (the chosen runtime) or `NAME=PATH`. */
@@ -102,6 +106,31 @@ function brokerHostPort(url: string): string {
 }
 
 /**
+ * `--attr KEY=VALUE[,VALUE]` (repeatable): one value is a number when it
+ * looks like one, else a string; several make a list of strings.
+ */
+export function parseAttributes(
+  specs: readonly string[] | undefined,
+): Record<string, string | number | string[]> {
+  const out: Record<string, string | number | string[]> = {};
+  for (const spec of specs ?? []) {
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(spec);
+    if (m === null || m[2] === "" || hasControl(m[2])) {
+      throw new TypeError(
+        `--attr ${
+          JSON.stringify(spec)
+        }: expected KEY=VALUE[,VALUE...], e.g. GridPartitions=quickreco,ultrapower`,
+      );
+    }
+    const values = m[2].split(",").map((v) => v.trim()).filter((v) => v !== "");
+    out[m[1]] = values.length === 1
+      ? (/^-?\d+(\.\d+)?$/.test(values[0]) ? Number(values[0]) : values[0])
+      : values;
+  }
+  return out;
+}
+
+/**
  * Runs the agent CLI (`agent.ts`): parses the flags, runs {@link runAgent}
  * and turns SIGTERM/SIGINT into preemption; returns the exit code (0 when
  * the queue ran dry, 2 for bad flags, 1 when the runtime failed its probe).
@@ -149,9 +178,10 @@ export async function agentMain(args: string[]): Promise<number> {
         "max-start-failures",
         "wrapper",
         "wrapper-audit",
+        "attr",
         "payload-user",
       ],
-      collect: ["package", "runtime-binary"],
+      collect: ["package", "runtime-binary", "attr"],
       boolean: ["wait", "help", "allow-no-container"],
     });
     if (f.help) {
@@ -210,6 +240,7 @@ export async function agentMain(args: string[]): Promise<number> {
       site: f.site,
       ce: f.ce,
       packages: f.package,
+      attributes: parseAttributes(f.attr),
       wait: f.wait,
       allowNoContainer: f["allow-no-container"],
       payloadUser: f["payload-user"] !== undefined

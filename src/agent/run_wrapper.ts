@@ -138,7 +138,10 @@ export interface WrapperOutcome {
 
 /** `: <last stderr lines>` of a wrapper that died, or nothing. */
 function lastLines(text: string): string {
-  const lines = text.trim().split("\n").filter((l) =>
+  // Runtimes colour their messages (singularity always does): keep the words.
+  // deno-lint-ignore no-control-regex
+  const plain = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+  const lines = plain.trim().split("\n").filter((l) =>
     l && !l.startsWith("[wrapper")
   ).slice(-2);
   return lines.length > 0 ? `: ${lines.join(" | ")}` : "";

@@ -20,7 +20,7 @@ export type ObjectRule =
   | "matched_job" // JOB_AGENT: jobs this agent certificate matched
   | "own_path" // USER: files under /<user>/ (admin: all)
   | "job_output" // JOB: files under /<owner>/jobs/<jobId>/
-  | "job_io" // JOB: its declared inputs under /<owner>/, or its outputs
+  | "job_io" // JOB: its declared inputs under /<owner>/ or /bin/, or its outputs
   | "own_site" // HOST: the site named in its token (a site's pilot factory)
   | "admin"; // USER: admin users only (DN title=admin)
 
@@ -29,7 +29,7 @@ export interface Route {
   /** Endpoint name (handler dispatch key). */
   name: string;
   /** HTTP method. */
-  method: "GET" | "POST" | "PUT";
+  method: "GET" | "POST" | "PUT" | "DELETE";
   /**
    * Path pattern; `:id` is a job ID, `*` the rest (an LFN). Site routes
    * name their site in the `site` query parameter.
@@ -69,6 +69,13 @@ export const AUTHZ_TABLE: readonly Route[] = [
     name: "trace",
     method: "GET",
     path: "/api/v1/jobs/:id/trace",
+    allow: { USER: "own_job" },
+  },
+  {
+    // Why a waiting job has not been matched (src/broker/why.ts).
+    name: "why",
+    method: "GET",
+    path: "/api/v1/jobs/:id/why",
     allow: { USER: "own_job" },
   },
   {
@@ -118,6 +125,12 @@ export const AUTHZ_TABLE: readonly Route[] = [
     method: "PUT",
     path: "/api/v1/files/*",
     allow: { USER: "own_path", JOB: "job_output" },
+  },
+  {
+    name: "file_delete",
+    method: "DELETE",
+    path: "/api/v1/files/*",
+    allow: { USER: "own_path" },
   },
   {
     // Built agent and wrapper for startup scripts (src/site/artefact_store.ts).
@@ -267,8 +280,11 @@ export function checkObject(
       `${who.role} ${who.subject} is not an admin (needs a token issued with --admin)`,
     );
   }
+  // A listing names a user, not a job (`ps --user other`).
   const what = obj.job
-    ? `job ${obj.job.id}`
+    ? obj.job.id === undefined
+      ? `the jobs of user ${obj.job.owner}`
+      : `job ${obj.job.id}`
     : obj.lfn ?? (obj.site !== undefined ? `site ${obj.site}` : "this object");
   throw forbidden(
     "wrong_object",
@@ -306,7 +322,9 @@ function allowed(
       // owner could not.
       return obj.lfn !== undefined &&
         (((obj.inputs ?? []).includes(obj.lfn) &&
-          obj.jobOwner !== undefined && isUserPath(obj.lfn, obj.jobOwner)) ||
+          obj.jobOwner !== undefined &&
+          // The VO's /bin/ holds programs any job may stage.
+          (isUserPath(obj.lfn, obj.jobOwner) || obj.lfn.startsWith("/bin/"))) ||
           allowed("job_output", who, obj));
     case "own_site":
       return obj.site !== undefined && obj.site === who.subject;
@@ -327,7 +345,7 @@ export const RULE_TEXT: Readonly<Record<ObjectRule, string>> = {
   own_path: "USER: only files under /<user>/; an admin USER: every file",
   job_output: "JOB: only files under /<owner>/jobs/<jobId>/",
   job_io:
-    "JOB: its declared inputs that lie under /<owner>/, and its own outputs",
+    "JOB: its declared inputs that lie under /<owner>/ or the VO's /bin/, and its own outputs",
   admin: "USER: admin users only (DN title=admin)",
   own_site:
     "HOST: only the site named as its subject (`?site=` must equal the token's CN): a site's pilot factory",

@@ -83,10 +83,17 @@ export async function startBroker(
   const issuer = await TokenIssuer.fromPem(ca);
   const verifier = new TokenVerifier(ca.certPem);
   const hostname = opts.hostname ?? "127.0.0.1";
+  // A wildcard listen address is no name anyone connects by: the
+  // certificate then names only the given hosts.
+  const wildcard = hostname === "0.0.0.0" || hostname === "::";
+  const names = [
+    ...new Set([...(wildcard ? [] : [hostname]), ...(opts.hosts ?? [])]),
+  ];
   const host = await issuer.issue({
     role: "HOST",
-    subject: hostname,
-    hosts: [hostname, ...(opts.hosts ?? [])],
+    subject: names.find((n) => /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(n)) ??
+      "localhost",
+    hosts: names.length ? names : ["localhost"],
     ttlSeconds: 30 * 24 * 3600,
   });
   const store = new SqliteJobStore(`${opts.stateDir}/jobs.db`);

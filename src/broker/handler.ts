@@ -39,8 +39,16 @@ import {
   notFound,
   unauthenticated,
 } from "./errors.ts";
+import { decodeJdl } from "../jdl/decode.ts";
 import { jobOutputDir, validateLfn } from "./lfn.ts";
-import { claimFor, newJob } from "./claim.ts";
+import { claimFor } from "./claim.ts";
+import { masterRoute, masterView } from "./master_api.ts";
+import { MasterJobs } from "./masterjobs.ts";
+import { RecentOffers } from "./recent_offers.ts";
+import { siteAttributes } from "./site_attributes.ts";
+import { SqliteJobStore } from "./store_sqlite.ts";
+import { submitJob } from "./submit_job.ts";
+import { explainWait, WHY_WINDOW_MS } from "./why.ts";
 import { requestKey } from "./request_key.ts";
 import { pageParams } from "./page.ts";
 import { checkDeclaredSize, DEFAULT_MAX_UPLOAD_BYTES } from "./upload_limit.ts";
@@ -134,6 +142,8 @@ export interface BrokerDeps {
   issuer: TokenIssuer;
   /** Verifies client certificates. */
   verifier: TokenVerifier;
+  /** Masterjobs; opened next to a SQLite store when absent. */
+  masters?: MasterJobs;
 }
 
 const MAX_JSON_BYTES = 64 * 1024;
@@ -316,10 +326,15 @@ class BrokerCore {
   #metrics: BrokerMetrics;
   #live = new LiveLog();
   #parsed = new Map<string, JobDescription>();
+  #masters?: Promise<MasterJobs | undefined>;
+  /** The store itself (not the timed wrapper), for masterjob tables. */
+  #rawStore: JobStore;
+  #offers = new RecentOffers();
 
   constructor(deps: BrokerDeps, opts: BrokerOptions, metrics: BrokerMetrics) {
     this.#metrics = metrics;
     this.#deps = { ...deps, store: metrics.timeStore(deps.store) };
+    this.#rawStore = deps.store;
     this.#margin = opts.jobTokenMarginSeconds ?? 600;
     this.#maxResub = opts.maxResubmissions ?? 10;
     this.#maxWait = opts.maxWaitingSeconds ?? 7 * 24 * 3600;
@@ -338,11 +353,22 @@ class BrokerCore {
     );
   }
 
+  /** Masterjob bookkeeping (opened on first use). */
+  #masterJobs(): Promise<MasterJobs | undefined> {
+    const store = this.#rawStore;
+    this.#masters ??= this.#deps.masters
+      ? Promise.resolve(this.#deps.masters)
+      : store instanceof SqliteJobStore
+      ? MasterJobs.open(store)
+      : Promise.resolve(undefined);
+    return this.#masters;
+  }
+
   /** Parsed JDL of a job, cached (JDLs never change after submission). */
   #jdl(job: JobRecord): JobDescription {
     let jd = this.#parsed.get(job.id);
     if (!jd) {
-      jd = parseJdl(job.jdl);
+      jd = parseJdl(job.jdl, { strict: false });
       if (this.#parsed.size > 10000) this.#parsed.clear();
       this.#parsed.set(job.id, jd);
     }
@@ -415,6 +441,19 @@ class BrokerCore {
     let job: JobRecord | undefined;
     if (found.id !== undefined) {
       job = await this.#deps.store.get(found.id);
+      const masters = job ? undefined : await this.#masterJobs();
+      const master = masters && await masters.get(found.id);
+      if (master && who.role === "USER") {
+        checkObject(rule, who, { job: { owner: master.owner } as JobRecord });
+        const res = await masterRoute(
+          found.route.name,
+          master,
+          who.subject,
+          this.#deps.store,
+          masters!,
+        );
+        if (res) return res;
+      }
       if (!job) throw notFound(`no job ${found.id}`);
     }
     let lfn: string | undefined;
@@ -456,6 +495,8 @@ class BrokerCore {
         return Promise.resolve(json(jobView(job!)));
       case "trace":
         return this.#trace(job!);
+      case "why":
+        return this.#why(job!);
       case "kill":
         return this.#kill(job!, who);
       case "resubmit":
@@ -475,6 +516,8 @@ class BrokerCore {
         return this.#fileGet(lfn!);
       case "file_put":
         return this.#filePut(req, lfn!, who, tokenJob);
+      case "file_delete":
+        return this.#fileDelete(lfn!);
       case "artefact":
         return this.#artefact(lfn!.slice(1));
       case "sites":
@@ -504,27 +547,50 @@ class BrokerCore {
     const bytes = await readLimited(req, this.#maxJdl);
     let text: string;
     try {
-      text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-    } catch {
-      throw badRequest("bad_jdl", "JDL is not valid UTF-8 text");
-    }
-    let jd: JobDescription;
-    try {
-      jd = parseJdl(text);
+      text = decodeJdl(bytes);
     } catch (e) {
       if (e instanceof JdlError) throw badRequest("bad_jdl", e.message);
       throw e;
     }
-    this.#metrics.submissions.inc();
-    const id = await this.#deps.store.submit(
+    const url = new URL(req.url);
+    const out = await submitJob(
       {
-        ...newJob(who.subject, jd, this.#maxWait),
+        store: this.#deps.store,
+        masters: await this.#masterJobs(),
+        maxWaitingSeconds: this.#maxWait,
+      },
+      who.subject,
+      text,
+      {
+        args: url.searchParams.getAll("arg"),
+        strict: /^(1|true)$/i.test(url.searchParams.get("strict") ?? ""),
         idempotencyKey: requestKey(req),
       },
-      `USER:${who.subject}`,
     );
-    this.#afterCommit?.("submit", id);
-    return json({ jobId: id, state: "WAITING" }, 201);
+    this.#metrics.submissions.inc();
+    this.#afterCommit?.("submit", out.jobId);
+    return json(out, 201);
+  }
+
+  #why(job: JobRecord): Promise<Response> {
+    return Promise.resolve(json({
+      jobId: job.id,
+      state: job.state,
+      why: this.#waitReason(job),
+    }));
+  }
+
+  /** Why a waiting job waits; undefined for other states. */
+  #waitReason(job: JobRecord): string | undefined {
+    if (job.state !== "WAITING") return undefined;
+    try {
+      return explainWait(
+        this.#jdl(job),
+        this.#offers.since(Date.now() - WHY_WINDOW_MS),
+      );
+    } catch {
+      return undefined;
+    }
   }
 
   async #list(url: URL, who: TokenIdentity): Promise<Response> {
@@ -550,22 +616,39 @@ class BrokerCore {
     if (before !== undefined && !Number.isSafeInteger(before)) {
       throw badRequest("bad_cursor", `"before" must be a job ID`);
     }
+    const masters = await this.#masterJobs();
+    const masterParam = url.searchParams.get("master");
+    if (masterParam !== null) {
+      const m = masters && await masters.get(masterParam);
+      if (!m) throw notFound(`no masterjob ${masterParam}`);
+      checkObject("own_job", who, { job: { owner: m.owner } as JobRecord });
+      const subs: JobRecord[] = [];
+      for (const id of await masters!.subjobIds(m.id)) {
+        const j = await this.#deps.store.get(id);
+        if (j && (!states || states.includes(j.state))) subs.push(j);
+      }
+      return json({ master: masterView(m), jobs: subs.map(jobView) });
+    }
     const jobs = await this.#deps.store.list({
       owner: owner || undefined,
       states: states as JobState[] | undefined,
       limit,
       before,
     });
+    const ms = masters && !states && before === undefined
+      ? await masters.list(owner || undefined, 100)
+      : [];
     return json({
-      jobs: jobs.map(jobView),
+      jobs: jobs.map((j) => ({ ...jobView(j), why: this.#waitReason(j) })),
       next: jobs.length === limit ? jobs[jobs.length - 1].id : null,
+      masters: ms.map(masterView),
     });
   }
 
   async #trace(job: JobRecord): Promise<Response> {
     const trace = await this.#deps.store.trace(job.id);
     return json({
-      job: jobView(job),
+      job: { ...jobView(job), why: this.#waitReason(job) },
       trace: trace.map((t) => ({ ...t, at: new Date(t.at).toISOString() })),
     });
   }
@@ -586,7 +669,7 @@ class BrokerCore {
     if (!FINAL_STATES.has(job.state) || !canTransition(job.state, "WAITING")) {
       throw conflict(
         "not_resubmittable",
-        `job ${job.id} is ${job.state}; only failed, expired or zombie jobs can be resubmitted`,
+        `job ${job.id} is ${job.state}; only failed, killed, expired or zombie jobs can be resubmitted`,
       );
     }
     const ok = await this.#deps.store.transition(job.id, job.state, "WAITING", {
@@ -663,7 +746,9 @@ class BrokerCore {
       disk: num(body, "disk", 0),
       packages: strList(body, "packages"),
       containers: strList(body, "containers"),
+      ...siteAttributes(body.attributes),
     };
+    this.#offers.record(who.subject, site);
     this.#sites.registry.agentSeen(
       who.fingerprint,
       site.site,
@@ -741,11 +826,21 @@ class BrokerCore {
       return json({ jobId: job.id, state: to, attempt });
     }
     if (
-      !current || !canTransition(job.state, to) || BROKER_ONLY_STATES.has(to)
+      !current || !canTransition(job.state, to) ||
+      BROKER_ONLY_STATES.has(to) || FINAL_STATES.has(job.state)
     ) {
       // A resent report whose answer was lost: acknowledge it again.
       if (alreadyApplied(await this.#deps.store.trace(job.id), attempt, to)) {
         return json({ jobId: job.id, state: job.state, attempt, resent: true });
+      }
+      // Reports move active jobs only: leaving a final state (resubmission)
+      // is for the user and the broker, never for an agent's late report.
+      if (current && FINAL_STATES.has(job.state)) {
+        throw conflict(
+          "final",
+          `job ${job.id} is already ${job.state}; a report cannot change it`,
+          { job: view },
+        );
       }
       throw conflict(
         current ? "illegal_transition" : "superseded",
@@ -874,6 +969,14 @@ class BrokerCore {
         "x-sha256": file.sha256,
       },
     });
+  }
+
+  async #fileDelete(lfn: string): Promise<Response> {
+    // The blob stays: it is content-addressed and may back other names.
+    if (!(await this.#deps.store.deleteFile(lfn))) {
+      throw notFound(`no file ${lfn}`);
+    }
+    return json({ lfn, deleted: true });
   }
 
   async #filePut(

@@ -142,7 +142,9 @@ export async function serveHttps(
     const tlsError = socket.authorizationError
       ? String(socket.authorizationError)
       : undefined;
-    const base = `https://${hostname}`;
+    const base = `https://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }`;
     let request: Request;
     try {
       request = toRequest(req, base);
@@ -171,7 +173,9 @@ export async function serveHttps(
   );
   return {
     port,
-    url: `https://${hostname}:${port}`,
+    url: `https://${
+      hostname.includes(":") ? `[${hostname}]` : hostname
+    }:${port}`,
     guard,
     close: () =>
       new Promise<void>((resolve) => {

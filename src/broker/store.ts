@@ -245,6 +245,8 @@ export interface JobStore {
     prefix: string,
     page?: { after?: string; limit?: number },
   ): Promise<FileRecord[]>;
+  /** Removes a file's name; false when there was none. */
+  deleteFile(lfn: string): Promise<boolean>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -632,15 +632,26 @@ export class SqliteJobStore implements JobStore {
     ).run(Number(next.id), Number(next.priority), classId, owner);
   }
 
-  /** Adjusts a user's running count; `servedAt` when a job was handed out. */
+  /**
+   * Adjusts a user's running count; `servedAt` when a job was handed out.
+   * Serving times only grow, by at least 1 per claim, so round robin holds
+   * for claims within one clock tick too.
+   */
   #running(owner: string, delta: number, servedAt?: number) {
     if (delta === 0) return;
+    const served = servedAt === undefined ? 0 : Math.max(
+      servedAt,
+      Number(
+        (this.#q("SELECT coalesce(max(served_at), 0) AS m FROM owners")
+          .get() as Row).m,
+      ) + 1,
+    );
     this.#q(
       `INSERT INTO owners (owner, running, served_at) VALUES (?, ?, ?)
        ON CONFLICT (owner) DO UPDATE SET
          running = max(0, running + excluded.running),
          served_at = CASE WHEN ? THEN excluded.served_at ELSE served_at END`,
-    ).run(owner, delta, servedAt ?? 0, servedAt === undefined ? 0 : 1);
+    ).run(owner, delta, served, servedAt === undefined ? 0 : 1);
   }
 
   /**
@@ -1074,6 +1085,13 @@ export class SqliteJobStore implements JobStore {
     });
   }
 
+  /** Removes a file's name; false when there was none. */
+  deleteFile(lfn: string): Promise<boolean> {
+    return this.#write(() =>
+      Number(this.#q("DELETE FROM files WHERE lfn = ?").run(lfn).changes) === 1
+    );
+  }
+
   /**
    * Stops the checkpointer, waits for pending writes and closes the database.
    */
@@ -1085,6 +1103,33 @@ export class SqliteJobStore implements JobStore {
     this.#walFile?.close();
     this.#walFile = undefined;
     this.#db.close();
+  }
+
+  /**
+   * Runs `fn` on the database: in a write transaction (durable when it
+   * resolves) when `write`, else as a read. For modules that keep their
+   * own tables next to the queue (masterjobs: `./masterjobs.ts`).
+   */
+  withDatabase<T>(write: boolean, fn: (db: DatabaseSync) => T): Promise<T> {
+    return write
+      ? this.#write(() => fn(this.#db))
+      : this.#read(() => fn(this.#db));
+  }
+
+  /**
+   * Like {@link submitMany}, then `link(db, ids)` in the same transaction,
+   * so jobs and what refers to them are stored together or not at all.
+   */
+  submitLinked<T>(
+    jobs: NewJob[],
+    actor: string,
+    link: (db: DatabaseSync, ids: string[]) => T,
+  ): Promise<T> {
+    return this.#write(() => {
+      const now = Date.now();
+      const ids = jobs.map((j) => String(this.#insert(j, actor, now)));
+      return link(this.#db, ids);
+    });
   }
 
   /** Resolves once every write so far is durable (for a clean shutdown). */

@@ -64,7 +64,7 @@ export const BUILD_ROLES: readonly ProcessRole[] = [
 export const ENTRIES: Readonly<Record<ProcessRole, string>> = {
   agent: "agent.ts",
   wrapper: "wrapper.ts",
-  broker: "scripts/splitpilot.ts",
+  broker: "src/cli/main.ts",
 };
 
 /** Options of {@link buildArtefacts}. */

@@ -1,61 +1,37 @@
 /**
  * What the user commands (`submit`, `ps`, `trace`, `kill`, `resubmit`,
- * `get`) share: the `--broker`/`--token` flags with their environment
- * defaults, one mapping from failures to exit codes, and table output.
- *
- * Exit codes (every user command):
- * - 0: done;
- * - 1: failure (broker unreachable, server error, checksum mismatch, I/O);
- * - 2: bad usage or input (unknown flag, missing argument, unreadable or
- *   invalid JDL: the broker's 400/413);
- * - 3: not found or not allowed (401, 403, 404);
- * - 4: refused because of the job's state (409, e.g. killing a finished
- *   job).
+ * `get`, `put`, `ls`, `cat`) share: the `--broker`/`--token` flags with
+ * their environment and config-file defaults, and table output. Errors and
+ * exit codes are in `cli_io.ts`.
  *
  * @module
  */
+import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import {
-  BrokerClient,
-  BrokerError,
-  readTokenDir,
-} from "../client/broker_client.ts";
-import { ArgsError, parseArgs } from "../std/cli.ts";
-import type { CliIo } from "./ca_cmd.ts";
+  CliFailure,
+  type CliIo,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+} from "./cli_io.ts";
+import { BROKER_ENV, loadSettings, TOKEN_ENV } from "./config.ts";
 
-/** Environment variable naming the broker URL. */
-export const BROKER_ENV = "SPLITPILOT_BROKER";
-/** Environment variable naming the USER token directory. */
-export const TOKEN_ENV = "SPLITPILOT_TOKEN";
+// Commands written against the old layout import these from here.
+export { CliFailure, exitCodeOf, fail, UsageError } from "./cli_io.ts";
 
 /** Usage text of the common flags. */
 export const COMMON_FLAGS =
-  `  --broker URL   broker base URL (default: $${BROKER_ENV})
-  --token DIR    USER token directory with cert.pem, key.pem, ca.pem (default: $${TOKEN_ENV})
-  --json         machine-readable output (stable keys)`;
+  `  --broker URL   broker base URL (default: $${BROKER_ENV}, else the config file)
+  --token DIR    USER token directory with cert.pem, key.pem, ca.pem
+                 (default: $${TOKEN_ENV}, else the config file, else ~/.splitpilot/user)
+  --json         machine-readable output; errors too: {"error","reason"}`;
 
-/** Bad usage: exit code 2. */
-export class UsageError extends Error {
-  /** @param message names the flag or argument and what was expected. */
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** A failure with its own exit code and message. */
-export class CliFailure extends Error {
-  /** Exit code. */
-  readonly code: number;
-  /**
-   * @param code the exit code the CLI ends with.
-   * @param message the one line printed after `error: `.
-   */
-  constructor(code: number, message: string) {
-    super(message);
-    this.name = "CliFailure";
-    this.code = code;
-  }
-}
+/** The flags every user command takes. */
+export const USER_FLAGS = {
+  string: ["broker", "token"],
+  boolean: ["json", "help"],
+} as const;
 
 function env(name: string): string | undefined {
   try {
@@ -65,20 +41,24 @@ function env(name: string): string | undefined {
   }
 }
 
-/** Builds the client from `--broker`/`--token` or the environment. */
+/**
+ * Builds the client from `--broker`/`--token`, the environment or the
+ * config file (see `config.ts`).
+ */
 export async function connect(
   flags: Readonly<Record<string, unknown>>,
 ): Promise<BrokerClient> {
-  const url = (flags.broker as string | undefined) ?? env(BROKER_ENV);
-  const dir = (flags.token as string | undefined) ?? env(TOKEN_ENV);
+  const settings = await loadSettings({
+    broker: flags.broker as string | undefined,
+    token: flags.token as string | undefined,
+  }, env);
+  const url = settings.broker.value?.[0];
+  const dir = settings.token.value;
   if (!url) {
     throw new UsageError(
-      `no broker: pass --broker https://HOST:PORT or set ${BROKER_ENV}`,
-    );
-  }
-  if (!/^https:\/\/[^/]+/.test(url)) {
-    throw new UsageError(
-      `--broker ${url}: expected an https:// URL, e.g. https://127.0.0.1:8443`,
+      `no broker: pass --broker https://HOST:PORT, set ${BROKER_ENV}, or put "broker = URL" in ${
+        settings.file.value ?? "~/.splitpilot/config"
+      }`,
     );
   }
   if (!dir) {
@@ -90,10 +70,12 @@ export async function connect(
   try {
     token = await readTokenDir(dir);
   } catch (e) {
-    throw new UsageError(
-      `cannot read the token in ${dir} (expected cert.pem, key.pem, ca.pem): ${
+    throw new CliFailure(
+      EXIT.usage,
+      `cannot read the token in ${dir} (${settings.token.source}; expected cert.pem, key.pem, ca.pem): ${
         (e as Error).message
       }`,
+      "no_token",
     );
   }
   try {
@@ -103,28 +85,6 @@ export async function connect(
       `the token in ${dir} is not usable: ${(e as Error).message}`,
     );
   }
-}
-
-/** Exit code of a failure; see the module doc. */
-export function exitCodeOf(e: unknown): number {
-  if (e instanceof UsageError || e instanceof ArgsError) return 2;
-  if (e instanceof CliFailure) return e.code;
-  if (e instanceof BrokerError) {
-    if (e.status === 400 || e.status === 413) return 2;
-    if (e.status === 401 || e.status === 403 || e.status === 404) return 3;
-    if (e.status === 409) return 4;
-  }
-  return 1;
-}
-
-/** Prints `error: …` for `e` and returns its exit code. */
-export function fail(io: CliIo, e: unknown, usage?: string): number {
-  const code = exitCodeOf(e);
-  io.err(`error: ${(e as Error)?.message ?? String(e)}`);
-  if (usage && (e instanceof UsageError || e instanceof ArgsError)) {
-    io.err(usage);
-  }
-  return code;
 }
 
 /** Checks a job ID argument. */
@@ -215,6 +175,35 @@ export interface JobView {
   } | null;
   /** Reason of the last transition. */
   message?: string | null;
+  /** For a waiting job: the requirement no recent agent met. */
+  why?: string;
+}
+
+/** A masterjob as the API shows it. */
+export interface MasterView {
+  /** Master ID. */
+  id: string;
+  /** Owner. */
+  owner: string;
+  /** `SPLIT` or `DONE`. */
+  state: string;
+  /** Always true. */
+  master: true;
+  /** The Split value. */
+  split: string;
+  /** Number of subjobs. */
+  subjobs: number;
+  /** Subjobs by state. */
+  counts: Record<string, number>;
+  /** Submitted, ISO time. */
+  createdAt: string;
+  /** Last change, ISO time. */
+  updatedAt: string;
+}
+
+/** `DONE:48 ERROR_E:2` */
+export function formatCounts(counts: Record<string, number>): string {
+  return Object.entries(counts).map(([s, n]) => `${s}:${n}`).join(" ");
 }
 
 /** `2026-01-02 03:04:05` from an ISO time (UTC). */
@@ -233,12 +222,9 @@ export async function jobActionMain(
   spec: { action: string; verb: string; usage: string },
 ): Promise<number> {
   let client;
+  const json = args.includes("--json");
   try {
-    const flags = parseArgs(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help"],
-      alias: { h: "help" },
-    });
+    const flags = parseFlags(args, { ...USER_FLAGS, alias: { h: "help" } });
     if (flags.help) {
       io.out(spec.usage);
       return 0;
@@ -257,7 +243,7 @@ export async function jobActionMain(
     );
     return 0;
   } catch (e) {
-    return fail(io, e, spec.usage);
+    return fail(io, e, { usage: spec.usage, json });
   } finally {
     client?.close();
   }

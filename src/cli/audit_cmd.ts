@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
 import type { ProcessRole } from "../permissions/table.ts";
 import {
   AuditContextError,
@@ -23,7 +22,14 @@ import {
   parseAuditLog,
   roleTable,
 } from "../audit/mod.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  messageOf,
+  parseFlags as parseArgs,
+  UsageError,
+} from "./cli_io.ts";
 
 /** Usage text. */
 export const AUDIT_USAGE =
@@ -34,7 +40,11 @@ export const AUDIT_USAGE =
     [--sandbox DIR] --broker H:P [--payload P]...   wrapper (sandbox default /workdir)
     --state DIR --broker LISTEN               broker
   LOG may hold other lines too (e.g. an agent's stderr with the wrappers' records).
-  exit: 0 all within the table, 1 something outside it, 2 bad usage`;
+  exit: 0 all within the table, 1 something outside it, 2 bad usage
+examples:
+  DENO_AUDIT_PERMISSIONS=agent.jsonl splitpilot agent --token agent --work work --max-empty 1
+  splitpilot audit agent.jsonl --role agent --context @agent-context.json
+  splitpilot audit broker.jsonl --role broker --state ~/.splitpilot/state --broker 127.0.0.1:8443`;
 
 const ROLES: readonly ProcessRole[] = ["agent", "wrapper", "broker"];
 
@@ -89,15 +99,13 @@ export async function main(
       return 0;
     }
     if (!ROLES.includes(f.role as ProcessRole)) {
-      throw new ArgsError(
-        `--role ${
-          f.role ?? "(missing)"
-        }: expected agent, wrapper or broker\n${AUDIT_USAGE}`,
+      throw new UsageError(
+        `--role ${f.role ?? "(missing)"}: expected agent, wrapper or broker`,
       );
     }
     role = f.role as ProcessRole;
     if (f._.length === 0) {
-      throw new ArgsError(`at least one LOG file is required\n${AUDIT_USAGE}`);
+      throw new UsageError(`at least one LOG file is required`);
     }
     table = roleTable({
       role,
@@ -109,8 +117,8 @@ export async function main(
       broker: f.broker,
     });
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return 2;
+    // Everything before reading the logs is about the command line.
+    return fail(io, e instanceof UsageError ? e : new UsageError(messageOf(e)));
   }
   let text = "";
   try {

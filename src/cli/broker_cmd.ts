@@ -18,28 +18,78 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import {
+  CliFailure,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { startBroker } from "../broker/broker.ts";
 import { parseSize } from "../broker/upload_limit.ts";
+import { parseListen } from "./listen.ts";
+
+export { parseListen };
 
 /** Usage text. */
 export const BROKER_USAGE =
-  `usage: splitpilot broker serve --state DIR [--listen HOST:PORT] [--max-resubmissions N]
-       [--job-token-margin SECONDS] [--max-waiting SECONDS] [--user-quota N]
-       [--quota USER=N]... [--sweep-interval SECONDS] [--zombie-after SECONDS]
-       [--max-upload SIZE] [--max-connections N] [--max-connections-per-peer N]
-       [--accept-check SECONDS]`;
+  `usage: splitpilot broker serve --state DIR [--listen HOST:PORT] [--san NAME]...
+       [--max-resubmissions N] [--job-token-margin SECONDS] [--max-waiting SECONDS]
+       [--user-quota N] [--quota USER=N]... [--sweep-interval SECONDS]
+       [--zombie-after SECONDS] [--max-upload SIZE] [--max-connections N]
+       [--max-connections-per-peer N] [--accept-check SECONDS]
+  --listen HOST:PORT  any address: 127.0.0.1:8443, 0.0.0.0:8443, [::]:8443,
+                      [::1]:8443, localhost:8443 (default 127.0.0.1:8443)
+  --san NAME          a name or address clients connect by, for the server
+                      certificate (repeatable; default: this host's name, its
+                      addresses, localhost, 127.0.0.1 and ::1)
+  --max-upload SIZE   largest file upload (default 4G)
+examples:
+  splitpilot broker serve --state ~/.splitpilot/state --listen localhost:8443
+  splitpilot broker serve --state /srv/broker --listen 0.0.0.0:8443 --san broker.example.org`;
 
-/** Parses `HOST:PORT`. */
-export function parseListen(value: string): { hostname: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) {
-    throw new TypeError(
-      `--listen ${value}: expected HOST:PORT, e.g. 127.0.0.1:8443`,
-    );
+/** Default certificate names: host name, machine addresses, loopback. */
+export function defaultSans(listenHost: string): string[] {
+  const names = [listenHost, "localhost", "127.0.0.1", "::1"];
+  try {
+    names.push(Deno.hostname());
+  } catch { /* not permitted: loopback names only */ }
+  try {
+    for (const i of Deno.networkInterfaces()) names.push(i.address);
+  } catch { /* not permitted */ }
+  return [
+    ...new Set(
+      names.filter((n) =>
+        n && n !== "0.0.0.0" && n !== "::" && !n.includes("%")
+      ),
+    ),
+  ];
+}
+
+/** One clear line for a failure to listen. */
+export function listenError(e: unknown, listen: string): string {
+  const code = (e as { code?: string })?.code;
+  const what = `cannot listen on ${listen}`;
+  if (e instanceof Deno.errors.NotCapable) {
+    return `${what}: Deno's permissions do not allow it (start it as "splitpilot broker serve", which grants its --listen address)`;
   }
-  return { hostname: m[1].replace(/^\[|\]$/g, ""), port };
+  switch (code) {
+    case "EADDRINUSE":
+      return `${what}: the port is in use (another broker?); pick another port`;
+    case "EACCES":
+    case "EPERM":
+      return `${what}: permission denied (ports below 1024 need privileges)`;
+    case "EADDRNOTAVAIL":
+    case "EINVAL":
+      return `${what}: this machine has no such address`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+    case "EAI_NONAME":
+      return `${what}: unknown host name`;
+  }
+  return `${what}: ${(e as Error)?.message ?? e}`;
 }
 
 /** A non-negative number flag, or undefined when absent. */
@@ -55,7 +105,7 @@ function amount(
     raw === "" || !Number.isFinite(v) || v < 0 ||
     (opts.integer && !Number.isInteger(v)) || (opts.positive && v === 0)
   ) {
-    throw new TypeError(
+    throw new UsageError(
       `--${name} ${raw}: expected a ${
         opts.positive ? "positive" : "non-negative"
       } ${opts.integer ? "whole " : ""}number`,
@@ -70,7 +120,7 @@ export function parseQuotas(values: string[]): Record<string, number> {
   for (const v of values) {
     const m = /^([^=\s]+)=(\d{1,9})$/.exec(v);
     if (!m) {
-      throw new TypeError(
+      throw new UsageError(
         `--quota ${v}: expected USER=N, e.g. --quota alice=100`,
       );
     }
@@ -83,7 +133,7 @@ function uploadSize(value: string): number {
   try {
     return parseSize(value);
   } catch (e) {
-    throw new TypeError(`--max-upload ${(e as Error).message}`);
+    throw new UsageError(`--max-upload ${(e as Error).message}`);
   }
 }
 
@@ -99,12 +149,16 @@ function uploadSize(value: string): number {
  * ]));
  * ```
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(
+  args: string[],
+  io: CliIo = CONSOLE_IO,
+): Promise<number> {
+  const json = wantsJson(args);
   let flags;
   let listen;
   let policy;
   try {
-    flags = parseArgs(args, {
+    flags = parseFlags(args, {
       string: [
         "state",
         "listen",
@@ -119,12 +173,26 @@ export async function main(args: string[]): Promise<number> {
         "max-connections-per-peer",
         "accept-check",
       ],
-      collect: ["quota"],
+      collect: ["quota", "san"],
+      boolean: ["help", "json"],
+      alias: { h: "help" },
     });
-    if (flags._[0] !== "serve") throw new TypeError(BROKER_USAGE);
-    if (!flags.state) {
-      throw new TypeError(`--state DIR is required\n${BROKER_USAGE}`);
+    if (flags.help) {
+      io.out(BROKER_USAGE);
+      return EXIT.ok;
     }
+    const [sub, extra] = flags._;
+    if (sub !== "serve") {
+      throw new UsageError(
+        sub === undefined
+          ? "missing subcommand (expected serve)"
+          : `unknown subcommand "${sub}" (expected serve)`,
+      );
+    }
+    if (extra !== undefined) {
+      throw new UsageError(`unexpected argument "${extra}"`);
+    }
+    if (!flags.state) throw new UsageError("--state DIR is required");
     listen = parseListen(flags.listen ?? "127.0.0.1:8443");
     policy = {
       maxResubmissions: amount(flags, "max-resubmissions", { integer: true }),
@@ -149,17 +217,36 @@ export async function main(args: string[]): Promise<number> {
       exitWhenDead: true,
     };
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 2;
+    return fail(io, e, { usage: BROKER_USAGE, json });
   }
+  const sans: string[] = flags.san.length
+    ? flags.san
+    : defaultSans(listen.hostname);
   let broker;
   try {
-    broker = await startBroker({ stateDir: flags.state, ...listen, ...policy });
+    broker = await startBroker({
+      stateDir: flags.state,
+      ...listen,
+      hosts: sans,
+      ...policy,
+    });
   } catch (e) {
-    console.error(`error: ${(e as Error).message}`);
-    return 1;
+    const known = (e as { code?: string })?.code !== undefined ||
+      e instanceof Deno.errors.NotCapable;
+    return fail(
+      io,
+      known
+        ? new CliFailure(
+          EXIT.failure,
+          listenError(e, flags.listen ?? "127.0.0.1:8443"),
+          "listen_failed",
+        )
+        : e,
+      { json },
+    );
   }
-  console.log(`broker listening on ${broker.url}`);
+  io.out(`broker listening on ${broker.url}`);
+  io.out(`certificate names: ${sans.join(", ")}`);
   const stop = Promise.withResolvers<void>();
   const onSignal = () => stop.resolve();
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -168,6 +255,6 @@ export async function main(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGTERM", onSignal);
   Deno.removeSignalListener("SIGINT", onSignal);
   await broker.close();
-  console.error("broker stopped");
-  return 0;
+  io.err("broker stopped");
+  return EXIT.ok;
 }

@@ -9,7 +9,14 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   certificateInfo,
   createCa,
@@ -19,28 +26,11 @@ import {
 
 /** Usage text. */
 export const CA_USAGE =
-  "usage: splitpilot ca init --state DIR [--algorithm ecdsa-p256|rsa-2048|rsa-3072] [--subject NAME]";
-
-/** Where command output goes; tests capture it. */
-export interface CliIo {
-  /** Prints a line to stdout. */
-  out(line: string): void;
-  /** Prints a line to stderr. */
-  err(line: string): void;
-}
-
-/** Output to the console. */
-export const CONSOLE_IO: CliIo = {
-  out: (l) => console.log(l),
-  err: (l) => console.error(l),
-};
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+  `usage: splitpilot ca init --state DIR [--algorithm ecdsa-p256|rsa-2048|rsa-3072] [--subject NAME]
+  creates DIR/ca/ca.pem and DIR/ca/ca.key (0600); never overwrites a CA
+examples:
+  splitpilot ca init --state ~/.splitpilot/state
+  splitpilot ca init --state /srv/broker --algorithm rsa-3072`;
 
 /**
  * Runs `ca init`: creates the token CA in the state dir (key 0600) and
@@ -60,7 +50,7 @@ export async function main(
   let algorithm: KeyAlgorithm;
   let subject: string | undefined;
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["state", "algorithm", "subject"],
       boolean: ["help"],
       alias: { h: "help" },
@@ -73,15 +63,15 @@ export async function main(
     if (sub !== "init") {
       throw new UsageError(
         sub === undefined
-          ? `missing subcommand\n${CA_USAGE}`
-          : `unknown subcommand "${sub}" (expected init)\n${CA_USAGE}`,
+          ? `missing subcommand (expected init)`
+          : `unknown subcommand "${sub}" (expected init)`,
       );
     }
     if (extra.length) {
-      throw new UsageError(`unexpected argument "${extra[0]}"\n${CA_USAGE}`);
+      throw new UsageError(`unexpected argument "${extra[0]}"`);
     }
     if (!flags.state) {
-      throw new UsageError(`--state DIR is required\n${CA_USAGE}`);
+      throw new UsageError(`--state DIR is required`);
     }
     state = flags.state;
     algorithm = (flags.algorithm ?? "ecdsa-p256") as KeyAlgorithm;
@@ -92,11 +82,7 @@ export async function main(
     }
     subject = flags.subject;
   } catch (e) {
-    if (e instanceof UsageError || e instanceof ArgsError) {
-      io.err(`error: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return fail(io, e, { json: wantsJson(args) });
   }
 
   const dir = `${state}/ca`;

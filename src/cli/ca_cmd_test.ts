@@ -5,7 +5,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { certificateInfo, TokenIssuer } from "../token/mod.ts";
-import { type CliIo, main } from "./ca_cmd.ts";
+import { main } from "./ca_cmd.ts";
+import type { CliIo } from "./cli_io.ts";
 
 function capture(): CliIo & { stdout: string[]; stderr: string[] } {
   const stdout: string[] = [];

@@ -12,9 +12,9 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import { parseFlags as parseArgs } from "./cli_io.ts";
 import { startDashboard } from "../dashboard/server.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { COMMON_FLAGS, connect, fail } from "./_user_cli.ts";
 
 /** Usage text. */

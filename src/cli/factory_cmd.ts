@@ -16,7 +16,7 @@
  */
 import { FACTORY_USAGE } from "../factory/main.ts";
 import { factoryCommand } from "../launch/factory_process.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 
 /** sh-quotes one word when it needs it. */
 function shellWord(w: string): string {

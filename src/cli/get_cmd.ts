@@ -1,64 +1,65 @@
 /**
- * `splitpilot get ID [--out DIR]`: downloads a job's outputs (every file
- * under `/<owner>/jobs/<ID>/`) into `DIR` (default `job-<ID>`), keeping
- * their relative paths. Each file streams to `NAME.part`, is checked
+ * `splitpilot get ID|LFN [--out DIR]`: downloads a job's outputs (every
+ * file under `/<owner>/jobs/<ID>/`) into `DIR` (default `job-<ID>`),
+ * keeping their relative paths; or one file by its LFN into `DIR` (default
+ * the current directory). Each file streams to `NAME.part`, is checked
  * against the SHA-256 the broker sends (`x-sha256`) and lists, then renamed
  * into place; files of 1 MiB or more show progress on stderr.
  *
  * ```sh
  * splitpilot get 42 --out results/
+ * splitpilot get /jdoe/demo/input.txt
  * splitpilot get 42 --json   # {"jobId","dir","files":[{lfn,path,size,sha256}]}
  * ```
  *
- * Exit codes: 0 downloaded (also when the job has no outputs yet), 1
- * failure (broker unreachable, checksum mismatch, write error), 2 bad
- * usage, 3 no such job or not yours.
+ * Exit codes: 0 downloaded, 1 failure (broker unreachable, checksum
+ * mismatch, write error), 2 bad usage, 3 no such job or file, not yours,
+ * or a finished job without outputs, 4 the job has no outputs yet.
  *
  * @module
  */
-import { createHash } from "node:crypto";
-import { parseArgs } from "../std/cli.ts";
 import { attemptLfn, inAttemptTree } from "../broker/attempts.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { FINAL_STATES, type JobState } from "../protocol/job_state.ts";
 import {
   CliFailure,
+  type CliIo,
+  CONSOLE_IO,
+  EXIT,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
+import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
   jobIdArg,
   type JobView,
   table,
+  USER_FLAGS,
 } from "./_user_cli.ts";
+import {
+  type Downloaded,
+  downloadFile,
+  type FileView,
+  joinPath,
+  lfnArg,
+} from "./transfer.ts";
 
 /** Usage text. */
 export const GET_USAGE =
-  `usage: splitpilot get ID [--out DIR] [--attempt N] [--json] [--broker URL] [--token DIR]
-  --out DIR      where to put the files (default: job-ID)
-  --attempt N    the outputs of attempt N (0 = first run; default: the
+  `usage: splitpilot get ID|LFN [--out DIR] [--attempt N] [--json] [--broker URL] [--token DIR]
+  ID             a job: downloads all its outputs into DIR (default: job-ID)
+  LFN            one file, e.g. /jdoe/demo/input.txt, into DIR (default: .)
+  --out DIR      where to put the files
+  --attempt N    a job's outputs of attempt N (0 = first run; default: the
                  attempt that reached the job's current state)
-${COMMON_FLAGS}`;
-
-/** Files at least this big show progress. */
-export const PROGRESS_MIN_BYTES = 1024 * 1024;
-
-interface FileView {
-  lfn: string;
-  size: number;
-  sha256: string;
-}
-
-/** Where one downloaded file went. */
-export interface Downloaded {
-  /** Logical file name. */
-  lfn: string;
-  /** Local path. */
-  path: string;
-  /** Bytes. */
-  size: number;
-  /** Verified SHA-256, hex. */
-  sha256: string;
-}
+${COMMON_FLAGS}
+examples:
+  splitpilot get 42 --out results/
+  splitpilot get 42 --attempt 0
+  splitpilot get /jdoe/demo/input.txt`;
 
 /** A relative path below the job's directory, refusing escapes. */
 function relativePath(lfn: string, prefix: string): string {
@@ -68,65 +69,51 @@ function relativePath(lfn: string, prefix: string): string {
     !lfn.startsWith(prefix) || rel === "" ||
     parts.some((p) => p === "" || p === "." || p === "..")
   ) {
-    throw new CliFailure(1, `refusing file name ${lfn} from the broker`);
+    throw new CliFailure(
+      EXIT.failure,
+      `refusing file name ${lfn} from the broker`,
+      "bad_lfn",
+    );
   }
   return rel;
 }
 
-/** Progress lines: rewritten in place on a terminal, else every 25 %. */
-function progress(
-  io: CliIo,
-  name: string,
-  total: number,
-): (done: number) => void {
-  const tty = io === CONSOLE_IO && Deno.stderr.isTerminal();
-  const enc = new TextEncoder();
-  let lastStep = -1;
-  let lastAt = 0;
-  return (done) => {
-    const pct = total === 0 ? 100 : Math.floor((done / total) * 100);
-    const text = `${name}: ${pct}% (${formatBytes(done)} of ${
-      formatBytes(total)
-    })`;
-    if (tty) {
-      const now = performance.now();
-      if (done < total && now - lastAt < 100) return;
-      lastAt = now;
-      Deno.stderr.writeSync(
-        enc.encode(`\r${text}\x1b[K${done >= total ? "\n" : ""}`),
-      );
-      return;
-    }
-    const step = Math.floor(pct / 25);
-    if (step === lastStep) return;
-    lastStep = step;
-    io.err(text);
-  };
-}
-
-/**
- * Runs `get ID`: downloads the job's outputs and checks each SHA-256. Returns
- * the exit code.
- *
- * @example
- * ```ts ignore
- * import { main } from "./get_cmd.ts";
- * Deno.exit(await main(["42", "--out", "results/"]));
- * ```
- */
+/** Runs `get <args>`; returns the exit code. */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
-      string: ["broker", "token", "out", "attempt"],
-      boolean: ["json", "help"],
+    const flags = parseFlags(args, {
+      string: [...USER_FLAGS.string, "out", "attempt"],
+      boolean: [...USER_FLAGS.boolean],
       alias: { h: "help", o: "out" },
     });
     if (flags.help) {
       io.out(GET_USAGE);
+      return 0;
+    }
+    const target = flags._[0];
+    if (target?.startsWith("/")) {
+      if (flags._.length > 1) {
+        throw new UsageError(`unexpected argument "${flags._[1]}"`);
+      }
+      const lfn = lfnArg(target);
+      const name = lfn.slice(lfn.lastIndexOf("/") + 1);
+      if (!name) {
+        throw new UsageError(`LFN ${lfn}: names a directory, not a file`);
+      }
+      const dir = (flags.out as string | undefined) ?? ".";
+      if (dir !== ".") await Deno.mkdir(dir, { recursive: true });
+      client = await connect(flags);
+      const got = await downloadFile(client, lfn, joinPath(dir, name), io);
+      io.out(
+        json
+          ? JSON.stringify({ files: [got] })
+          : `${got.path}  ${formatBytes(got.size)}  ${got.sha256} ok`,
+      );
       return 0;
     }
     const id = jobIdArg(flags._, GET_USAGE);
@@ -137,8 +124,7 @@ export async function main(
       ? job.resubmissions
       : Number(flags.attempt);
     if (!Number.isInteger(attempt) || attempt < 0) {
-      throw new CliFailure(
-        2,
+      throw new UsageError(
         `--attempt ${flags.attempt}: expected an integer >= 0`,
       );
     }
@@ -158,63 +144,43 @@ export async function main(
     const perAttempt = all.some((f) => inAttemptTree(jobDir, f.lfn));
     const byAttempt = perAttempt || flags.attempt !== undefined;
     const prefix = byAttempt ? attemptLfn(jobDir, attempt, "") : jobDir;
-    const files = all.filter((f) =>
-      f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
-    );
+    const listing = {
+      files: all.filter((f) =>
+        f.lfn.startsWith(prefix) && (byAttempt || !inAttemptTree(jobDir, f.lfn))
+      ),
+    };
+    if (listing.files.length === 0 && flags.attempt !== undefined) {
+      throw new CliFailure(
+        EXIT.notFound,
+        `job ${id} has no outputs of attempt ${attempt} (it is at attempt ${job.resubmissions})`,
+        "no_outputs",
+      );
+    }
+    if (listing.files.length === 0) {
+      const final = FINAL_STATES.has(job.state as JobState);
+      throw final
+        ? new CliFailure(
+          EXIT.notFound,
+          `job ${id} ended ${job.state} without outputs`,
+          "no_outputs",
+        )
+        : new CliFailure(
+          EXIT.state,
+          `job ${id} is ${job.state}: no outputs yet; try again when it is DONE`,
+          "not_ready",
+        );
+    }
     const got: Downloaded[] = [];
-    for (const f of files) {
+    for (const f of listing.files) {
       const rel = relativePath(f.lfn, prefix);
-      const path = `${dir}/${rel}`;
-      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), {
+      const path = joinPath(dir, rel);
+      await Deno.mkdir(path.slice(0, path.lastIndexOf("/")) || ".", {
         recursive: true,
       });
-      const res = await client.download(f.lfn);
-      const expect = res.headers.get("x-sha256") ?? f.sha256;
-      const size = Number(res.headers.get("content-length") ?? f.size);
-      const show = size >= PROGRESS_MIN_BYTES
-        ? progress(io, rel, size)
-        : undefined;
-      const hash = createHash("sha256");
-      const part = `${path}.part`;
-      const file = await Deno.open(part, {
-        write: true,
-        create: true,
-        truncate: true,
-      });
-      let done = 0;
-      try {
-        show?.(0);
-        for await (const chunk of res.body!) {
-          hash.update(chunk);
-          let off = 0;
-          while (off < chunk.byteLength) {
-            off += await file.write(chunk.subarray(off));
-          }
-          done += chunk.byteLength;
-          show?.(done);
-        }
-      } finally {
-        file.close();
-      }
-      const sha256 = hash.digest("hex");
-      if (sha256 !== expect || sha256 !== f.sha256 || done !== f.size) {
-        await Deno.remove(part).catch(() => {});
-        throw new CliFailure(
-          1,
-          `${f.lfn}: checksum mismatch: got ${done} bytes with sha-256 ${sha256}, the broker says ${f.size} bytes with ${expect}`,
-        );
-      }
-      await Deno.rename(part, path);
-      got.push({ lfn: f.lfn, path, size: done, sha256 });
+      got.push(await downloadFile(client, f.lfn, path, io, f));
     }
-    if (flags.json) {
+    if (json) {
       io.out(JSON.stringify({ jobId: id, dir, files: got }));
-    } else if (got.length === 0) {
-      io.out(
-        byAttempt
-          ? `job ${id} (${job.state}) has no outputs of attempt ${attempt}`
-          : `job ${id} (${job.state}) has no outputs yet`,
-      );
     } else {
       for (
         const line of table(
@@ -225,12 +191,8 @@ export async function main(
     }
     return 0;
   } catch (e) {
-    return fail(io, e, GET_USAGE);
+    return fail(io, e, { usage: GET_USAGE, json });
   } finally {
     client?.close();
   }
-}
-
-if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
 }

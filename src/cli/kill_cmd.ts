@@ -13,13 +13,18 @@
  *
  * @module
  */
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 
 /** Usage text. */
 export const KILL_USAGE =
   `usage: splitpilot kill ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+  kills a job: KILLED, kill reason 30; a running wrapper is cancelled at
+  its agent's next heartbeat
+${COMMON_FLAGS}
+examples:
+  splitpilot kill 42
+  splitpilot kill 42 --json   # {"jobId":"42","state":"KILLED"}`;
 
 /**
  * Runs `kill ID`: the job ends KILLED and its wrapper is cancelled

@@ -17,9 +17,9 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
+import { parseFlags as parseArgs } from "./cli_io.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,

@@ -18,29 +18,40 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
 import { JOB_STATES } from "../protocol/job_state.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
+  formatCounts,
   formatSeconds,
   type JobView,
+  type MasterView,
   shortTime,
   table,
-  UsageError,
 } from "./_user_cli.ts";
 
 /** Usage text. */
 export const PS_USAGE =
-  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N | --all] [--json] [--broker URL] [--token DIR]
+  `usage: splitpilot ps [--state S[,S...]] [--user NAME] [--limit N | --all] [--master ID] [--json] [--broker URL] [--token DIR]
+  --master ID    the subjobs of masterjob ID
   --state S      only jobs in these states (${JOB_STATES.join(", ")})
   --user NAME    another user's jobs (admin tokens)
   --limit N      at most N jobs (default 100), fetched in pages
   --all          every job
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot ps
+  splitpilot ps --state WAITING,RUNNING --limit 50
+  splitpilot ps --user alice --json   # another user's jobs: admin tokens`;
 
 /** The table `ps` prints. */
 export function formatJobs(jobs: JobView[]): string[] {
@@ -76,24 +87,39 @@ export function formatJobs(jobs: JobView[]): string[] {
   );
 }
 
-/**
- * Runs `ps`: a table (or `--json`) of jobs with their accounting. Returns the
- * exit code.
- *
- * @example
- * ```ts ignore
- * import { main } from "./ps_cmd.ts";
- * Deno.exit(await main(["--state", "RUNNING"]));
- * ```
- */
+/** The masters table `ps` prints: subjob counts by state. */
+export function formatMasters(masters: MasterView[]): string[] {
+  return table(
+    ["MASTER", "USER", "STATE", "SPLIT", "SUBJOBS", "BY STATE", "UPDATED"],
+    masters.map((m) => [
+      m.id,
+      m.owner,
+      m.state,
+      m.split,
+      m.subjobs,
+      formatCounts(m.counts),
+      shortTime(m.updatedAt),
+    ]),
+  );
+}
+
+/** One line per waiting job that says why it waits. */
+export function formatWhy(jobs: JobView[]): string[] {
+  return jobs.filter((j) => j.state === "WAITING" && j.why).map((j) =>
+    `job ${j.id} waits: ${j.why}`
+  );
+}
+
+/** Runs `ps <args>`; returns the exit code. */
 export async function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
-      string: ["broker", "token", "state", "user", "limit"],
+    const flags = parseFlags(args, {
+      string: ["broker", "token", "state", "user", "limit", "master"],
       boolean: ["json", "help", "all"],
       alias: { h: "help" },
     });
@@ -131,27 +157,57 @@ export async function main(
         `--limit ${flags.limit}: expected a positive whole number`,
       );
     }
+    if (flags.master !== undefined) {
+      if (!/^\d{1,18}$/.test(flags.master)) {
+        throw new UsageError(`--master ${flags.master}: expected a job ID`);
+      }
+      q.set("master", flags.master);
+    }
     client = await connect(flags);
     // The broker answers pages of at most 10,000; follow its cursor.
     const jobs: JobView[] = [];
+    let masters: MasterView[] = [];
+    let master: MasterView | undefined;
     for (let before: string | null = ""; before !== null;) {
       if (before) q.set("before", before);
       q.set("limit", String(Math.min(limit - jobs.length, 5000)));
-      const page: { jobs: JobView[]; next?: string | null } | undefined =
-        await client.json("GET", `/api/v1/jobs?${q}`);
+      const page:
+        | {
+          jobs: JobView[];
+          next?: string | null;
+          masters?: MasterView[];
+          master?: MasterView;
+        }
+        | undefined = await client.json("GET", `/api/v1/jobs?${q}`);
       jobs.push(...(page?.jobs ?? []));
-      before = jobs.length < limit ? page?.next ?? null : null;
+      if (!before) {
+        masters = page?.masters ?? [];
+        master = page?.master;
+      }
+      before = jobs.length < limit && !master ? page?.next ?? null : null;
     }
+    const out = { jobs, masters, master };
     if (flags.json) {
-      io.out(JSON.stringify({ jobs }));
-    } else if (jobs.length === 0) {
-      io.out("no jobs");
+      io.out(JSON.stringify(
+        out?.master ? { master: out.master, jobs } : {
+          jobs,
+          ...(masters.length > 0 ? { masters } : {}),
+        },
+      ));
     } else {
-      for (const line of formatJobs(jobs)) io.out(line);
+      if (out?.master) {
+        for (const line of formatMasters([out.master])) io.out(line);
+      } else if (masters.length > 0) {
+        for (const line of formatMasters(masters)) io.out(line);
+      }
+      if (out?.master || masters.length > 0) io.out("");
+      if (jobs.length === 0) io.out("no jobs");
+      else for (const line of formatJobs(jobs)) io.out(line);
+      for (const line of formatWhy(jobs)) io.out(line);
     }
     return 0;
   } catch (e) {
-    return fail(io, e, PS_USAGE);
+    return fail(io, e, { usage: PS_USAGE, json });
   } finally {
     client?.close();
   }

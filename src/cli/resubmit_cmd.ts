@@ -13,13 +13,18 @@
  *
  * @module
  */
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
 import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
 
 /** Usage text. */
 export const RESUBMIT_USAGE =
   `usage: splitpilot resubmit ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+  puts a failed (ERROR_*), expired, zombie or killed job back to WAITING:
+  a new attempt with a new job token; DONE jobs cannot be resubmitted
+${COMMON_FLAGS}
+examples:
+  splitpilot resubmit 42
+  splitpilot resubmit 42 --json   # {"jobId":"42","state":"WAITING"}`;
 
 /**
  * Runs `resubmit ID`: puts a failed job back in the queue with a fresh

@@ -14,19 +14,20 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
-import {
-  parseDuration,
-  readPemFile,
-  TokenError,
-  TokenIssuer,
-} from "../token/mod.ts";
+import { parseDuration, readPemFile, TokenIssuer } from "../token/mod.ts";
 import { artefactName } from "../build/site_layout.ts";
 import { publishArtefacts, publishedSha256 } from "../site/artefact_store.ts";
 import { renderStartupScript } from "../site/startup_script.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags as parseArgs,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 import { siteStatus } from "./site_status.ts";
-import { COMMON_FLAGS, exitCodeOf } from "./_user_cli.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
 
 /** Usage text. */
 export const SITE_USAGE = `usage:
@@ -37,19 +38,16 @@ export const SITE_USAGE = `usage:
   (T: seconds or a duration such as 90m, 12h, 2d)
 status: per site, pilots queued/running/finished/failed (from its factory),
 agents seen in the last hour, jobs running, last contact, recent failures.
-${COMMON_FLAGS}`;
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
+${COMMON_FLAGS}
+examples:
+  splitpilot site publish --state ~/.splitpilot/state --dist dist/
+  splitpilot site script --state ~/.splitpilot/state --broker broker.example.org:8443 --cores 8 --ttl 12h --agent-token-ttl 2d --out start.sh
+  splitpilot site status`;
 
 function required(f: Record<string, unknown>, name: string): string {
   const v = f[name];
   if (typeof v !== "string" || v === "") {
-    throw new UsageError(`--${name} is required\n${SITE_USAGE}`);
+    throw new UsageError(`--${name} is required`);
   }
   return v;
 }
@@ -160,6 +158,10 @@ export async function main(
 ): Promise<number> {
   try {
     const [sub, ...rest] = args;
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.out(SITE_USAGE);
+      return 0;
+    }
     switch (sub) {
       case "publish":
         return await publish(rest, io);
@@ -174,8 +176,7 @@ export async function main(
         try {
           return await siteStatus(f, io);
         } catch (e) {
-          io.err(`error: ${(e as Error).message}`);
-          return exitCodeOf(e);
+          return fail(io, e, { json: wantsJson(rest) });
         }
       }
       case "help":
@@ -189,14 +190,10 @@ export async function main(
             sub === undefined
               ? "missing subcommand"
               : `unknown subcommand "${sub}"`
-          } (expected publish, script or status)\n${SITE_USAGE}`,
+          } (expected publish, script or status)`,
         );
     }
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return e instanceof UsageError || e instanceof ArgsError ||
-        (e instanceof TokenError && e.reason === "invalid_input")
-      ? 2
-      : 1;
+    return fail(io, e);
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { SiteView } from "../broker/site_registry.ts";
-import type { CliIo } from "./ca_cmd.ts";
+import type { CliIo } from "./cli_io.ts";
 import { connect, formatSeconds, table } from "./_user_cli.ts";
 
 /** The lines `site status` prints for `sites` at time `now` (ms). */

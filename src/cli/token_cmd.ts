@@ -16,7 +16,6 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "../std/cli.ts";
 import {
   type KeyAlgorithm,
   parseDuration,
@@ -29,7 +28,14 @@ import {
   TokenIssuer,
   TokenVerifier,
 } from "../token/mod.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags as parseArgs,
+  UsageError,
+  wantsJson,
+} from "./cli_io.ts";
 
 /** Usage text. */
 export const TOKEN_USAGE = `usage:
@@ -37,31 +43,11 @@ export const TOKEN_USAGE = `usage:
   ROLES.join("|")
 } --subject NAME --ttl DURATION --out OUTDIR
         [--job-id ID --owner USER] [--admin] [--host NAME]... [--algorithm ecdsa-p256|rsa-2048|rsa-3072]
-  splitpilot token show FILE [--ca CA_PEM] [--json]`;
-
-class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UsageError";
-  }
-}
-
-/** Token errors that mean "your input is wrong" rather than "it failed". */
-const INPUT_REASONS = new Set([
-  "malformed",
-  "unreadable",
-  "invalid_input",
-  "bad_role",
-  "bad_dn",
-  "not_ca",
-  "key_mismatch",
-]);
-
-function exitCodeOf(e: unknown): number {
-  if (e instanceof UsageError || e instanceof ArgsError) return 2;
-  if (e instanceof TokenError && INPUT_REASONS.has(e.reason)) return 2;
-  return 1;
-}
+  splitpilot token show FILE [--ca CA_PEM] [--json]
+examples:
+  splitpilot token issue --state ~/.splitpilot/state --role USER --subject jdoe --ttl 12h --out ~/.splitpilot/user
+  splitpilot token issue --state ~/.splitpilot/state --role JOB_AGENT --subject site1 --ttl 12h --out agent
+  splitpilot token show ~/.splitpilot/user/cert.pem --ca ~/.splitpilot/state/ca/ca.pem`;
 
 /**
  * Runs `token issue|show`: issues a token certificate from the CA, or
@@ -90,22 +76,21 @@ export async function main(
         io.out(TOKEN_USAGE);
         return 0;
       case undefined:
-        throw new UsageError(`missing subcommand\n${TOKEN_USAGE}`);
+        throw new UsageError(`missing subcommand (expected issue or show)`);
       default:
         throw new UsageError(
-          `unknown subcommand "${sub}" (expected issue or show)\n${TOKEN_USAGE}`,
+          `unknown subcommand "${sub}" (expected issue or show)`,
         );
     }
   } catch (e) {
-    io.err(`error: ${(e as Error).message}`);
-    return exitCodeOf(e);
+    return fail(io, e, { json: wantsJson(args) });
   }
 }
 
 function required(flags: Record<string, unknown>, name: string): string {
   const v = flags[name];
   if (typeof v !== "string" || v === "") {
-    throw new UsageError(`token issue: --${name} is required\n${TOKEN_USAGE}`);
+    throw new UsageError(`token issue: --${name} is required`);
   }
   return v;
 }
@@ -251,7 +236,7 @@ async function show(args: string[], io: CliIo): Promise<number> {
   }
   const [file, extra] = flags._;
   if (file === undefined) {
-    throw new UsageError(`token show: FILE is required\n${TOKEN_USAGE}`);
+    throw new UsageError(`token show: FILE is required`);
   }
   if (extra !== undefined) {
     throw new UsageError(`token show: unexpected argument "${extra}"`);

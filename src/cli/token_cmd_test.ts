@@ -5,7 +5,8 @@ import {
   assertStringIncludes,
 } from "@std/assert";
 import { createCa, derToPem, pemToDer, TokenVerifier } from "../token/mod.ts";
-import { type CliIo, main as caMain } from "./ca_cmd.ts";
+import { main as caMain } from "./ca_cmd.ts";
+import type { CliIo } from "./cli_io.ts";
 import { main } from "./token_cmd.ts";
 
 function capture(): CliIo & { stdout: string[]; stderr: string[] } {

@@ -11,16 +11,22 @@
  *
  * @module
  */
-import { parseArgs } from "../std/cli.ts";
-import { type CliIo, CONSOLE_IO } from "./ca_cmd.ts";
+import {
+  type CliIo,
+  CONSOLE_IO,
+  fail,
+  parseFlags,
+  wantsJson,
+} from "./cli_io.ts";
 import {
   COMMON_FLAGS,
   connect,
-  fail,
   formatBytes,
+  formatCounts,
   formatSeconds,
   jobIdArg,
   type JobView,
+  type MasterView,
   shortTime,
   table,
 } from "./_user_cli.ts";
@@ -28,7 +34,10 @@ import {
 /** Usage text. */
 export const TRACE_USAGE =
   `usage: splitpilot trace ID [--json] [--broker URL] [--token DIR]
-${COMMON_FLAGS}`;
+${COMMON_FLAGS}
+examples:
+  splitpilot trace 42
+  splitpilot trace 42 --json   # {"job": {...}, "trace": [{at, state, actor, reason}]}`;
 
 /** One trace entry as the API returns it. */
 interface TraceView {
@@ -40,6 +49,18 @@ interface TraceView {
 
 /** The lines `trace` prints. */
 export function formatTrace(job: JobView, trace: TraceView[]): string[] {
+  const m = job as unknown as Partial<MasterView>;
+  if (m.master) {
+    return [
+      `masterjob ${m.id}  owner ${m.owner}  state ${m.state}  split ${m.split}  subjobs ${m.subjobs}`,
+      `subjobs by state: ${formatCounts(m.counts ?? {})}`,
+      "",
+      ...table(
+        ["TIME", "STATE", "ACTOR", "REASON"],
+        trace.map((t) => [shortTime(t.at), t.state, t.actor, t.reason]),
+      ),
+    ];
+  }
   const u = job.usage;
   return [
     `job ${job.id}  owner ${job.owner}  state ${job.state}  priority ${job.priority}  cores ${job.cpuCores}  ttl ${job.ttl}s`,
@@ -51,6 +72,7 @@ export function formatTrace(job: JobView, trace: TraceView[]): string[] {
     }  rss ${formatBytes(u?.rssBytes)}  max rss ${
       formatBytes(u?.maxRssBytes)
     }  disk ${formatBytes(u?.diskBytes)}`,
+    ...(job.why ? [`waiting: ${job.why}`] : []),
     "",
     ...table(
       ["TIME", "STATE", "ACTOR", "REASON"],
@@ -74,8 +96,9 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let client;
+  const json = wantsJson(args);
   try {
-    const flags = parseArgs(args, {
+    const flags = parseFlags(args, {
       string: ["broker", "token"],
       boolean: ["json", "help"],
       alias: { h: "help" },
@@ -94,7 +117,7 @@ export async function main(
     else for (const line of formatTrace(out.job, out.trace)) io.out(line);
     return 0;
   } catch (e) {
-    return fail(io, e, TRACE_USAGE);
+    return fail(io, e, { usage: TRACE_USAGE, json });
   } finally {
     client?.close();
   }

@@ -127,7 +127,8 @@ export class BrokerClient {
           signal: abort.signal,
         });
       } catch (e) {
-        // Our own permissions refused the connection: no retry can help.
+        // Deno's permissions said no: retrying cannot help, and the caller
+        // names the refused host.
         if (
           e instanceof Deno.errors.NotCapable ||
           e instanceof Deno.errors.PermissionDenied
@@ -155,7 +156,7 @@ export class BrokerClient {
     throw new BrokerError(
       0,
       "unreachable",
-      `broker ${this.url} unreachable: ${(lastError as Error)?.message}`,
+      `broker ${this.url} unreachable: ${networkCause(lastError)}`,
     );
   }
 
@@ -241,4 +242,34 @@ export class BrokerClient {
 /** Percent-encodes each LFN segment, keeping the slashes. */
 export function encodeLfn(lfn: string): string {
   return lfn.split("/").map(encodeURIComponent).join("/");
+}
+
+/**
+ * The innermost useful cause of a failed fetch in a few words
+ * ("connection refused", "certificate not valid for this name"), instead
+ * of "fetch failed" or a chain of wrapped messages.
+ */
+export function networkCause(e: unknown): string {
+  const parts: string[] = [];
+  for (let c = e as Error | undefined, i = 0; c && i < 5; i++) {
+    if (c.message) parts.push(c.message);
+    c = (c as { cause?: Error }).cause;
+  }
+  const text = parts.join(": ");
+  if (/connection refused/i.test(text)) {
+    return "connection refused (is the broker running on that host and port?)";
+  }
+  if (/NotValidForName|not valid for name|CertNotValidForName/i.test(text)) {
+    return "its certificate does not name this host (start the broker with --san NAME)";
+  }
+  if (/UnknownIssuer|unknown ?issuer|invalid peer certificate/i.test(text)) {
+    return `its certificate is not signed by your token's CA (${
+      text.slice(0, 200)
+    })`;
+  }
+  if (/dns error|failed to lookup|Name or service not known/i.test(text)) {
+    return "unknown host name";
+  }
+  if (/timed? ?out|no answer within/i.test(text)) return text;
+  return text.split("\n")[0] || "fetch failed";
 }

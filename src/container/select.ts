@@ -9,6 +9,7 @@
  * @module
  */
 import { ApptainerDriver } from "./apptainer.ts";
+import { RUNTIME_LAUNCHER } from "./_apptainer_like.ts";
 import { BwrapDriver } from "./bwrap.ts";
 import { DockerDriver } from "./docker.ts";
 import {
@@ -18,6 +19,7 @@ import {
   type ProbeResult,
   type RuntimeName,
 } from "./driver.ts";
+import { findOnPath } from "./find_program.ts";
 import { NoneDriver } from "./none.ts";
 import { PodmanDriver } from "./podman.ts";
 import { SingularityDriver } from "./singularity.ts";
@@ -46,15 +48,26 @@ export const AUTO_ORDER: readonly RuntimeName[] = [
   "none",
 ];
 
-/** Default program path of each runtime (`none`: its reaper, setpriv). */
-export const DEFAULT_BINARIES: Readonly<Record<RuntimeName, string>> = {
+/**
+ * Default program path of each runtime (`none`: its reaper, setpriv).
+ * singularity and apptainer have none: sites install them anywhere, so
+ * they are looked up on PATH ({@link defaultBinary}).
+ */
+export const DEFAULT_BINARIES: Readonly<
+  Record<Exclude<RuntimeName, "apptainer" | "singularity">, string>
+> = {
   none: "/usr/bin/setpriv",
   bwrap: "/usr/bin/bwrap",
   podman: "/usr/bin/podman",
-  apptainer: "/usr/bin/apptainer",
-  singularity: "/usr/bin/singularity",
   docker: "/usr/bin/docker",
 };
+
+/** A runtime's default program: fixed, or found on PATH; undefined if absent. */
+export function defaultBinary(name: RuntimeName): string | undefined {
+  return name === "apptainer" || name === "singularity"
+    ? findOnPath(name)
+    : DEFAULT_BINARIES[name];
+}
 
 /** Options of {@link createDriver}. */
 export interface DriverOptions {
@@ -94,7 +107,7 @@ export function driverVariants(
   name: RuntimeName,
   opts: DriverOptions = {},
 ): ContainerDriver[] {
-  const binary = opts.binary ?? DEFAULT_BINARIES[name];
+  const binary = opts.binary ?? defaultBinary(name);
   switch (name) {
     case "none":
       return [
@@ -131,9 +144,11 @@ export function launcherPrograms(
 ): string[] {
   const names = wanted === "auto" ? AUTO_ORDER : [wanted];
   const out = names.flatMap((n) =>
-    n === "none"
-      ? [opts.binaries?.none ?? DEFAULT_BINARIES.none, opts.deno]
-      : [opts.binaries?.[n] ?? DEFAULT_BINARIES[n]]
+    n === "none" ? [opts.binaries?.none ?? DEFAULT_BINARIES.none, opts.deno] : [
+      // singularity and apptainer start through their launcher script.
+      ...(n === "singularity" || n === "apptainer" ? [RUNTIME_LAUNCHER] : []),
+      opts.binaries?.[n] ?? defaultBinary(n),
+    ].filter((b) => b !== undefined)
   );
   return [...new Set(out)];
 }

@@ -1,3 +1,4 @@
+import { RUNTIME_LAUNCHER } from "./_apptainer_like.ts";
 import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import {
   type ContainerDriver,
@@ -85,15 +86,29 @@ Deno.test("select: launcher programs for the agent's --allow-run", () => {
     launcherPrograms("none", { deno: "/d", binaries: { none: "/s" } }),
     ["/s", "/d"],
   );
-  assertEquals(launcherPrograms("auto", { deno: "/d" }), [
-    "/usr/bin/bwrap",
-    "/usr/bin/podman",
-    "/usr/bin/apptainer",
-    "/usr/bin/singularity",
-    "/usr/bin/docker",
-    "/usr/bin/setpriv",
-    "/d",
-  ]);
+  assertEquals(
+    launcherPrograms("auto", {
+      deno: "/d",
+      binaries: { apptainer: "/a/apptainer", singularity: "/s/singularity" },
+    }),
+    [
+      "/usr/bin/bwrap",
+      "/usr/bin/podman",
+      RUNTIME_LAUNCHER,
+      "/a/apptainer",
+      "/s/singularity",
+      "/usr/bin/docker",
+      "/usr/bin/setpriv",
+      "/d",
+    ],
+  );
+  // Not on PATH: only the launcher script (no guessed /usr/bin path).
+  assertEquals(
+    launcherPrograms("singularity", { deno: "/d", binaries: {} }).filter((p) =>
+      p !== RUNTIME_LAUNCHER && !p.endsWith("/singularity")
+    ),
+    [],
+  );
 });
 
 Deno.test("select: auto never falls back to none unless the site opts in", async () => {

@@ -1,21 +1,31 @@
 /**
  * The singularity runtime (the slides' `USE_CONTAINERS=SINGULARITY`), with
- * a sandbox (directory) image; same command line as apptainer. Not
- * installable on our CI hosts: its argv is golden-tested, and the real E2E
- * runs where the binary exists.
+ * a sandbox (directory) image: Singularity 2.6+ and 3.x/4.x through one
+ * command line (see `_apptainer_like.ts`). Run for real in CI against
+ * Singularity 2.6.1 built from source.
  *
  * @module
  */
-import { APPTAINER_CAPABILITIES, apptainerCommand } from "./_apptainer_like.ts";
+import {
+  APPTAINER_CAPABILITIES,
+  ApptainerLike,
+  type ApptainerLikeOptions,
+} from "./_apptainer_like.ts";
 import type { Capabilities, ContainerDriver, LaunchSpec } from "./driver.ts";
+import { findOnPath } from "./find_program.ts";
 
 /** Options of {@link SingularityDriver}. */
-export interface SingularityOptions {
-  /** The singularity program. @default "/usr/bin/singularity" */
-  binary?: string;
-}
+export type SingularityOptions = ApptainerLikeOptions;
 
-/** Launches through `singularity exec`. */
+/**
+ * Launches through `singularity exec`.
+ *
+ * @example
+ * ```ts
+ * const d = new SingularityDriver({ binary: "/opt/singularity-2.6.1/bin/singularity" });
+ * const argv = d.command(spec); // /bin/sh -c … singularity exec --containall … IMAGE …
+ * ```
+ */
 export class SingularityDriver implements ContainerDriver {
   /** Runtime name as `USE_CONTAINERS` and the JDL spell it: `singularity`. */
   readonly name = "singularity" as const;
@@ -23,14 +33,21 @@ export class SingularityDriver implements ContainerDriver {
   readonly binary: string;
   /** What a `singularity` launch guarantees (see {@link Capabilities}). */
   readonly capabilities: Capabilities = APPTAINER_CAPABILITIES;
+  readonly #impl: ApptainerLike;
 
   /** Creates the driver. */
   constructor(opts: SingularityOptions = {}) {
-    this.binary = opts.binary ?? "/usr/bin/singularity";
+    this.binary = opts.binary ?? findOnPath("singularity") ?? "singularity";
+    this.#impl = new ApptainerLike("singularity", this.binary, opts);
   }
 
   /** The singularity argv for `spec`. */
   command(spec: LaunchSpec): string[] {
-    return apptainerCommand(this.name, this.binary, spec);
+    return this.#impl.command(spec);
+  }
+
+  /** Hands the sandbox to the payload uid when run as root. */
+  prepare(spec: LaunchSpec): Promise<void> {
+    return this.#impl.prepare(spec);
   }
 }

@@ -4,7 +4,10 @@
  *
  * @module
  */
-import { ArgsError, parseArgs } from "@std/cli";
+import {
+  parseFlags as parseArgs,
+  UsageError as ArgsError,
+} from "../flags/parse_flags.ts";
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import { parseDuration } from "../token/mod.ts";
 import type { BatchSystem } from "./batch_system.ts";

@@ -10,6 +10,30 @@ export interface Token {
   start: number;
 }
 
+/**
+ * How forgiving the lexer is. Strict is the ClassAd grammar; lenient also
+ * reads what JAliEn's own reader accepts (strings spanning lines, bare
+ * words such as `stdout@disk=1` inside lists) and reports each such
+ * construct through `warn`.
+ */
+export interface LexOptions {
+  /** Accept JAliEn's looser forms. @default false */
+  lenient?: boolean;
+  /** Receives each leniency used: source offset and a description. */
+  warn?: (offset: number, message: string) => void;
+}
+
+/**
+ * A bare list item JAliEn takes as a string: no spaces or quotes, and at
+ * least one character that cannot be part of an expression's identifier
+ * (`@`, `=`, `:`, `~`) or a glob star at either end.
+ */
+const BARE_WORD = /^[A-Za-z0-9_.\/*@=:~+-]+/;
+
+function isBareWord(word: string): boolean {
+  return /[@=:~]/.test(word) || word.startsWith("*") || word.endsWith("*");
+}
+
 const PUNCT1 = new Set([
   "=",
   ";",
@@ -69,8 +93,18 @@ export function describeToken(t: Token): string {
  * Splits JDL text into tokens, dropping whitespace and `#`, `//`, `/* *\/`
  * comments.
  */
-export function tokenize(text: string): Token[] {
+export function tokenize(text: string, opts: LexOptions = {}): Token[] {
   const tokens: Token[] = [];
+  const nul = text.indexOf("\0");
+  if (nul !== -1) {
+    throw errorAt(
+      text,
+      nul,
+      "expected JDL text without NUL characters, found U+0000",
+    );
+  }
+  // Brace depth, for bare words (only list items may be bare).
+  let braces = 0;
   const n = text.length;
   // Editors on some systems start files with a byte-order mark.
   let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -105,6 +139,26 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     const start = i;
+    const last = tokens[tokens.length - 1];
+    if (
+      opts.lenient && braces > 0 && last?.type === "punct" &&
+      (last.text === "{" || last.text === ",")
+    ) {
+      const word = BARE_WORD.exec(text.slice(i, i + 4096))?.[0];
+      const after = word === undefined ? "" : text[i + word.length] ?? "";
+      if (
+        word !== undefined && isBareWord(word) &&
+        (after === "" || /[\s,}]/.test(after))
+      ) {
+        opts.warn?.(
+          start,
+          `bare word ${show(word)} in a list read as a string, as JAliEn does`,
+        );
+        push("string", word, start);
+        i += word.length;
+        continue;
+      }
+    }
     if (isIdentStart(c)) {
       i++;
       while (i < n && isIdentPart(text.charCodeAt(i))) i++;
@@ -125,7 +179,7 @@ export function tokenize(text: string): Token[] {
       continue;
     }
     if (c === 34) { // "
-      const [value, end] = scanString(text, i);
+      const [value, end] = scanString(text, i, opts);
       push("string", value, start);
       i = end;
       continue;
@@ -141,6 +195,8 @@ export function tokenize(text: string): Token[] {
     }
     const one = text[i];
     if (PUNCT1.has(one)) {
+      if (one === "{") braces++;
+      if (one === "}" && braces > 0) braces--;
       push("punct", one, start);
       i++;
       continue;
@@ -178,15 +234,31 @@ function scanNumber(text: string, i: number): number {
 }
 
 /** Decodes the string literal opening at `i`; returns it and the offset after it. */
-function scanString(text: string, i: number): [string, number] {
+function scanString(
+  text: string,
+  i: number,
+  opts: LexOptions,
+): [string, number] {
   const open = i;
   const n = text.length;
   let out = "";
   let run = ++i;
+  let lines = 1;
   while (i < n) {
     const c = text.charCodeAt(i);
-    if (c === 34) return [out + text.slice(run, i), i + 1];
-    if (c === 10 || c === 13) break;
+    if (c === 34) {
+      if (lines > 1) {
+        opts.warn?.(
+          open,
+          `string spans ${lines} lines, read whole as JAliEn does`,
+        );
+      }
+      return [out + text.slice(run, i), i + 1];
+    }
+    if (c === 10 || c === 13) {
+      if (!opts.lenient) break;
+      if (c === 10) lines++;
+    }
     if (c === 92) { // backslash
       out += text.slice(run, i);
       const next = text[i + 1];

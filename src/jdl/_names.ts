@@ -138,3 +138,19 @@ export function outputArchive(entry: string): OutputArchive {
     options: opts === undefined ? {} : options(opts, entry, key),
   };
 }
+
+/**
+ * `"a.zip:x,,y,@disk=1"` without its empty list items, or `undefined` when
+ * there are none to drop (or nothing would be left).
+ */
+export function withoutEmptyItems(entry: string): string | undefined {
+  const at = entry.indexOf("@");
+  const spec = at === -1 ? entry : entry.slice(0, at);
+  const colon = spec.indexOf(":");
+  if (colon === -1) return undefined;
+  const items = spec.slice(colon + 1).split(",");
+  const kept = items.filter((p) => p.trim() !== "");
+  if (kept.length === items.length || kept.length === 0) return undefined;
+  return spec.slice(0, colon + 1) + kept.join(",") +
+    (at === -1 ? "" : entry.slice(at));
+}

@@ -1,5 +1,10 @@
 import type { BinaryOp, Expr, FunctionName, JdlAttribute } from "./ast.ts";
-import { describeToken, type Token, tokenize } from "./_lexer.ts";
+import {
+  describeToken,
+  type LexOptions,
+  type Token,
+  tokenize,
+} from "./_lexer.ts";
 import { errorAt, locate, show } from "./_position.ts";
 import type { JdlError } from "./error.ts";
 
@@ -44,7 +49,7 @@ export interface ParsedText {
 }
 
 /** Parses JDL text into statements. Throws {@linkcode JdlError}. */
-export function parseText(text: string): ParsedText {
+export function parseText(text: string, opts: LexOptions = {}): ParsedText {
   if (text.length > MAX_INPUT) {
     throw errorAt(
       text,
@@ -52,7 +57,7 @@ export function parseText(text: string): ParsedText {
       `expected at most ${MAX_INPUT} characters of JDL, found ${text.length}`,
     );
   }
-  return new Parser(text).statements();
+  return new Parser(text, opts).statements();
 }
 
 class Parser {
@@ -62,22 +67,25 @@ class Parser {
   nesting = 0;
   readonly offsets = new Map<Expr, number>();
   readonly depths = new Map<Expr, number>();
+  readonly opts: LexOptions;
 
-  constructor(text: string) {
+  constructor(text: string, opts: LexOptions) {
     this.text = text;
-    this.tokens = tokenize(text);
+    this.opts = opts;
+    this.tokens = tokenize(text, opts);
   }
 
   statements(): ParsedText {
     const attributes: JdlAttribute[] = [];
     const keyOffsets: number[] = [];
     const seen = new Map<string, number>();
+    const slot = new Map<string, number>();
     while (this.peek().type !== "eof") {
       const key = this.next();
       if (key.type !== "ident") throw this.expected("a key", key);
       const lower = key.text.toLowerCase();
       const first = seen.get(lower);
-      if (first !== undefined) {
+      if (first !== undefined && !this.opts.lenient) {
         const { line } = locate(this.text, first);
         throw errorAt(
           this.text,
@@ -87,11 +95,26 @@ class Parser {
           } again (first on line ${line})`,
         );
       }
-      seen.set(lower, key.start);
+      if (first === undefined) seen.set(lower, key.start);
       this.expectPunct("=");
       const value = this.expression();
-      attributes.push({ key: key.text, value });
-      keyOffsets.push(key.start);
+      const at = slot.get(lower);
+      if (at !== undefined) {
+        // JAliEn keeps keys in a map: a repeated key replaces the value
+        // and keeps its first place.
+        const { line } = locate(this.text, first!);
+        this.opts.warn?.(
+          key.start,
+          `key ${
+            show(key.text)
+          } given again (first on line ${line}); the last value wins, as in JAliEn`,
+        );
+        attributes[at] = { key: attributes[at].key, value };
+      } else {
+        slot.set(lower, attributes.length);
+        attributes.push({ key: key.text, value });
+        keyOffsets.push(key.start);
+      }
       const end = this.peek();
       if (end.type === "eof") break;
       if (!isPunct(end, ";")) throw this.expected('";"', end);

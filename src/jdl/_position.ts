@@ -76,3 +76,12 @@ export function show(s: string): string {
   }
   return out;
 }
+
+/** Whether `s` has a C0 control character or DEL. */
+export function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+}

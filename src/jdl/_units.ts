@@ -18,9 +18,21 @@ const SIZE_UNITS: Record<string, number> = {
 const TIME_UNITS: Record<string, number> = {
   "": 1,
   s: 1,
+  sec: 1,
+  secs: 1,
+  second: 1,
+  seconds: 1,
   m: 60,
+  min: 60,
+  mins: 60,
+  minute: 60,
+  minutes: 60,
   h: 3600,
+  hour: 3600,
+  hours: 3600,
   d: 86400,
+  day: 86400,
+  days: 86400,
 };
 
 const AMOUNT = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*([a-z]*)\s*$/i;

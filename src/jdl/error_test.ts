@@ -40,7 +40,12 @@ const CASES: [string, number, number, string][] = [
   [E + "X = 1 & 2;", 2, 7, 'expected "&&", found "&"'],
   [E + "X = 1 | 2;", 2, 7, 'expected "||", found "|"'],
   [E + "X = @;", 2, 5, 'expected a JDL token, found character "@"'],
-  [E + "X = 1\u0000;", 2, 6, "expected a JDL token, found character U+0000"],
+  [
+    E + "X = 1\u0000;",
+    2,
+    6,
+    "expected JDL text without NUL characters, found U+0000",
+  ],
   [E + "X = \u00e9;", 2, 5, "expected a JDL token, found character U+00E9"],
   [E + "X = 1e999;", 2, 5, 'expected a finite number, found "1e999"'],
   [E + "X = (1 + 2;", 2, 11, 'expected ")" or an operator, found ";"'],
@@ -159,8 +164,14 @@ const CASES: [string, number, number, string][] = [
   [
     E + 'InputData = "LF:/a/\u0000";',
     2,
+    20,
+    "expected JDL text without NUL characters, found U+0000",
+  ],
+  [
+    E + 'InputData = "LF:/a/\\n";',
+    2,
     13,
-    'expected a file name without NUL characters in InputData, found "LF:/a/\\u0000"',
+    'expected a value without control characters in InputData, found "LF:/a/\\n"',
   ],
   [
     E + 'InputFile = {"/a", 5};',

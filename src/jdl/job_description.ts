@@ -4,6 +4,7 @@
  * @module
  */
 import type { Expr, JdlAttribute } from "./ast.ts";
+import type { SplitSpec } from "./split.ts";
 
 /** One `OutputFile` entry, e.g. `"out.root@disk=2"`. */
 export interface OutputEntry {
@@ -68,6 +69,8 @@ export interface JobDescription {
   maxWaitingTime?: number;
   /** `User`. */
   user?: string;
+  /** `Split`: this is a masterjob (see `split.ts`). */
+  split?: SplitSpec;
   /** `Requirements`, unevaluated. */
   requirements?: Expr;
   /** Every statement, known or not, in source order. */

@@ -33,5 +33,20 @@ export type {
   OutputArchive,
   OutputEntry,
 } from "./job_description.ts";
+export { applyArguments, MAX_ARGUMENTS } from "./arguments.ts";
+export {
+  fillPatterns,
+  MAX_SUBJOBS,
+  plan,
+  type SplitSpec,
+  subjobAttributes,
+  type SubjobInput,
+} from "./split.ts";
 export { keysAdmit, type MatchKeys, matchKeys } from "./match_keys.ts";
-export { DEFAULT_TTL, parseJdl } from "./parse.ts";
+export {
+  DEFAULT_TTL,
+  type JdlWarning,
+  parseJdl,
+  type ParseOptions,
+  valueLocation,
+} from "./parse.ts";

@@ -4,19 +4,30 @@
  * @module
  */
 import type { Expr, JdlAttribute, Value } from "./ast.ts";
-import type { JobDescription } from "./job_description.ts";
+import type {
+  JobDescription,
+  OutputArchive as OutputArchiveT,
+  OutputEntry,
+} from "./job_description.ts";
 import { JdlError } from "./error.ts";
 import { evaluateIn } from "./_evaluator.ts";
 import { type ParsedText, parseText } from "./_parser.ts";
-import { errorAt, show } from "./_position.ts";
+import { errorAt, hasControl, locate, show } from "./_position.ts";
 import { shellWords } from "./_shell_words.ts";
 import { parseDuration, parseSize } from "./_units.ts";
+import { MAX_SUBJOBS, readSplit, type SplitSpec } from "./split.ts";
 import {
   logicalFileName,
   NameProblem,
   outputArchive,
   outputEntry,
+  withoutEmptyItems,
 } from "./_names.ts";
+
+import { findControl, type ParseOptions } from "./parse_options.ts";
+
+export type { JdlWarning, ParseOptions } from "./parse_options.ts";
+export { valueLocation } from "./parse_options.ts";
 
 /** Default `TTL` in seconds. */
 export const DEFAULT_TTL = 3600;
@@ -42,38 +53,85 @@ export const DEFAULT_TTL = 3600;
  * jd.arguments; // ["-c", "echo hi"]
  * ```
  */
-export function parseJdl(text: string): JobDescription {
+export function parseJdl(
+  text: string,
+  opts: ParseOptions = {},
+): JobDescription {
   if (typeof text !== "string") {
     throw new JdlError(1, 1, `expected JDL text, found ${typeof text}`);
   }
-  return new Fields(text, parseText(text)).build();
+  const lenient = opts.strict === false;
+  const found: { offset: number; message: string }[] = [];
+  const warn = (offset: number, message: string) =>
+    found.push({ offset, message });
+  const parsed = parseText(text, { lenient, warn });
+  const jd = new Fields(text, parsed, lenient, warn).build();
+  if (opts.warnings) {
+    found.sort((a, b) => a.offset - b.offset);
+    for (const w of found) {
+      opts.warnings.push({ ...locate(text, w.offset), message: w.message });
+    }
+  }
+  return jd;
 }
 
 class Fields {
   readonly text: string;
   readonly parsed: ParsedText;
   readonly attributes: JdlAttribute[];
+  readonly lenient: boolean;
+  readonly warn: (offset: number, message: string) => void;
 
-  constructor(text: string, parsed: ParsedText) {
+  constructor(
+    text: string,
+    parsed: ParsedText,
+    lenient: boolean,
+    warn: (offset: number, message: string) => void,
+  ) {
     this.text = text;
     this.parsed = parsed;
     this.attributes = parsed.attributes;
+    this.lenient = lenient;
+    this.warn = warn;
+  }
+
+  offsetOf(at: Expr): number {
+    return this.parsed.offsets.get(at) ?? 0;
+  }
+
+  /** Refuses control characters in values that reach a worker as paths, programs or arguments. */
+  noControl(): void {
+    const bad = findControl(this.attributes, (i) => this.value(i));
+    if (bad) this.fail(bad.at, bad.detail);
   }
 
   build(): JobDescription {
+    this.noControl();
     const byKey = new Map<string, number>();
     this.attributes.forEach((a, i) => byKey.set(a.key.toLowerCase(), i));
     const index = (k: string) => byKey.get(k);
 
     const inputFile = this.files(index("inputfile"), "InputFile");
+    const output = this.output(index("output"));
     const jd: JobDescription = {
       executable: this.executable(index("executable"), inputFile),
       arguments: this.arguments(index("arguments")),
       inputFile,
       inputData: this.files(index("inputdata"), "InputData"),
-      outputFile: this.entries(index("outputfile"), outputEntry),
-      outputArchive: this.entries(index("outputarchive"), outputArchive),
-      ttl: this.integer(index("ttl"), DEFAULT_TTL, 1),
+      outputFile: [
+        ...this.entries(index("outputfile"), outputEntry),
+        ...output.files,
+      ],
+      outputArchive: [
+        ...this.entries(
+          index("outputarchive"),
+          (e) => outputArchive(this.dropEmpty(e)),
+        ),
+        ...output.archives,
+      ],
+      ttl: this.lenient
+        ? this.lenientTtl(index("ttl"))
+        : this.integer(index("ttl"), DEFAULT_TTL, 1),
       cpuCores: this.integer(index("cpucores"), 1, 1),
       packages: this.strings(index("packages")),
       jdlVariables: this.strings(index("jdlvariables")),
@@ -94,9 +152,30 @@ class Fields {
     if (wait !== undefined) jd.maxWaitingTime = wait;
     const user = this.string(index("user"));
     if (user !== undefined) jd.user = user;
+    const split = this.split(index("split"), index("splitmaxinputfilenumber"));
+    if (split !== undefined) jd.split = split;
     const req = index("requirements");
     if (req !== undefined) jd.requirements = this.attributes[req].value;
     return jd;
+  }
+
+  /**
+   * `Split`. A value still holding an argument placeholder (`$4`) is left
+   * for the submission, which fills it first.
+   */
+  split(
+    i: number | undefined,
+    maxIndex: number | undefined,
+  ): SplitSpec | undefined {
+    if (i === undefined) return undefined;
+    const raw = this.string(i)!;
+    if (/\$\d/.test(raw)) return undefined;
+    const max = maxIndex === undefined
+      ? MAX_SUBJOBS
+      : this.integer(maxIndex, MAX_SUBJOBS, 1);
+    const spec = readSplit(raw, max);
+    if (typeof spec === "string") this.fail(this.attributes[i].value, spec);
+    return spec;
   }
 
   /** Evaluates a statement's value the way typed fields see it: no site. */
@@ -105,6 +184,55 @@ class Fields {
       other: {},
       attributes: this.attributes,
     });
+  }
+
+  /**
+   * JAliEn's `Output`: entries with `name:` are archives, others files.
+   * Read only in lenient mode (strict keeps it an unknown key).
+   */
+  output(i: number | undefined): {
+    files: OutputEntry[];
+    archives: OutputArchiveT[];
+  } {
+    const files: OutputEntry[] = [];
+    const archives: OutputArchiveT[] = [];
+    if (i === undefined || !this.lenient) return { files, archives };
+    this.entries(i, (entry) => {
+      const colon = entry.split("@")[0].indexOf(":");
+      if (colon === -1) files.push(outputEntry(entry));
+      else archives.push(outputArchive(this.dropEmpty(entry)));
+      return null;
+    });
+    return { files, archives };
+  }
+
+  /** `"a.zip:x,y,@disk=1"`: JAliEn skips the empty item; so do we, with a warning. */
+  dropEmpty(entry: string): string {
+    const kept = this.lenient ? withoutEmptyItems(entry) : undefined;
+    if (kept === undefined) return entry;
+    this.pendingWarning = `empty item in the file list of ${
+      show(entry)
+    } skipped, as JAliEn does`;
+    return kept;
+  }
+
+  pendingWarning: string | undefined;
+
+  /** TTL: a whole number, or in lenient mode a quoted duration such as "18 hours". */
+  lenientTtl(i: number | undefined): number {
+    if (i === undefined) return DEFAULT_TTL;
+    const v = this.value(i);
+    if (typeof v === "string" && !/^\s*[+-]?\d+\s*$/.test(v)) {
+      const n = parseDuration(v);
+      if (n !== undefined) {
+        this.warn(
+          this.offsetOf(this.attributes[i].value),
+          `TTL ${show(v)} read as ${n} seconds`,
+        );
+        return n;
+      }
+    }
+    return this.integer(i, DEFAULT_TTL, 1);
   }
 
   fail(at: Expr | number, detail: string): never {
@@ -155,7 +283,10 @@ class Fields {
       this.fail(expr, `expected a program for Executable, found ${show(exe)}`);
     }
     if (exe.startsWith("/")) return exe;
-    if (!inputFile.some((f) => f.slice(f.lastIndexOf("/") + 1) === exe)) {
+    if (
+      !inputFile.some((f) => f.slice(f.lastIndexOf("/") + 1) === exe) &&
+      !this.lenient
+    ) {
       this.fail(
         expr,
         `expected an absolute path or the name of an InputFile for Executable, found ${
@@ -169,7 +300,20 @@ class Fields {
   arguments(i: number | undefined): string[] {
     if (i === undefined) return [];
     const v = this.value(i);
-    if (Array.isArray(v)) return this.strings(i);
+    if (Array.isArray(v)) {
+      const list = this.strings(i);
+      list.forEach((w, n) => {
+        if (!hasControl(w)) return;
+        const e = this.attributes[i].value;
+        this.fail(
+          e.kind === "list" ? e.items[n] : e,
+          `expected a value without control characters in Arguments, found ${
+            show(w)
+          }`,
+        );
+      });
+      return list;
+    }
     if (typeof v !== "string") {
       this.expectedFor(i, "a string", v);
     }
@@ -178,6 +322,17 @@ class Fields {
       this.fail(
         this.attributes[i].value,
         `expected shell words in Arguments, found an ${words.problem}`,
+      );
+    }
+    // Whitespace between words may be any; inside a word no control
+    // character may reach the payload's argv.
+    const bad = words.find((w) => hasControl(w));
+    if (bad !== undefined) {
+      this.fail(
+        this.attributes[i].value,
+        `expected a value without control characters in Arguments, found ${
+          show(bad)
+        }`,
       );
     }
     return words;
@@ -193,8 +348,14 @@ class Fields {
     const list = this.strings(i);
     const expr = this.attributes[i].value;
     return list.map((entry, n) => {
+      const at = expr.kind === "list" ? expr.items[n] : expr;
       try {
-        return parse(entry);
+        const out = parse(entry);
+        if (this.pendingWarning !== undefined) {
+          this.warn(this.offsetOf(at), this.pendingWarning);
+          this.pendingWarning = undefined;
+        }
+        return out;
       } catch (e) {
         if (!(e instanceof NameProblem)) throw e;
         this.fail(expr.kind === "list" ? expr.items[n] : expr, e.message);
@@ -232,7 +393,17 @@ class Fields {
 
   price(i: number | undefined): number | undefined {
     if (i === undefined) return undefined;
-    const v = this.value(i);
+    let v = this.value(i);
+    if (
+      this.lenient && typeof v === "string" &&
+      /^\s*\d+(\.\d+)?\s*$/.test(v)
+    ) {
+      this.warn(
+        this.offsetOf(this.attributes[i].value),
+        `quoted number ${show(v)} for Price read as a number, as JAliEn does`,
+      );
+      v = Number(v);
+    }
     if (typeof v !== "number" || v < 0) {
       this.expectedFor(i, "a number of at least 0", v);
     }

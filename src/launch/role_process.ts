@@ -47,7 +47,7 @@ export function brokerCommand(
       "run",
       "--no-prompt",
       ...flags,
-      `${ROOT}/scripts/splitpilot.ts`,
+      `${ROOT}/src/cli/main.ts`,
       "broker",
       "serve",
       "--state",
@@ -97,6 +97,8 @@ export interface AgentCommandOptions {
   artefact?: string;
   /** The site work dir of `artefact`. */
   siteDir?: string;
+  /** Software directory (images, setup script) the agent may read. */
+  softwareDir?: string;
 }
 
 /** The agent's command line, permissions from the table. */
@@ -122,6 +124,7 @@ export function agentCommand(opts: AgentCommandOptions): CommandLine {
     wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
     deno: Deno.execPath(),
     launchers: agentLaunchers(containers),
+    softwareDir: opts.softwareDir,
   }));
   return {
     cmd: Deno.execPath(),

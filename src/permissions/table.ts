@@ -61,6 +61,8 @@ export const AGENT_ENV: readonly string[] = [
   "SLURM_JOB_CPUS_PER_NODE",
   "SLURM_JOB_END_TIME",
   "NO_COLOR",
+  // The docker driver's daemon address (never passed into a container).
+  "DOCKER_HOST",
 ];
 
 /** Environment variables the wrapper may read. */

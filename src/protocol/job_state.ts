@@ -120,7 +120,9 @@ export const TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   ERROR_VT: ["WAITING"],
   ERROR_S: ["WAITING"],
   ERROR_SV: ["WAITING"],
-  KILLED: [],
+  // As in JAliEn, a user may resubmit a job they killed (a new attempt
+  // with a new job token); nothing else moves a KILLED job.
+  KILLED: ["WAITING"],
   EXPIRED: ["WAITING"],
   ZOMBIE: ["WAITING"],
 };

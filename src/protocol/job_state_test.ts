@@ -46,7 +46,7 @@ Deno.test("states: a job is only ever assigned from WAITING", () => {
   }
 });
 
-Deno.test("states: final states leave only by resubmission; DONE and KILLED never", () => {
+Deno.test("states: final states leave only by resubmission; DONE never, KILLED by hand", () => {
   for (const s of FINAL_STATES) {
     for (const to of TRANSITIONS[s]) {
       assertEquals(to, "WAITING", `${s} → ${to}`);
@@ -54,7 +54,8 @@ Deno.test("states: final states leave only by resubmission; DONE and KILLED neve
   }
   assertEquals(TRANSITIONS.DONE, []);
   assertEquals(TRANSITIONS.DONE_WARN, []);
-  assertEquals(TRANSITIONS.KILLED, []);
+  assertEquals(TRANSITIONS.KILLED, ["WAITING"]);
+  assert(!RESUBMITTABLE.has("KILLED"), "the broker never resubmits a kill");
   for (const s of RESUBMITTABLE) assert(canTransition(s, "WAITING"), s);
 });
 

@@ -3,9 +3,9 @@ import {
   AssertionError,
   assertRejects,
   assertThrows,
-} from "./assert.ts";
-import { ArgsError, parseArgs } from "./cli.ts";
-import { TextLineStream, toText } from "./streams.ts";
+} from "@std/assert";
+import { parseArgs } from "@std/cli";
+import { TextLineStream, toText } from "@std/streams";
 
 Deno.test("assertEquals fails on a difference", () => {
   assertThrows(() => assertEquals({ a: 1 }, { a: 2 }), AssertionError);
@@ -36,16 +36,28 @@ Deno.test("parseArgs: strings, booleans, collect, alias and positionals", () => 
   ]]);
 });
 
-Deno.test("parseArgs: unknown flags and missing values are one-line errors", () => {
-  const e = assertThrows(
-    () => parseArgs(["--nope"], { string: ["out"] }),
-    ArgsError,
-  );
-  assertEquals(
-    e.message.includes("--nope") && e.message.includes("--out"),
-    true,
-  );
-  assertThrows(() => parseArgs(["--out"], { string: ["out"] }), ArgsError);
+Deno.test("parseArgs: std semantics for unknown flags, missing values and numbers", () => {
+  // As jsr:@std/cli: unknown flags are kept, a string flag without a value
+  // is "", numeric positionals become numbers, `--` ends the flags.
+  const a = parseArgs(["--nope", "v", "--out", "7", "--", "--x"], {
+    string: ["out"],
+  });
+  assertEquals([a.nope, a.out, a._], ["v", "7", ["--x"]]);
+  assertEquals(parseArgs(["--out"], { string: ["out"] }).out, "");
+  assertEquals(parseArgs(["42", "-"], {})._, [42, "-"]);
+});
+
+Deno.test("parseArgs: the unknown hook sees unknown flags and positionals", () => {
+  const seen: [string, string | undefined][] = [];
+  const a = parseArgs(["x", "--nope=1", "-q", "--out", "d"], {
+    string: ["out"],
+    unknown: (arg, key) => {
+      seen.push([arg, key]);
+      return false;
+    },
+  });
+  assertEquals(seen, [["x", undefined], ["--nope=1", "nope"], ["-q", "q"]]);
+  assertEquals([a._, a.out, a.nope, a.q], [[], "d", undefined, undefined]);
 });
 
 Deno.test("TextLineStream splits across chunks and strips CR", async () => {

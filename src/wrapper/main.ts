@@ -120,7 +120,7 @@ export async function wrapperMain(args: string[]): Promise<number> {
   })();
   let end: EndMessage;
   try {
-    const jdl = parseJdl(start.jdl);
+    const jdl = parseJdl(start.jdl, { strict: false });
     end = await runJob({
       start,
       jdl,
