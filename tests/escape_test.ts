@@ -7,7 +7,7 @@
  *
  * To add a runtime, add one entry to {@link RUNTIMES}.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import type { RuntimeName } from "../src/container/driver.ts";
 import { type Grid, needs, startGrid } from "./_grid.ts";
 import {
@@ -257,6 +257,7 @@ async function escapeGrid(
       held: await attack(grid, "held.sh", [m]),
       logs: await attack(grid, "logs.sh", []),
       memory: await attack(grid, "memory.sh", [], `MemorySize = "50MB";`),
+      kill9: await attack(grid, "kill9.sh", [], `MemorySize = "50MB";`),
       tmpdisk: rt.ownTmp
         ? await attack(grid, "tmpdisk.sh", [m], `WorkDirectorySize = "20MB";`)
         : undefined,
@@ -372,16 +373,36 @@ async function escapeGrid(
     );
 
     await step(
-      "finding 3b: memory is enforced (watchdog kill 80, or the container's cgroup)",
+      rt.name === "podman"
+        ? "finding 3b: memory is enforced by the container's cgroup, reported as kill 80"
+        : "finding 3b: memory is enforced (watchdog kill 80)",
       async () => {
         const mem = await job(grid, ids.memory);
-        assertEquals(mem.state, "ERROR_E", log);
-        // 80: the watchdog's kill; 137 without a kill reason: the
-        // container's cgroup killed the payload (not the TTL, reason 20).
-        assert(
-          mem.killReason === 80 ||
-            (mem.killReason === null && mem.exitCode === 137),
-          `memory payload: ${JSON.stringify(mem)}`,
+        // Not the TTL (reason 20), and never a bare exit 137: a cgroup OOM
+        // kill is reported as the memory kill the watchdog would make.
+        assertEquals(
+          [mem.state, mem.killReason],
+          ["ERROR_E", 80],
+          `memory payload: ${JSON.stringify(mem)}\n${log}`,
+        );
+        if (rt.name === "podman") {
+          const why = (await trace(grid, ids.memory)).at(-1)!.reason;
+          assertStringIncludes(
+            why,
+            "memory limit: killed by the container's OOM killer",
+          );
+        }
+      },
+    );
+
+    await step(
+      "finding 3b: an ordinary kill -9 is not reported as a memory kill",
+      async () => {
+        const k = await job(grid, ids.kill9);
+        assertEquals(
+          [k.state, k.killReason, k.exitCode],
+          ["ERROR_E", null, 137],
+          `kill -9 payload: ${JSON.stringify(k)}\n${log}`,
         );
       },
     );

@@ -37,6 +37,7 @@ import { Watchdog } from "../watchdog/watchdog.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl, StreamEscaper } from "./log_escape.ts";
+import { OOM_CHECK_ENV, oomOutcome } from "../container/oom_check.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
@@ -490,6 +491,17 @@ export async function runWrapper(
       startedAt,
       endedAt,
     };
+  }
+  if (launch.spec.env[OOM_CHECK_ENV] === "1" && !cancelled) {
+    // The container's OOM killer: the memory kill the watchdog would make.
+    const oom = oomOutcome(
+      outcome,
+      status.code,
+      died,
+      launch.spec.resources?.memoryBytes,
+    );
+    if (oom !== outcome) log(`job ${job.jobId}: ${oom.message}`);
+    outcome = oom;
   }
   const reported = await report(opts, outcome, died);
   clearInterval(heartbeatTimer);
