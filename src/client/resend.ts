@@ -46,6 +46,11 @@ export interface ResendOptions {
   onRetry?: (error: Error, tries: number) => void;
   /** Stops the retries early (the result is `expired`). */
   signal?: AbortSignal;
+  /**
+   * Errors of the caller's own that no resend can cure (a refused output
+   * file, a missing one): the result is `refused` at once.
+   */
+  permanent?: (error: unknown) => boolean;
 }
 
 /** Default time budget of {@link resend}, ms. */
@@ -92,7 +97,7 @@ export async function resend<T>(
     try {
       return { kind: "acked", value: await fn() };
     } catch (e) {
-      const kind = classify(e);
+      const kind = opts.permanent?.(e) ? "refused" : classify(e);
       if (kind !== "retry") {
         return { kind, error: e as BrokerError } as ResendResult<T>;
       }

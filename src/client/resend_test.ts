@@ -46,3 +46,13 @@ Deno.test("resend gives up only when its time budget is spent", async () => {
   }, { firstDelayMs: 1, maxDelayMs: 1, maxMs: 30 });
   assertEquals(r.kind, "expired");
 });
+
+Deno.test("resend: an error the caller calls permanent is refused at once, never retried", async () => {
+  let tries = 0;
+  class Local extends Error {}
+  const r = await resend(() => {
+    tries++;
+    return Promise.reject(new Local("file changed"));
+  }, { permanent: (e) => e instanceof Local, firstDelayMs: 1, maxMs: 60_000 });
+  assertEquals([r.kind, tries], ["refused", 1]);
+});
