@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { FINAL_STATES } from "../src/protocol/job_state.ts";
 
 /** A trace entry as the API shows it. */
 export interface ChaosTraceEntry {
@@ -59,21 +60,7 @@ export interface ChaosCounts {
   "leftover sandboxes": number;
 }
 
-const FINAL = new Set([
-  "DONE",
-  "DONE_WARN",
-  "ERROR_A",
-  "ERROR_IB",
-  "ERROR_E",
-  "ERROR_V",
-  "ERROR_VN",
-  "ERROR_VT",
-  "ERROR_S",
-  "ERROR_SV",
-  "KILLED",
-  "EXPIRED",
-  "ZOMBIE",
-]);
+const FINAL: ReadonlySet<string> = FINAL_STATES;
 
 /**
  * Whether a job's successful payload (an attempt that reached SAVING)
