@@ -372,8 +372,10 @@ async function escapeGrid(
       },
     );
 
+    // Runtimes whose container has a memory cgroup of its own (oom_check.ts).
+    const cgroupOom = rt.name === "podman" || rt.name === "docker";
     await step(
-      rt.name === "podman"
+      cgroupOom
         ? "finding 3b: memory is enforced by the container's cgroup, reported as kill 80"
         : "finding 3b: memory is enforced (watchdog kill 80)",
       async () => {
@@ -385,7 +387,7 @@ async function escapeGrid(
           ["ERROR_E", 80],
           `memory payload: ${JSON.stringify(mem)}\n${log}`,
         );
-        if (rt.name === "podman") {
+        if (cgroupOom) {
           const why = (await trace(grid, ids.memory)).at(-1)!.reason;
           assertStringIncludes(
             why,

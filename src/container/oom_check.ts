@@ -1,7 +1,7 @@
 /**
  * Telling the container's OOM killer from an ordinary `kill -9`, for a
- * runtime whose container has a memory cgroup of its own (podman with
- * `--memory`, see `kernel_limits.ts`): such a job must end like a watchdog
+ * runtime whose container has a memory cgroup of its own (podman or
+ * docker with `--memory`, see `kernel_limits.ts`): such a job must end like a watchdog
  * memory kill, ERROR_E with kill reason 80, not with a bare exit 137.
  *
  * Both kills end a process with SIGKILL. What tells them apart is the
@@ -39,14 +39,15 @@ export const OOM_CHECK_ENV = "SPLITPILOT_OOM_CHECK";
 
 /**
  * Whether a launch runs the job in a memory cgroup of its own, shown to it
- * as `/sys/fs/cgroup`: podman given a memory limit. (bwrap and `none` show
- * the host's cgroups, whose count says nothing about the job; the watchdog
- * enforces memory there.)
+ * as `/sys/fs/cgroup`: podman or docker given a memory limit. (bwrap and
+ * `none` show the host's cgroups, whose count says nothing about the job;
+ * the watchdog enforces memory there. singularity 2.6 makes no cgroup.)
  */
 export function ownMemoryCgroup(
   launch: { driver: { name: string }; resources?: LaunchSpec["resources"] },
 ): boolean {
-  return launch.driver.name === "podman" && !!launch.resources?.memoryBytes;
+  return (launch.driver.name === "podman" || launch.driver.name === "docker") &&
+    !!launch.resources?.memoryBytes;
 }
 
 /**

@@ -53,11 +53,14 @@ Deno.test("oomOutcome: other endings keep their outcome despite an OOM count", (
   ) assertEquals(oomOutcome(o, OOM_EXIT, false), o);
 });
 
-Deno.test("ownMemoryCgroup: only podman with a memory limit", () => {
+Deno.test("ownMemoryCgroup: only podman and docker with a memory limit", () => {
   const mem = { memoryBytes: 1e8, pids: 10 };
+  for (const name of ["podman", "docker"]) {
+    assertEquals(ownMemoryCgroup({ driver: { name }, resources: mem }), true);
+  }
   assertEquals(
-    ownMemoryCgroup({ driver: { name: "podman" }, resources: mem }),
-    true,
+    ownMemoryCgroup({ driver: { name: "singularity" }, resources: mem }),
+    false,
   );
   assertEquals(
     ownMemoryCgroup({ driver: { name: "podman" }, resources: { pids: 10 } }),
