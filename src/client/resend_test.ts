@@ -21,6 +21,20 @@ Deno.test("classify: outages retry, revoked or moved-on jobs are taken", () => {
   assertEquals(classify(new Deno.errors.NotCapable("net")), "refused");
 });
 
+Deno.test("classify: errors about our own files are refused; network-ish ones retry", () => {
+  for (
+    const e of [
+      new Deno.errors.NotFound("stdout"),
+      new Deno.errors.IsADirectory("out"),
+      new Deno.errors.NotADirectory("d/x"),
+      new Deno.errors.FilesystemLoop("l/x"),
+    ]
+  ) assertEquals(classify(e), "refused", e.name);
+  // A body cut off mid-read reaches us as a TypeError from fetch.
+  assertEquals(classify(new TypeError("error reading a body")), "retry");
+  assertEquals(classify(new Deno.errors.ConnectionReset("reset")), "retry");
+});
+
 Deno.test("resend keeps trying through an outage until acknowledged", async () => {
   let calls = 0;
   const r = await resend(() => {
