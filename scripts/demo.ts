@@ -200,7 +200,9 @@ export async function demo(): Promise<number> {
         s.sample.file,
         job!.state,
         String(job!.exitCode ?? "-"),
-        files!.files.map((f) => `${f.lfn.split("/").pop()} (${f.size} B)`).join(
+        files!.files.filter((f) => !f.lfn.includes("/.attempt/")).map((f) =>
+          `${f.lfn.split("/").pop()} (${f.size} B)`
+        ).join(
           ", ",
         ) || "-",
         good
