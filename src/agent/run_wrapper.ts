@@ -41,6 +41,7 @@ import {
   type WrapperOutcome,
 } from "./wrapper_outcome.ts";
 import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
+import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
 export type { MatchedJob, StopRequest, WrapperOutcome };
@@ -87,6 +88,12 @@ export interface RunWrapperOptions {
   signal?: AbortSignal;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
+  /**
+   * Relay the wrapper's broker calls (the wrapper has no network and
+   * never sees the job key); false hands it the token to connect itself,
+   * which only a wrapper launched with `--allow-net` can. @default true
+   */
+  relay?: boolean;
 }
 
 /**
@@ -138,6 +145,14 @@ export async function runWrapper(
   const { child } = proc;
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
+  const relay = opts.relay === false ? undefined : new RelayServer({
+    jobId: job.jobId,
+    broker: opts.brokerUrl,
+    jobCertPem: job.token.certPem,
+    client: opts.broker,
+    out,
+    log,
+  });
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
@@ -222,7 +237,7 @@ export async function runWrapper(
         jobId: job.jobId,
         jdl: job.jdl,
         user: job.user,
-        token: job.token,
+        ...(relay ? { relay: true } : { token: job.token }),
         broker: opts.brokerUrl,
         resubmission: job.resubmission,
         siteMap: opts.siteMap,
@@ -230,6 +245,7 @@ export async function runWrapper(
       },
       helloTimeoutMs: opts.helloTimeoutMs ?? 30000,
       onFrame: opts.onFrame,
+      relay: relay && ((f) => relay.handle(f)),
       onStage: (s) => {
         stage = s;
         watchdog?.stage(stage);
@@ -253,6 +269,7 @@ export async function runWrapper(
     log(`job ${job.jobId}: ${protocolError}`);
     await kills.stopTree("KILL");
   }
+  await relay?.close();
   await out.close().catch(() => {});
   await live.close();
   let timer: ReturnType<typeof setTimeout> | undefined;
