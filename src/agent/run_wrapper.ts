@@ -21,6 +21,7 @@ import type { Sampler } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl } from "./log_escape.ts";
+import { OOM_CHECK_ENV, oomOutcome } from "../container/oom_check.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
@@ -309,6 +310,17 @@ export async function runWrapper(
     endedAt,
   });
   let outcome = decided.outcome;
+  if (opts.launch.spec.env[OOM_CHECK_ENV] === "1" && !kills.cancelled) {
+    // The container's OOM killer: the memory kill the watchdog would make.
+    const oom = oomOutcome(
+      outcome,
+      status.code,
+      decided.died,
+      opts.launch.spec.resources?.memoryBytes,
+    );
+    if (oom !== outcome) log(`job ${job.jobId}: ${oom.message}`);
+    outcome = oom;
+  }
   if (audit) {
     outcome.audit = audit;
     log(`job ${job.jobId}: ${auditSummaryLine(audit)}`);

@@ -33,6 +33,11 @@ import {
   SOFTWARE_PATH,
 } from "../container/driver.ts";
 import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
+import {
+  OOM_CHECK_ENV,
+  oomLeaseArgv,
+  ownMemoryCgroup,
+} from "../container/oom_check.ts";
 import { encodeAllowRun } from "../build/allow_run_list.ts";
 import { auditRelayArgv, RELAYED_RUNTIMES } from "./audit_relay.ts";
 import {
@@ -370,6 +375,9 @@ export function buildLaunch(input: LaunchInput): Launch {
   const tmp = relocate ? `${input.sandbox}/${SANDBOX_TMP}` : undefined;
   if (tmp) Deno.mkdirSync(tmp, { recursive: true, mode: 0o1777 });
   if (setup) env[SETUP_ENV] = setup;
+  // The shim tells the agent about OOM kills (oom_check.ts).
+  const oomCheck = !!lease && ownMemoryCgroup(input);
+  if (oomCheck) env[OOM_CHECK_ENV] = "1";
   const started = useCache
     ? [
       "/bin/sh",
@@ -380,7 +388,11 @@ export function buildLaunch(input: LaunchInput): Launch {
     ]
     : audited;
   const spec: LaunchSpec = {
-    argv: lease ? leaseArgv(started) : started,
+    argv: oomCheck
+      ? oomLeaseArgv(started)
+      : lease
+      ? leaseArgv(started)
+      : started,
     sandbox: input.sandbox,
     image: input.image,
     imageRef: input.imageRef,
