@@ -103,6 +103,14 @@ export const AUTHZ_TABLE: readonly Route[] = [
     allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
   },
   {
+    // Several of one job's reports in one round trip (src/broker/batch.ts):
+    // each step is then authorized as the request it stands for.
+    name: "batch",
+    method: "POST",
+    path: "/api/v1/jobs/:id/batch",
+    allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
+  },
+  {
     name: "heartbeat",
     method: "POST",
     path: "/api/v1/jobs/:id/heartbeat",

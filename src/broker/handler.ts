@@ -68,6 +68,7 @@ import { ArtefactStore } from "../site/artefact_store.ts";
 import { SiteService } from "./site_service.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
 import { LiveLog } from "./live_log.ts";
+import { runBatch } from "./batch.ts";
 
 /** What the transport knows about the client. */
 export interface Peer {
@@ -465,6 +466,9 @@ class BrokerCore {
       inputs: tokenJob ? this.#inputs(tokenJob) : undefined,
       jobOwner: tokenJob?.owner,
     });
+    if (found.route.name === "batch") {
+      return await runBatch(req, job!.id, (sub) => this.handle(sub, peer));
+    }
     return await this.#dispatch(found, req, url, who, job, lfn, tokenJob);
   }
 
