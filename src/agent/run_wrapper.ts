@@ -37,7 +37,7 @@ import { Watchdog } from "../watchdog/watchdog.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl } from "./log_escape.ts";
-import { LogForwarder } from "./log_forwarder.ts";
+import { type ForwardedLine, LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
   brokerKillMessage,
@@ -47,6 +47,13 @@ import {
 import { deathState, reportOutcome } from "./report_outcome.ts";
 
 export { deathState };
+
+/**
+ * How long a job may sit in SAVING before the agent sends the payload's
+ * final usage in a heartbeat of its own; a job that ends sooner gets it in
+ * its final report.
+ */
+const SAVING_BEAT_DELAY_MS = 1000;
 
 /** A job as the broker handed it to us. */
 export interface MatchedJob {
@@ -359,6 +366,7 @@ export async function runWrapper(
     (opts.heartbeatSeconds ?? 60) * 1000,
   );
 
+  let savingBeat: ReturnType<typeof setTimeout> | undefined;
   let end: EndMessage | undefined;
   let protocolError: string | undefined;
   try {
@@ -404,9 +412,12 @@ export async function runWrapper(
         watchdog?.stage(stage);
         if (!isActive(stage)) finalSeen = true;
         else if (stage === "SAVING") {
-          // The payload is done: send its final CPU and memory now, while
-          // the job still takes heartbeats.
-          watchdog?.sampleNow().then(beat).catch(() => {});
+          // The payload is done: send its final CPU and memory while the
+          // job still takes heartbeats, unless the final state comes first
+          // (then the final report carries them: one request fewer).
+          savingBeat = setTimeout(() => {
+            if (!finalSeen) watchdog?.sampleNow().then(beat).catch(() => {});
+          }, SAVING_BEAT_DELAY_MS);
         }
       } else if (frame.type === FrameType.Log) {
         const l = decodeJson<LogMessage>(frame);
@@ -422,7 +433,8 @@ export async function runWrapper(
     }
   }
   await out.close().catch(() => {});
-  await live.close();
+  // Sent with the final report: one request fewer per job.
+  const logTail = await live.drain();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const exited = await Promise.race([
     child.status,
@@ -445,6 +457,7 @@ export async function runWrapper(
   ended = true;
   stopKillWatch();
   for (const t of timers) clearTimeout(t);
+  clearTimeout(savingBeat);
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(beating);
   await capped(watchdog?.stop());
@@ -485,7 +498,7 @@ export async function runWrapper(
       endedAt,
     };
   }
-  const reported = await report(opts, outcome, died);
+  const reported = await report(opts, outcome, died, logTail);
   clearInterval(heartbeatTimer);
   await capped(beating);
   if (reported.startsWith("ERROR_") && reported !== outcome.state) {
@@ -523,6 +536,7 @@ function report(
   opts: RunWrapperOptions,
   o: WrapperOutcome,
   death = false,
+  logTail?: ForwardedLine[],
 ): Promise<string> {
   return reportOutcome(
     { broker: opts.broker, outbox: opts.outbox, log: opts.log },
@@ -532,6 +546,7 @@ function report(
       outcome: o,
       death,
     },
+    logTail,
   );
 }
 
