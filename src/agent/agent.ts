@@ -12,7 +12,11 @@ import { jobLimits } from "../watchdog/limits.ts";
 import { kernelLimits } from "../container/kernel_limits.ts";
 import { ProcfsSampler } from "../watchdog/procfs_sampler.ts";
 import type { Sampler } from "../watchdog/sampler.ts";
-import { ContainerError, type RuntimeName } from "../container/driver.ts";
+import {
+  ContainerError,
+  type RuntimeName,
+  SANDBOX_PATH,
+} from "../container/driver.ts";
 import { RuntimeHealth } from "../container/health.ts";
 import { selectRuntime } from "../container/select.ts";
 import {
@@ -37,6 +41,8 @@ import {
   runWrapper,
   type WrapperOutcome,
 } from "./run_wrapper.ts";
+import { type WarmShape, type WarmWrapper } from "./warm_pool.ts";
+import { warmPool } from "./warm_pool_setup.ts";
 import {
   buildLaunch,
   type LaunchHold,
@@ -123,6 +129,11 @@ export interface AgentOptions {
   payloadUser?: PayloadUser;
   /** Let `auto` fall back to `none` (no container). @default false */
   allowNoContainer?: boolean;
+  /**
+   * Pre-start the next job's wrapper while matching and running
+   * (`warm_pool.ts`). @default true
+   */
+  prestart?: boolean;
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */
@@ -323,6 +334,30 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     sampler: sampler?.name ?? "off",
     jobs: [],
   };
+  const buildFor = (sandbox: string, shape: WarmShape, extraArgs: string[]) =>
+    buildLaunch({
+      driver,
+      program,
+      sandbox,
+      broker: brokerAddr,
+      payload: () => shape.payload,
+      image: shape.image,
+      imageRef: shape.imageRef,
+      software,
+      denoDir: `${opts.workRoot}/.deno`,
+      wrapperCache,
+      payloadUser: jobUser,
+      payloadJail: !jobUser && JAILED.has(driver.name),
+      resources: shape.resources,
+      extraArgs,
+    });
+  const pool = warmPool(opts, sampler, {
+    driver,
+    workRoot: opts.workRoot,
+    build: buildFor,
+    groupKill: !driver.capabilities.pidNamespace,
+    log,
+  });
   const running = new Map<string, { cores: number; done: Promise<void> }>();
   let empty = 0;
   let backoff = 500;
@@ -381,9 +416,11 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         if (job) {
           empty = 0;
           backoff = 500;
-          const sandbox =
+          let sandbox =
             `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
           let launch;
+          let shape: WarmShape | undefined;
+          let warm: WarmWrapper | undefined;
           let hold: LaunchHold | undefined;
           let jd!: JobDescription;
           let cgroup: string | undefined;
@@ -393,7 +430,6 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             // should never have handed out, a full disk) fails that job,
             // never the agent.
             jd = parseJdl(job.jdl, { strict: false });
-            await Deno.mkdir(sandbox, { mode: 0o700 });
             limits = jobLimits(jd, {
               cores,
               memory: opts.memory,
@@ -415,29 +451,33 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
               }
               image = await softwareDir.resolve(jd.container);
             }
-            launch = buildLaunch({
-              driver,
-              program,
-              sandbox,
-              broker: brokerAddr,
-              payload: (workdir) => payloadPrograms(jd, workdir),
+            shape = {
               image: driver.capabilities.directoryImages
                 ? image?.dir
                 : undefined,
               imageRef: jd.container ?? opts.image,
-              software,
-              denoDir: `${opts.workRoot}/.deno`,
-              wrapperCache,
-              payloadUser: jobUser,
-              payloadJail: !jobUser && JAILED.has(driver.name),
+              // The list names no sandbox path (staged programs run
+              // through the exec shim), so any workdir gives it.
+              payload: payloadPrograms(jd, SANDBOX_PATH),
               resources: kernelLimits(limits),
-            });
-            hold = await prepareLaunch(driver, launch);
+            };
+            warm = await pool?.take(shape);
+            if (warm) {
+              ({ sandbox, launch, hold } = warm);
+            } else {
+              await Deno.mkdir(sandbox, { mode: 0o700 });
+              launch = buildFor(sandbox, shape, []);
+              hold = await prepareLaunch(driver, launch);
+            }
             if (sampler instanceof CgroupSampler) {
               // The sampler moves the wrapper in when it starts watching it.
               cgroup = await sampler.createJobCgroup(`job-${job.jobId}`);
             }
           } catch (e) {
+            if (warm) {
+              await warm.child.stdin.close().catch(() => {});
+              await warm.frames.return?.().catch(() => {});
+            }
             await hold?.release().catch(() => {});
             const reason = `wrapper not started: ${(e as Error).message}`;
             log(`job ${job.jobId}: ${reason}`);
@@ -451,7 +491,9 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             continue;
           }
           log(
-            `job ${job.jobId}: matched (${jd.cpuCores} core(s)), starting wrapper in ${driver.name}`,
+            `job ${job.jobId}: matched (${jd.cpuCores} core(s)), ${
+              warm ? "pre-started" : "starting"
+            } wrapper in ${driver.name}`,
           );
           const m = job;
           const release = hold;
@@ -474,6 +516,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             log,
             outbox,
             signal: opts.signal,
+            warm,
           }).then((outcome) => {
             log(`job ${m.jobId}: ${describeOutcome(outcome)}`);
             report.jobs.push({ jobId: m.jobId, outcome });
@@ -490,6 +533,8 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             cores: Math.max(1, Math.min(jd.cpuCores, free)),
             done,
           });
+          // The next job's wrapper starts while this one runs.
+          pool?.prestart(shape!);
           continue;
         }
       }
@@ -526,6 +571,12 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     await Promise.all([...running.values()].map((r) => r.done));
     await flushed;
   } finally {
+    await pool?.close();
+    if (pool) {
+      log(
+        `pre-started wrappers: ${pool.hits} used, ${pool.misses} cold starts`,
+      );
+    }
     broker.close();
     await sampler?.close();
   }

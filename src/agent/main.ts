@@ -44,7 +44,9 @@ export const AGENT_USAGE =
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
   [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
-  [--payload-user UID[:GID]]
+  [--payload-user UID[:GID]] [--no-prestart]
+--no-prestart: start each wrapper only once its job is matched (by default
+  the next job's wrapper starts ahead, up to its hello; README "Performance")
 --allow-no-container: let auto fall back to none (no container; see README
   "Threat model"); without it the agent exits when no container runtime works
 --payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
@@ -182,7 +184,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "payload-user",
       ],
       collect: ["package", "runtime-binary", "attr"],
-      boolean: ["wait", "help", "allow-no-container"],
+      boolean: ["wait", "help", "allow-no-container", "no-prestart"],
     });
     if (f.help) {
       console.log(AGENT_USAGE);
@@ -243,6 +245,7 @@ export async function agentMain(args: string[]): Promise<number> {
       attributes: parseAttributes(f.attr),
       wait: f.wait,
       allowNoContainer: f["allow-no-container"],
+      prestart: !f["no-prestart"],
       payloadUser: f["payload-user"] !== undefined
         ? parsePayloadUser(f["payload-user"])
         : undefined,

@@ -36,6 +36,8 @@ import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
+import { spawnWrapper } from "./spawn_wrapper.ts";
+import type { WarmWrapper } from "./warm_pool.ts";
 import { escapeControl } from "./log_escape.ts";
 import { type ForwardedLine, LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
@@ -118,6 +120,11 @@ export interface RunWrapperOptions {
   outbox?: ReportOutbox;
   /** Aborted when the agent is preempted; `reason` is a {@link StopRequest}. */
   signal?: AbortSignal;
+  /**
+   * A pre-started wrapper of this launch that said `hello` already
+   * (`warm_pool.ts`): no spawn, the `start` frame goes out at once.
+   */
+  warm?: Pick<WarmWrapper, "child" | "frames" | "hello">;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
 }
@@ -179,22 +186,13 @@ export async function runWrapper(
   opts: RunWrapperOptions,
 ): Promise<WrapperOutcome> {
   const { job, launch, log } = opts;
-  const [program, ...args] = launch.argv;
+  const program = launch.argv[0];
   const startedAt = Date.now();
   let child: Deno.ChildProcess;
   let stage = "ASSIGNED";
   try {
-    child = new Deno.Command(program, {
-      args,
-      env: launch.spec.env,
-      clearEnv: true,
-      // Container runtimes start in the sandbox's parent (see Launch.cwd).
-      cwd: launch.cwd ?? opts.sandbox,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      detached: opts.groupKill,
-    }).spawn();
+    child = opts.warm?.child ??
+      spawnWrapper(launch, opts.sandbox, opts.groupKill);
   } catch (e) {
     const outcome: WrapperOutcome = {
       state: "ERROR_A",
@@ -211,7 +209,7 @@ export async function runWrapper(
     return outcome;
   }
   const out = new FrameWriter(child.stdin);
-  const frames = readFrames(child.stdout);
+  const frames = opts.warm?.frames ?? readFrames(child.stdout);
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
@@ -370,7 +368,7 @@ export async function runWrapper(
   let end: EndMessage | undefined;
   let protocolError: string | undefined;
   try {
-    const hello = await readFrameWithTimeout(
+    const hello = opts.warm?.hello ?? await readFrameWithTimeout(
       frames,
       opts.helloTimeoutMs ?? 30000,
       "hello",
