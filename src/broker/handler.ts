@@ -160,7 +160,10 @@ export function createBrokerHandler(
     const t0 = performance.now();
     let res: Response;
     try {
-      res = await core.handle(req, peer);
+      // One durable sync for all the request's writes (group_commit.ts).
+      res = deps.store.withOneSync
+        ? await deps.store.withOneSync(() => core.handle(req, peer))
+        : await core.handle(req, peer);
     } catch (e) {
       // A client gone mid-body is its own business: no stack trace.
       if (isClientAbort(e)) {
