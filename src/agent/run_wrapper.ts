@@ -365,6 +365,7 @@ export async function runWrapper(
   );
 
   let savingBeat: ReturnType<typeof setTimeout> | undefined;
+  let savingSample: Promise<void> | undefined;
   let end: EndMessage | undefined;
   let protocolError: string | undefined;
   try {
@@ -413,8 +414,9 @@ export async function runWrapper(
           // The payload is done: send its final CPU and memory while the
           // job still takes heartbeats, unless the final state comes first
           // (then the final report carries them: one request fewer).
+          savingSample = watchdog?.sampleNow().catch(() => {});
           savingBeat = setTimeout(() => {
-            if (!finalSeen) watchdog?.sampleNow().then(beat).catch(() => {});
+            if (!finalSeen) savingSample?.then(beat).catch(() => {});
           }, SAVING_BEAT_DELAY_MS);
         }
       } else if (frame.type === FrameType.Log) {
@@ -458,6 +460,8 @@ export async function runWrapper(
   clearTimeout(savingBeat);
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(beating);
+  // The sample taken when the payload ended, before the watchdog stops.
+  await capped(savingSample);
   await capped(watchdog?.stop());
   await capped(frames.return?.().catch(() => {}));
   const endedAt = Date.now();
