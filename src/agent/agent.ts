@@ -6,7 +6,7 @@
  * @module
  */
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
-import { tokenIdentity } from "../token/token_identity.ts";
+import { certificateNotAfter } from "../token/not_after.ts";
 import { CgroupSampler, probeCgroupV2 } from "../watchdog/cgroup_sampler.ts";
 import { jobLimits } from "../watchdog/limits.ts";
 import { kernelLimits } from "../container/kernel_limits.ts";
@@ -314,7 +314,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   // killed and their directories removed before we add our own.
   await sweepSandboxes(opts.workRoot, { log });
   const token = await readTokenDir(opts.tokenDir);
-  const tokenNotAfter = tokenIdentity(token.certPem).notAfter.getTime();
+  const tokenNotAfter = certificateNotAfter(token.certPem).getTime();
   const sampler = await startSampler(opts.sampler ?? "auto", log);
   const broker = new BrokerClient(opts.broker, token);
   const outbox = new ReportOutbox(`${opts.workRoot}/outbox`);
