@@ -59,6 +59,8 @@ export interface Variant {
   cache?: WrapperCache;
   /** Our launches. */
   ours: Milestones[];
+  /** Our launches from a pre-started wrapper (none and bwrap only). */
+  warm?: Milestones[];
   /** The runtime alone (`/bin/true`), ms. */
   floorRt: number[];
 }

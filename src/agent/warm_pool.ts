@@ -167,6 +167,13 @@ export class WarmPool {
     return w;
   }
 
+  /** Waits until the idle wrapper (if any) said hello; whether one did. */
+  async idle(): Promise<boolean> {
+    const slot = this.#idle;
+    return slot !== undefined && (await slot.ready) !== undefined &&
+      !slot.exited;
+  }
+
   /** Stops the idle wrapper and waits until every stop is over. */
   async close(): Promise<void> {
     this.#closed = true;
@@ -186,6 +193,7 @@ export class WarmPool {
       const launch = this.#o.build(sandbox, shape, [
         "--start-timeout",
         String(this.#o.idleTimeoutMs ?? 3_600_000),
+        "--prestarted",
       ]);
       hold = await prepareLaunch(this.#o.driver, launch);
       child = spawnWrapper(launch, sandbox, this.#o.groupKill);

@@ -25,6 +25,7 @@ import type {
 } from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
+import { warmUp } from "./warm_up.ts";
 
 /** The wrapper's name and version in `hello`. */
 export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
@@ -88,6 +89,8 @@ export async function wrapperMain(args: string[]): Promise<number> {
     log("error: --workdir DIR is required");
     return 2;
   }
+  // Idle ahead of its job: compile what the job's first steps run.
+  if (flags.prestarted) warmUp();
   const frames = readFrames(Deno.stdin.readable);
   const timeout = Number(flags.startTimeout ?? 30000);
   const first = await readFrameWithTimeout(frames, timeout, "start").catch(
