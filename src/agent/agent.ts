@@ -41,7 +41,7 @@ import {
   runWrapper,
   type WrapperOutcome,
 } from "./run_wrapper.ts";
-import { type WarmShape, type WarmWrapper } from "./warm_pool.ts";
+import type { WarmShape, WarmWrapper } from "./warm_pool.ts";
 import { warmPool } from "./warm_pool_setup.ts";
 import {
   buildLaunch,

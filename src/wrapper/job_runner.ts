@@ -12,7 +12,7 @@
 import { BrokerClient } from "../client/broker_client.ts";
 import { JobReporter } from "./job_reporter.ts";
 import type { JobDescription } from "../jdl/mod.ts";
-import { FrameType, type FrameWriter } from "../pipe/mod.ts";
+import type { FrameWriter } from "../pipe/mod.ts";
 import {
   type CancelMessage,
   type EndMessage,
