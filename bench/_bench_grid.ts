@@ -33,6 +33,10 @@ export interface BenchGrid {
   hostPort: string;
   /** JOB_AGENT token dir. */
   agentTokenDir: string;
+  /** A second JOB_AGENT token dir (another agent of the same site). */
+  agentTokenDir2: string;
+  /** The broker's queue (its write and sync counters). */
+  store: SqliteJobStore;
   /** Client with the user token. */
   user: BrokerClient;
   /** Client with the agent token. */
@@ -72,12 +76,20 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     subject: "bench-site",
     ttlSeconds: 86400,
   });
+  const agentTok2 = await issuer.issue({
+    role: "JOB_AGENT",
+    subject: "bench-site-2",
+    ttlSeconds: 86400,
+  });
   const userTokenDir = `${dir}/tokens/user`;
   const agentTokenDir = `${dir}/tokens/agent`;
+  const agentTokenDir2 = `${dir}/tokens/agent2`;
   await writeTokenDir(userTokenDir, userTok, ca.certPem);
   await writeTokenDir(agentTokenDir, agentTok, ca.certPem);
+  await writeTokenDir(agentTokenDir2, agentTok2, ca.certPem);
   const userDer = pemToDer(userTok.certPem);
   const agentDer = pemToDer(agentTok.certPem);
+  const agentDer2 = pemToDer(agentTok2.certPem);
 
   await Deno.mkdir(`${dir}/state`, { recursive: true, mode: 0o700 });
   const store = new SqliteJobStore(`${dir}/state/jobs.db`);
@@ -90,7 +102,8 @@ export async function startBenchGrid(): Promise<BenchGrid> {
   });
   const counts = new Map<string, number>();
   const counted: Handler = (req, peer) => {
-    const caller: Caller = sameBytes(peer.certDer, agentDer)
+    const caller: Caller = sameBytes(peer.certDer, agentDer) ||
+        sameBytes(peer.certDer, agentDer2)
       ? "agent"
       : sameBytes(peer.certDer, userDer)
       ? "user"
@@ -125,6 +138,8 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     url: server.url,
     hostPort: `127.0.0.1:${server.port}`,
     agentTokenDir,
+    agentTokenDir2,
+    store,
     user,
     agent,
     counts,
