@@ -359,6 +359,9 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     log,
   });
   const running = new Map<string, { cores: number; done: Promise<void> }>();
+  // Jobs whose wrapper is gone and whose outcome is being reported.
+  const reporting = new Set<Promise<void>>();
+  let wake = () => {};
   let empty = 0;
   let backoff = 500;
   const aborted = opts.signal
@@ -517,6 +520,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             outbox,
             signal: opts.signal,
             warm,
+            // Its cores go to the next job while the outcome is reported.
+            onExit: () => {
+              const r = running.get(m.jobId);
+              if (!r) return;
+              running.delete(m.jobId);
+              reporting.add(r.done);
+              r.done.finally(() => reporting.delete(r.done));
+              wake();
+            },
           }).then((outcome) => {
             log(`job ${m.jobId}: ${describeOutcome(outcome)}`);
             report.jobs.push({ jobId: m.jobId, outcome });
@@ -550,6 +562,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       const waits: Promise<unknown>[] = [...running.values()].map((r) =>
         r.done
       );
+      waits.push(new Promise<void>((r) => wake = r));
       let timer: ReturnType<typeof setTimeout> | undefined;
       let slept = false;
       if (free > 0 || running.size === 0) {
@@ -569,6 +582,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       log(`preempted: stopping ${running.size} job(s)`);
     }
     await Promise.all([...running.values()].map((r) => r.done));
+    await Promise.all([...reporting]);
     await flushed;
   } finally {
     await pool?.close();

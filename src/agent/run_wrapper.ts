@@ -125,6 +125,11 @@ export interface RunWrapperOptions {
    * (`warm_pool.ts`): no spawn, the `start` frame goes out at once.
    */
   warm?: Pick<WarmWrapper, "child" | "frames" | "hello">;
+  /**
+   * Called once the wrapper and its whole tree are gone: the job's cores
+   * are free, while its outcome is still being reported.
+   */
+  onExit?: () => void;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
 }
@@ -455,6 +460,7 @@ export async function runWrapper(
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await stopTree("KILL");
   ended = true;
+  opts.onExit?.();
   stopKillWatch();
   for (const t of timers) clearTimeout(t);
   clearTimeout(savingBeat);
