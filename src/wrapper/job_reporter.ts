@@ -138,6 +138,39 @@ export class JobReporter {
     }
   }
 
+  /**
+   * A failed job's end: its logs (best effort: a log that cannot be
+   * uploaded does not hide the failure) and `states` (the error, after
+   * SAVING where that comes first), in one request when the logs are
+   * small.
+   */
+  async failWith(items: OutputItem[], states: StateReport[]): Promise<void> {
+    const inline: BatchStep[] = [];
+    const big: OutputItem[] = [];
+    let total = 0;
+    for (const item of items) {
+      const bytes = await readSmall(item, MAX_INLINE_TOTAL - total).catch(
+        () => undefined,
+      );
+      if (bytes) {
+        total += bytes.byteLength;
+        inline.push({
+          ...await fileStep(this.#lfn(item), bytes),
+          bestEffort: true,
+        });
+      } else big.push(item);
+    }
+    if (big.length > 0) {
+      await uploadOutputs(this.#broker, this.#start, big, this.#log).catch(
+        (e) =>
+          this.#log(
+            `could not upload logs of the failed job: ${(e as Error).message}`,
+          ),
+      );
+    }
+    await this.reportMany(states, inline);
+  }
+
   #lfn(item: OutputItem): string {
     return `/${this.#start.user}/jobs/${this.#start.jobId}/${item.name}`;
   }

@@ -26,7 +26,6 @@ import {
   buildArchives,
   collectOutputs,
   type OutputItem,
-  uploadOutputs,
 } from "./upload_outputs.ts";
 
 /** What a wrapper run needs besides the `start` message. */
@@ -144,22 +143,33 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
     ];
     if (result.exitCode !== 0) {
       const msg = `payload exited with code ${result.exitCode}`;
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report("ERROR_E", msg, { exitCode: result.exitCode });
+      await reporter.failWith(await logsOf(), [
+        {
+          state: "ERROR_E",
+          message: msg,
+          extra: { exitCode: result.exitCode },
+        },
+      ]);
       return { state: "ERROR_E", exitCode: result.exitCode, message: msg };
     }
     if (result.validation && result.validation !== "ok") {
       const state = result.validation;
       const msg = result.message ?? "validation failed";
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report(state, msg, { exitCode: result.exitCode });
+      await reporter.failWith(await logsOf(), [
+        { state, message: msg, extra: { exitCode: result.exitCode } },
+      ]);
       return { state, exitCode: result.exitCode, message: msg };
     }
     if (outputs.refused.length > 0 || outputs.missing.length > 0) {
-      await report("SAVING", "uploading outputs", { exitCode: 0 });
       const msg = outputProblems(outputs);
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report("ERROR_S", msg, { exitCode: 0 });
+      await reporter.failWith(await logsOf(), [
+        {
+          state: "SAVING",
+          message: "uploading outputs",
+          extra: { exitCode: 0 },
+        },
+        { state: "ERROR_S", message: msg, extra: { exitCode: 0 } },
+      ]);
       return { state: "ERROR_S", exitCode: 0, message: msg };
     }
     try {
@@ -195,16 +205,4 @@ function outputProblems(o: Awaited<ReturnType<typeof collectOutputs>>) {
       ? [`required output missing: ${o.missing.join(", ")}`]
       : []),
   ].join("; ");
-}
-
-async function uploadLogsBestEffort(
-  ctx: JobContext,
-  broker: BrokerClient,
-  logs: { path: string; name: string }[],
-) {
-  try {
-    await uploadOutputs(broker, ctx.start, logs, ctx.log);
-  } catch (e) {
-    ctx.log(`could not upload logs of the failed job: ${(e as Error).message}`);
-  }
 }
