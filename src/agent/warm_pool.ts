@@ -31,7 +31,7 @@ import {
   readFrameWithTimeout,
 } from "../pipe/mod.ts";
 import { signalOwnGroup } from "../watchdog/verified_kill.ts";
-import { spawnWrapper } from "./spawn_wrapper.ts";
+import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
 import {
   type Launch,
   type LaunchHold,
@@ -58,8 +58,8 @@ export interface WarmWrapper {
   launch: Launch;
   /** The lease (and driver preparation) it holds. */
   hold: LaunchHold;
-  /** The launcher process. */
-  child: Deno.ChildProcess;
+  /** The launcher process (its stderr already goes on to the agent's). */
+  proc: WrapperProcess;
   /** Its stdout, positioned after `hello`. */
   frames: AsyncIterableIterator<Frame>;
   /** Its `hello` frame. */
@@ -187,7 +187,7 @@ export class WarmPool {
     const sandbox = `${this.#o.workRoot}/job-warm${seq}-${Deno.pid}-${seq}`;
     await Deno.mkdir(sandbox, { mode: 0o700 });
     let hold: LaunchHold | undefined;
-    let child: Deno.ChildProcess | undefined;
+    let proc: WrapperProcess | undefined;
     let frames: AsyncIterableIterator<Frame> | undefined;
     try {
       const launch = this.#o.build(sandbox, shape, [
@@ -196,9 +196,12 @@ export class WarmPool {
         "--prestarted",
       ]);
       hold = await prepareLaunch(this.#o.driver, launch);
-      child = spawnWrapper(launch, sandbox, this.#o.groupKill);
-      child.status.then(() => slot.exited = true, () => slot.exited = true);
-      frames = readFrames(child.stdout);
+      proc = spawnWrapper(launch, sandbox, this.#o.groupKill);
+      proc.child.status.then(
+        () => slot.exited = true,
+        () => slot.exited = true,
+      );
+      frames = readFrames(proc.child.stdout);
       const hello = await readFrameWithTimeout(
         frames,
         this.#o.helloTimeoutMs ?? 30000,
@@ -209,9 +212,9 @@ export class WarmPool {
           `the wrapper sent ${hello ? `a ${hello.type} frame` : "nothing"}`,
         );
       }
-      return { sandbox, launch, hold, child, frames, hello };
+      return { sandbox, launch, hold, proc, frames, hello };
     } catch (e) {
-      await this.#stop({ sandbox, hold, child, frames });
+      await this.#stop({ sandbox, hold, proc, frames });
       throw e;
     }
   }
@@ -228,11 +231,11 @@ export class WarmPool {
     w: {
       sandbox: string;
       hold?: LaunchHold;
-      child?: Deno.ChildProcess;
+      proc?: WrapperProcess;
       frames?: AsyncIterableIterator<Frame>;
     },
   ): Promise<void> {
-    const child = w.child;
+    const child = w.proc?.child;
     if (child) {
       await child.stdin.close().catch(() => {});
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -252,7 +255,12 @@ export class WarmPool {
       }
       if (w.frames) await w.frames.return?.().catch(() => {});
       else await child.stdout.cancel().catch(() => {});
-      await child.stderr.cancel().catch(() => {});
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        w.proc!.stderrDone,
+        new Promise((r) => t = setTimeout(r, 1000)),
+      ]);
+      clearTimeout(t);
     }
     await w.hold?.release().catch(() => {});
     await Deno.remove(w.sandbox, { recursive: true }).catch(() => {});

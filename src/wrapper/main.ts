@@ -99,6 +99,9 @@ export async function wrapperMain(args: string[]): Promise<number> {
       return undefined;
     },
   );
+  // A pre-started wrapper whose agent closed its stdin before any job
+  // (the agent exits, or its slot ends): nothing happened, nothing to say.
+  if (!first && flags.prestarted) return 0;
   if (!first || first.type !== FrameType.Start) {
     log(`error: expected a start frame first, got ${first?.type ?? "nothing"}`);
     await out.close().catch(() => {});
