@@ -200,10 +200,12 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             outbox,
             signal: opts.signal,
             warm: started.warm,
-            // Its cores go to the next job while the outcome is reported.
-            onExit: () => {
+            // Its cores go to the next job while the outcome is reported;
+            // not for a wrapper that never got going, whose outcome tells
+            // the runtime's health before the next start.
+            onExit: (stage) => {
               const r = running.get(m.jobId);
-              if (!r) return;
+              if (!r || stage === "ASSIGNED") return;
               running.delete(m.jobId);
               reporting.add(r.done);
               r.done.finally(() => reporting.delete(r.done));

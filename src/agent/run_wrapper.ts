@@ -98,10 +98,11 @@ export interface RunWrapperOptions {
    */
   warm?: Pick<WarmWrapper, "proc" | "frames" | "hello">;
   /**
-   * Called once the wrapper and its whole tree are gone: the job's cores
-   * are free, while its outcome is still being reported.
+   * Called once the wrapper and its whole tree are gone, with the last
+   * stage it reported: the job's cores are free, while its outcome is
+   * still being reported.
    */
-  onExit?: () => void;
+  onExit?: (stage: string) => void;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
 }
@@ -298,7 +299,7 @@ export async function runWrapper(
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await kills.stopTree("KILL");
-  opts.onExit?.();
+  opts.onExit?.(stage);
   heartbeats.end();
   clearTimeout(savingBeat);
   stopKillWatch();
