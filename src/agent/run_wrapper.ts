@@ -233,6 +233,7 @@ export async function runWrapper(
 
   let savingBeat: ReturnType<typeof setTimeout> | undefined;
   let savingSample: Promise<void> | undefined;
+  let runningSample: Promise<void> | undefined;
   let end: Awaited<ReturnType<typeof converse>>;
   let protocolError: string | undefined;
   try {
@@ -256,7 +257,11 @@ export async function runWrapper(
         stage = s;
         watchdog?.stage(stage);
         if (!isActive(stage)) finalSeen = true;
-        else if (stage === "SAVING") {
+        else if (stage === "RUNNING") {
+          // One sample while the wrapper surely lives: a job shorter than
+          // the sampling interval still gets its memory accounted.
+          runningSample = watchdog?.sampleNow().catch(() => {});
+        } else if (stage === "SAVING") {
           // The payload is done: sample its final CPU and memory now; they
           // go in a heartbeat while the job still takes heartbeats, unless
           // the final state comes first (then in the final report: one
@@ -307,6 +312,7 @@ export async function runWrapper(
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(heartbeats.pending);
   // The sample taken when the payload ended, before the watchdog stops.
+  await capped(runningSample);
   await capped(savingSample);
   await capped(watchdog?.stop());
   await capped(frames.return?.().catch(() => {}));
