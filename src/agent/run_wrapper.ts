@@ -41,6 +41,7 @@ import {
   type WrapperOutcome,
 } from "./wrapper_outcome.ts";
 import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
+import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
 
@@ -105,6 +106,12 @@ export interface RunWrapperOptions {
   onExit?: (stage: string) => void;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
+  /**
+   * Relay the wrapper's broker calls (the wrapper has no network and
+   * never sees the job key); false hands it the token to connect itself,
+   * which only a wrapper launched with `--allow-net` can. @default true
+   */
+  relay?: boolean;
 }
 
 /**
@@ -157,6 +164,14 @@ export async function runWrapper(
   const { child } = proc;
   const out = new FrameWriter(child.stdin);
   const frames = opts.warm?.frames ?? readFrames(child.stdout);
+  const relay = opts.relay === false ? undefined : new RelayServer({
+    jobId: job.jobId,
+    broker: opts.brokerUrl,
+    jobCertPem: job.token.certPem,
+    client: opts.broker,
+    out,
+    log,
+  });
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
@@ -244,7 +259,7 @@ export async function runWrapper(
         jobId: job.jobId,
         jdl: job.jdl,
         user: job.user,
-        token: job.token,
+        ...(relay ? { relay: true } : { token: job.token }),
         broker: opts.brokerUrl,
         resubmission: job.resubmission,
         siteMap: opts.siteMap,
@@ -253,6 +268,7 @@ export async function runWrapper(
       helloTimeoutMs: opts.helloTimeoutMs ?? 30000,
       hello: opts.warm?.hello,
       onFrame: opts.onFrame,
+      relay: relay && ((f) => relay.handle(f)),
       onStage: (s) => {
         stage = s;
         watchdog?.stage(stage);
@@ -287,6 +303,7 @@ export async function runWrapper(
     log(`job ${job.jobId}: ${protocolError}`);
     await kills.stopTree("KILL");
   }
+  await relay?.close();
   await out.close().catch(() => {});
   // Sent with the final report: one request fewer per job.
   const logTail = await live.drain();

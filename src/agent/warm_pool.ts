@@ -48,6 +48,8 @@ export interface WarmShape {
   payload: string[];
   /** Kernel-enforced limits (runtimes that take them). */
   resources?: LaunchSpec["resources"];
+  /** The payload's network (`none`: a network namespace of its own). */
+  network?: "none" | "host";
 }
 
 /** A started wrapper that said `hello` and waits for `start`. */
@@ -95,6 +97,7 @@ export function shapeKey(s: WarmShape): string {
     s.imageRef ?? null,
     [...s.payload].sort(),
     s.resources ?? null,
+    s.network ?? "host",
   ]);
 }
 

@@ -60,6 +60,12 @@ export interface BrokerClientOptions {
    * retrying is allowed, sent again on a fresh connection. @default 20000
    */
   headersTimeoutMs?: number;
+  /**
+   * Sends each request instead of `fetch` over mutual TLS: the wrapper's
+   * relay through the agent (`src/wrapper/relay_client.ts`). With it the
+   * client needs no token and opens no connection itself.
+   */
+  transport?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** Reads `cert.pem`, `key.pem`, `ca.pem` from a token directory. */
@@ -76,18 +82,30 @@ export async function readTokenDir(dir: string): Promise<TokenPem> {
 export class BrokerClient {
   /** Base URL, e.g. `https://127.0.0.1:8443`. */
   readonly url: string;
-  #client: Deno.HttpClient;
+  #client: Deno.HttpClient | undefined;
+  #transport: BrokerClientOptions["transport"];
   #retries: number;
   #delay: number;
   #headersTimeout: number;
 
-  /** Creates a client for `url` presenting `token`. */
-  constructor(url: string, token: TokenPem, opts: BrokerClientOptions = {}) {
+  /**
+   * Creates a client for `url` presenting `token`; without a token,
+   * `opts.transport` must carry the requests.
+   */
+  constructor(
+    url: string,
+    token: TokenPem | undefined,
+    opts: BrokerClientOptions = {},
+  ) {
     this.url = url.replace(/\/+$/, "");
-    this.#client = Deno.createHttpClient({
-      caCerts: [token.caPem],
-      cert: token.certPem,
-      key: token.keyPem,
+    this.#transport = opts.transport;
+    if (!token && !opts.transport) {
+      throw new TypeError("a broker client needs a token or a transport");
+    }
+    this.#client = opts.transport ? undefined : Deno.createHttpClient({
+      caCerts: [token!.caPem],
+      cert: token!.certPem,
+      key: token!.keyPem,
     });
     this.#retries = opts.retries ?? 3;
     this.#delay = opts.retryDelayMs ?? 200;
@@ -119,13 +137,15 @@ export class BrokerClient {
         this.#headersTimeout,
       );
       try {
-        res = await fetch(this.url + path, {
+        const req = {
           method,
           body: init.body,
           headers: init.headers,
-          client: this.#client,
           signal: abort.signal,
-        });
+        };
+        res = this.#transport
+          ? await this.#transport(this.url + path, req)
+          : await fetch(this.url + path, { ...req, client: this.#client });
       } catch (e) {
         // Deno's permissions said no: retrying cannot help, and the caller
         // names the refused host.
@@ -158,6 +178,17 @@ export class BrokerClient {
       "unreachable",
       `broker ${this.url} unreachable: ${networkCause(lastError)}`,
     );
+  }
+
+  /**
+   * Sends one request as it is, over this client's kept-alive connections:
+   * no retry, no error mapping. The agent's relay forwards its wrapper's
+   * calls with it and hands back whatever the broker answered.
+   */
+  raw(url: string | URL, init: RequestInit): Promise<Response> {
+    return this.#transport
+      ? this.#transport(String(url), init)
+      : fetch(url, { ...init, client: this.#client });
   }
 
   /** Sends JSON (if `body` is given) and parses a JSON answer. */
@@ -235,7 +266,7 @@ export class BrokerClient {
 
   /** Releases the connection pool. */
   close(): void {
-    this.#client.close();
+    this.#client?.close();
   }
 }
 
