@@ -33,6 +33,7 @@ import {
   MAX_BATCH_STEPS,
 } from "../protocol/batch.ts";
 import { badRequest, errorResponse, HttpError, json } from "./errors.ts";
+import { RELAYED_JOB_HEADER } from "./relayed_job.ts";
 
 const ROUTE: Record<string, string> = {
   status: "status",
@@ -51,6 +52,12 @@ export async function runBatch(
 ): Promise<Response> {
   const steps = parseSteps(await readBody(req));
   const origin = new URL(req.url).origin;
+  // Each step acts as the batch's caller: an agent relaying its wrapper's
+  // batch relays every step for the same job (relayed_job.ts).
+  const relayed = req.headers.get(RELAYED_JOB_HEADER);
+  const carry: Record<string, string> = relayed === null
+    ? {}
+    : { [RELAYED_JOB_HEADER]: relayed };
   const results: { status: number; body?: unknown }[] = [];
   for (let i = 0; i < steps.length; i++) {
     const s = steps[i];
@@ -60,6 +67,7 @@ export async function runBatch(
       sub = new Request(`${origin}/api/v1/files${path}`, {
         method: "PUT",
         headers: {
+          ...carry,
           "x-sha256": s.sha256,
           "content-type": "application/octet-stream",
         },
@@ -68,7 +76,7 @@ export async function runBatch(
     } else {
       sub = new Request(`${origin}/api/v1/jobs/${jobId}/${ROUTE[s.op]}`, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { ...carry, "content-type": "application/json" },
         body: JSON.stringify(s.body),
       });
     }
