@@ -34,6 +34,10 @@ export interface BenchGrid {
   hostPort: string;
   /** JOB_AGENT token dir. */
   agentTokenDir: string;
+  /** A second JOB_AGENT token dir (another agent of the same site). */
+  agentTokenDir2: string;
+  /** The broker's queue (its write and sync counters). */
+  store: SqliteJobStore;
   /** Client with the user token. */
   user: BrokerClient;
   /** Client with the agent token. */
@@ -78,12 +82,20 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     subject: "bench-site",
     ttlSeconds: 86400,
   });
+  const agentTok2 = await issuer.issue({
+    role: "JOB_AGENT",
+    subject: "bench-site-2",
+    ttlSeconds: 86400,
+  });
   const userTokenDir = `${dir}/tokens/user`;
   const agentTokenDir = `${dir}/tokens/agent`;
+  const agentTokenDir2 = `${dir}/tokens/agent2`;
   await writeTokenDir(userTokenDir, userTok, ca.certPem);
   await writeTokenDir(agentTokenDir, agentTok, ca.certPem);
+  await writeTokenDir(agentTokenDir2, agentTok2, ca.certPem);
   const userDer = pemToDer(userTok.certPem);
   const agentDer = pemToDer(agentTok.certPem);
+  const agentDer2 = pemToDer(agentTok2.certPem);
 
   await Deno.mkdir(`${dir}/state`, { recursive: true, mode: 0o700 });
   const store = new SqliteJobStore(`${dir}/state/jobs.db`);
@@ -97,8 +109,9 @@ export async function startBenchGrid(): Promise<BenchGrid> {
   const counts = new Map<string, number>();
   const handshakes = new Map<Caller, number>();
   const seen = new WeakSet<object>();
-  const counted: Handler = (req, peer) => {
-    const byCert: Caller = sameBytes(peer.certDer, agentDer)
+  const counted: Handler = async (req, peer) => {
+    const byCert: Caller = sameBytes(peer.certDer, agentDer) ||
+        sameBytes(peer.certDer, agentDer2)
       ? "agent"
       : sameBytes(peer.certDer, userDer)
       ? "user"
@@ -112,8 +125,14 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     const key = `${caller} ${
       typeof route === "object" ? route.route.name : "unknown"
     }`;
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-    return core(req, peer);
+    const res = await core(req, peer);
+    // An empty match is the agent's check that the queue is done: a cost
+    // per agent run, not per job.
+    const k = res.status === 204 && key.endsWith(" match")
+      ? `${key} (empty)`
+      : key;
+    counts.set(k, (counts.get(k) ?? 0) + 1);
+    return res;
   };
   let server: HttpsServer;
   try {
@@ -138,6 +157,8 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     url: server.url,
     hostPort: `127.0.0.1:${server.port}`,
     agentTokenDir,
+    agentTokenDir2,
+    store,
     user,
     agent,
     counts,

@@ -66,6 +66,8 @@ export interface Variant {
   cache?: WrapperCache;
   /** Our launches. */
   ours: Milestones[];
+  /** Our launches from a pre-started wrapper (none and bwrap only). */
+  warm?: Milestones[];
   /** The runtime alone (`/bin/true`), ms. */
   floorRt: number[];
   /** Stops what the variant started for itself (a private dockerd). */

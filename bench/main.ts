@@ -74,7 +74,7 @@ const ENTRIES: readonly Entry[] = [
     name: "throughput",
     module: "bench/throughput.ts",
     run: (m, quick) => call(m, "benchThroughput", { quick }),
-    limit: [300, 90],
+    limit: [900, 600],
   },
   {
     name: "audit",

@@ -1,14 +1,21 @@
 import { assertEquals, assertGreater, assertStringIncludes } from "@std/assert";
 import { benchThroughput } from "./throughput.ts";
 
-Deno.test("throughput: a few jobs through a real agent, round trips counted", async () => {
-  const [rate, trips] = await benchThroughput({ jobs: 6, containers: "none" });
-  assertGreater(rate.ours, 0);
-  assertEquals(rate.unit, "jobs/s");
-  assertEquals(rate.met, rate.ours >= 15);
-  assertStringIncludes(rate.note!, "6/6 DONE");
-  // Every job is matched once and reports at least STARTED and DONE.
+Deno.test("throughput: a few jobs through real agents, round trips and syncs counted", async () => {
+  const [rate, rate2, trips, syncs] = await benchThroughput({
+    jobs: 6,
+    containers: "none",
+  });
+  for (const r of [rate, rate2]) {
+    assertGreater(r.ours, 0);
+    assertEquals(r.unit, "jobs/s");
+    assertEquals(r.met, r.ours >= 25);
+    assertStringIncludes(r.note!, "6/6 DONE");
+  }
+  assertStringIncludes(rate2.measure, "2 agents");
+  // Every job is matched once, reports its start and its end.
   assertGreater(trips.ours, 3);
   assertStringIncludes(trips.note!, "agent match");
-  assertStringIncludes(trips.note!, "job status 4");
+  assertStringIncludes(trips.note!, "job batch 2");
+  assertGreater(syncs.ours, 0);
 });

@@ -8,7 +8,7 @@
  * @module
  */
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
-import { tokenIdentity } from "../token/token_identity.ts";
+import { certificateNotAfter } from "../token/not_after.ts";
 import { ContainerError } from "../container/driver.ts";
 import { RuntimeHealth } from "../container/health.ts";
 import { ReportOutbox } from "./report_outbox.ts";
@@ -20,7 +20,8 @@ import { sourceWrapperProgram } from "./wrapper_launch.ts";
 import type { AgentOptions, AgentReport } from "./agent_options.ts";
 import { setUpRuntime } from "./agent_runtime.ts";
 import { describeOutcome } from "./describe_outcome.ts";
-import { startJob } from "./job_start.ts";
+import { type JobStartContext, launchFor, startJob } from "./job_start.ts";
+import { warmPool } from "./warm_pool_setup.ts";
 import { brokerHostPort, timeLeftSeconds } from "./slot_time.ts";
 import { startSampler } from "./start_sampler.ts";
 import { offeredPayloadNetworks } from "./network_policy.ts";
@@ -72,7 +73,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   // killed and their directories removed before we add our own.
   await sweepSandboxes(opts.workRoot, { log });
   const token = await readTokenDir(opts.tokenDir);
-  const tokenNotAfter = tokenIdentity(token.certPem).notAfter.getTime();
+  const tokenNotAfter = certificateNotAfter(token.certPem).getTime();
   const sampler = await startSampler(opts.sampler ?? "auto", log);
   const broker = new BrokerClient(opts.broker, token);
   const outbox = new ReportOutbox(`${opts.workRoot}/outbox`);
@@ -87,7 +88,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   const ttlGrace = opts.ttlGraceSeconds ?? 60;
   const killGraceMs = (opts.killGraceSeconds ?? 10) * 1000;
   const maxEmpty = opts.maxEmpty ?? 3;
-  const starts = {
+  const starts: JobStartContext = {
     opts,
     runtime,
     program,
@@ -102,12 +103,25 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     runtimeFailed: (reason: string) => health.failed(reason),
     log,
   };
+  // The next job's wrapper starts while the agent matches or runs.
+  starts.pool = warmPool(opts, sampler, {
+    driver,
+    workRoot: opts.workRoot,
+    build: (sandbox, shape, extraArgs) =>
+      launchFor(starts, sandbox, shape, extraArgs),
+    groupKill: !driver.capabilities.pidNamespace,
+    log,
+  });
+  const pool = starts.pool;
   const report: AgentReport = {
     runtime: driver.name,
     sampler: sampler?.name ?? "off",
     jobs: [],
   };
   const running = new Map<string, { cores: number; done: Promise<void> }>();
+  // Jobs whose wrapper is gone and whose outcome is being reported.
+  const reporting = new Set<Promise<void>>();
+  let wake = () => {};
   let empty = 0;
   let backoff = 500;
   const aborted = opts.signal
@@ -166,19 +180,23 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
         if (job) {
           empty = 0;
           backoff = 500;
-          const sandbox =
-            `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`;
-          const started = await startJob(starts, job, sandbox);
+          const started = await startJob(
+            starts,
+            job,
+            `${opts.workRoot}/job-${job.jobId}-${Deno.pid}-${++sandboxSeq}`,
+          );
           if (!started) continue;
           const { jd } = started;
           log(
-            `job ${job.jobId}: matched (${jd.cpuCores} core(s)), starting wrapper in ${driver.name}`,
+            `job ${job.jobId}: matched (${jd.cpuCores} core(s)), ${
+              started.warm ? "pre-started" : "starting"
+            } wrapper in ${driver.name}`,
           );
           const m = job;
           const done = runWrapper({
             job: m,
             launch: started.launch,
-            sandbox,
+            sandbox: started.sandbox,
             broker,
             brokerUrl: opts.broker,
             relay,
@@ -195,6 +213,18 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             log,
             outbox,
             signal: opts.signal,
+            warm: started.warm,
+            // Its cores go to the next job while the outcome is reported;
+            // not for a wrapper that never got going, whose outcome tells
+            // the runtime's health before the next start.
+            onExit: (stage) => {
+              const r = running.get(m.jobId);
+              if (!r || stage === "ASSIGNED") return;
+              running.delete(m.jobId);
+              reporting.add(r.done);
+              r.done.finally(() => reporting.delete(r.done));
+              wake();
+            },
           }).then((outcome) => {
             log(`job ${m.jobId}: ${describeOutcome(outcome)}`);
             report.jobs.push({ jobId: m.jobId, outcome });
@@ -211,6 +241,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             cores: Math.max(1, Math.min(jd.cpuCores, free)),
             done,
           });
+          pool?.prestart(started.shape);
           continue;
         }
       }
@@ -226,6 +257,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       const waits: Promise<unknown>[] = [...running.values()].map((r) =>
         r.done
       );
+      waits.push(new Promise<void>((r) => wake = r));
       let timer: ReturnType<typeof setTimeout> | undefined;
       let slept = false;
       if (free > 0 || running.size === 0) {
@@ -245,8 +277,15 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
       log(`preempted: stopping ${running.size} job(s)`);
     }
     await Promise.all([...running.values()].map((r) => r.done));
+    await Promise.all([...reporting]);
     await flushed;
   } finally {
+    await pool?.close();
+    if (pool) {
+      log(
+        `pre-started wrappers: ${pool.hits} used, ${pool.misses} cold starts`,
+      );
+    }
     broker.close();
     await sampler?.close();
   }

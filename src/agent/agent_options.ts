@@ -92,6 +92,11 @@ export interface AgentOptions {
    */
   audit?: boolean;
   /**
+   * Pre-start the next job's wrapper while matching and running
+   * (`warm_pool.ts`). @default true
+   */
+  prestart?: boolean;
+  /**
    * The site's payload network: the default for jobs without a JDL
    * `Network`, and with `none` the only one offered. @default "host"
    */

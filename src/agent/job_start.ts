@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ContainerError } from "../container/driver.ts";
+import { ContainerError, SANDBOX_PATH } from "../container/driver.ts";
 import { kernelLimits } from "../container/kernel_limits.ts";
 import { ImageError, type ResolvedImage } from "../container/software_dir.ts";
 import {
@@ -26,6 +26,7 @@ import type { AgentRuntime } from "./agent_runtime.ts";
 import { reportSetupFailure } from "./job_setup_failure.ts";
 import type { MatchedJob } from "./matched_job.ts";
 import type { ReportTarget } from "./report_outcome.ts";
+import type { WarmPool, WarmShape, WarmWrapper } from "./warm_pool.ts";
 import {
   buildLaunch,
   type Launch,
@@ -39,6 +40,12 @@ const JAILED = new Set(["bwrap", "none"]);
 
 /** A job ready for its wrapper. */
 export interface StartedJob {
+  /** Its sandbox (a pre-started wrapper's, or the one asked for). */
+  sandbox: string;
+  /** The shape of its launch (the next pre-started wrapper's). */
+  shape: WarmShape;
+  /** The pre-started wrapper it got, if any (else a cold start). */
+  warm?: WarmWrapper;
   /** The launch. */
   launch: Launch;
   /** Keeps what the launch prepared (released when the job ends). */
@@ -79,6 +86,40 @@ export interface JobStartContext {
   runtimeFailed: (reason: string) => void;
   /** Log sink. */
   log: (line: string) => void;
+  /** Pre-started wrappers (none: every start is cold). */
+  pool?: WarmPool;
+}
+
+/**
+ * The launch of a wrapper of `shape` in `sandbox`: the one builder for
+ * cold starts and pre-started wrappers, so they cannot drift apart.
+ */
+export function launchFor(
+  ctx: Omit<JobStartContext, "pool">,
+  sandbox: string,
+  shape: WarmShape,
+  extraArgs: string[] = [],
+): Launch {
+  const { opts, runtime } = ctx;
+  return buildLaunch({
+    driver: runtime.driver,
+    program: ctx.program,
+    sandbox,
+    broker: ctx.brokerAddr,
+    relay: ctx.relay ?? true,
+    network: shape.network,
+    payload: () => shape.payload,
+    image: shape.image,
+    imageRef: shape.imageRef,
+    software: runtime.software,
+    denoDir: `${opts.workRoot}/.deno`,
+    wrapperCache: runtime.wrapperCache,
+    payloadUser: runtime.jobUser,
+    payloadJail: !runtime.jobUser && JAILED.has(runtime.driver.name),
+    resources: shape.resources,
+    audit: opts.audit,
+    extraArgs,
+  });
 }
 
 /**
@@ -99,9 +140,9 @@ export async function startJob(
   const { opts, runtime, log } = ctx;
   const { driver, softwareDir } = runtime;
   let hold: LaunchHold | undefined;
+  let warm: WarmWrapper | undefined;
   try {
     const jd = parseJdl(job.jdl, { strict: false });
-    await Deno.mkdir(sandbox, { mode: 0o700 });
     const limits = jobLimits(jd, {
       cores: ctx.cores,
       memory: opts.memory,
@@ -121,36 +162,40 @@ export async function startJob(
       }
       image = await softwareDir.resolve(jd.container);
     }
-    const launch = buildLaunch({
-      driver,
-      program: ctx.program,
-      sandbox,
-      broker: ctx.brokerAddr,
-      relay: ctx.relay ?? true,
+    const shape: WarmShape = {
       network: jobNetwork(
         jd,
         ctx.netPolicy ?? "host",
         ctx.networks ?? [ctx.netPolicy ?? "host"],
       ),
-      payload: (workdir) => payloadPrograms(jd, workdir),
       image: driver.capabilities.directoryImages ? image?.dir : undefined,
       imageRef: jd.container ?? opts.image,
-      software: runtime.software,
-      denoDir: `${opts.workRoot}/.deno`,
-      wrapperCache: runtime.wrapperCache,
-      payloadUser: runtime.jobUser,
-      payloadJail: !runtime.jobUser && JAILED.has(driver.name),
+      // The list names no sandbox path (staged programs run through the
+      // exec shim), so any workdir gives it.
+      payload: payloadPrograms(jd, SANDBOX_PATH),
       resources: kernelLimits(limits),
-      audit: opts.audit,
-    });
-    hold = await prepareLaunch(driver, launch);
+    };
+    warm = await ctx.pool?.take(shape);
+    let launch: Launch;
+    if (warm) {
+      ({ sandbox, launch, hold } = warm);
+    } else {
+      await Deno.mkdir(sandbox, { mode: 0o700 });
+      launch = launchFor(ctx, sandbox, shape);
+      hold = await prepareLaunch(driver, launch);
+    }
     let cgroup: string | undefined;
     if (ctx.sampler instanceof CgroupSampler) {
       // The sampler moves the wrapper in when it starts watching it.
       cgroup = await ctx.sampler.createJobCgroup(`job-${job.jobId}`);
     }
-    return { launch, hold, jd, limits, cgroup };
+    return { sandbox, shape, warm, launch, hold, jd, limits, cgroup };
   } catch (e) {
+    if (warm) {
+      // Its stdin closed, it exits; what it holds goes with the sandbox.
+      await warm.proc.child.stdin.close().catch(() => {});
+      await warm.frames.return?.().catch(() => {});
+    }
     await hold?.release().catch(() => {});
     const reason = `wrapper not started: ${(e as Error).message}`;
     log(`job ${job.jobId}: ${reason}`);

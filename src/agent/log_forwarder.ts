@@ -82,6 +82,26 @@ export class LogForwarder {
     });
   }
 
+  /**
+   * Stops without sending what is left, and returns it (the end mark
+   * then goes with the caller's own request); waits at most `waitMs` for
+   * a send in flight.
+   */
+  async drain(waitMs = 2000): Promise<ForwardedLine[]> {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    let t: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      this.#inFlight,
+      new Promise((r) => t = setTimeout(r, waitMs)),
+    ]);
+    clearTimeout(t);
+    const rest = this.#buffer;
+    this.#buffer = [];
+    return rest;
+  }
+
   /** Sends what is left and stops (waits at most `waitMs`). */
   async close(waitMs = 2000): Promise<void> {
     this.#closed = true;

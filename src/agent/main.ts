@@ -68,9 +68,11 @@ export const AGENT_USAGE =
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
   [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
   [--payload-user UID[:GID]] [--audit on|off] [--payload-network none|host]
-  [--wrapper-net relay|direct]
+  [--wrapper-net relay|direct] [--no-prestart]
 --audit on|off: check every wrapper's permission audit against the table
   at job end (default on); off is recorded in each job's trace
+--no-prestart: start each wrapper only once its job is matched (by default
+  the next job's wrapper starts ahead, up to its hello; README "Performance")
 --payload-network none|host: the payload network of jobs without a JDL
   Network; with none, jobs asking for host are not matched here (default host)
 --wrapper-net relay|direct: relay (default): wrappers have no network, the
@@ -217,7 +219,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "wrapper-net",
       ],
       collect: ["package", "runtime-binary", "attr"],
-      boolean: ["wait", "help", "allow-no-container"],
+      boolean: ["wait", "help", "allow-no-container", "no-prestart"],
     });
     if (f.help) {
       console.log(AGENT_USAGE);
@@ -279,6 +281,7 @@ export async function agentMain(args: string[]): Promise<number> {
       wait: f.wait,
       allowNoContainer: f["allow-no-container"],
       audit: auditMode(f.audit),
+      prestart: !f["no-prestart"],
       payloadUser: f["payload-user"] !== undefined
         ? parsePayloadUser(f["payload-user"])
         : undefined,

@@ -11,6 +11,8 @@ import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend, type ResendOptions } from "../client/resend.ts";
 import type { OutboxEntry, ReportOutbox } from "./report_outbox.ts";
 import { protocolViolation } from "./supervisor_report.ts";
+import { quickReportable, sendFinalReport } from "./final_report.ts";
+import type { ForwardedLine } from "./log_forwarder.ts";
 import { deathState } from "./wrapper_outcome.ts";
 
 const ACTIVE: readonly string[] = ACTIVE_ORDER;
@@ -43,6 +45,7 @@ export interface ReportTarget {
 export async function reportOutcome(
   t: ReportTarget,
   e: OutboxEntry,
+  logTail?: ForwardedLine[],
 ): Promise<string> {
   const { broker, log } = t;
   const path = `/api/v1/jobs/${e.jobId}`;
@@ -51,6 +54,17 @@ export async function reportOutcome(
   await t.outbox?.put(e).catch((err) =>
     log(`job ${e.jobId}: outbox: ${(err as Error).message}`)
   );
+  if (quickReportable(e)) {
+    // One request in the common case (see final_report.ts).
+    const quick = await sendFinalReport(broker, e, logTail).catch(() => "");
+    if (quick) {
+      await t.outbox?.remove(e.jobId, e.attempt);
+      return quick;
+    }
+  } else if (logTail) {
+    await broker.json("POST", `${path}/log`, { lines: logTail, eof: true })
+      .catch(() => {});
+  }
   const post = (s: string, message = o.message ?? `agent: ${s}`) =>
     broker.json("POST", `${path}/status`, {
       state: s,

@@ -3,6 +3,7 @@ import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { ReportOutbox } from "./report_outbox.ts";
 import { deathState, reportOutcome } from "./report_outcome.ts";
 import type { OutboxEntry } from "./report_outbox.ts";
+import { canTransition, type JobState } from "../protocol/job_state.ts";
 
 /** A broker stand-in (unit test of this module only): a job and a script of failures. */
 function fakeBroker(
@@ -12,11 +13,25 @@ function fakeBroker(
   const posts: Record<string, unknown>[] = [];
   let calls = 0;
   const broker = {
-    json(method: string, _path: string, body?: Record<string, unknown>) {
+    json(method: string, path: string, body?: Record<string, unknown>) {
       if (calls++ < downFor) {
         return Promise.reject(new BrokerError(0, "unreachable", "down"));
       }
       if (method === "GET") return Promise.resolve({ ...job });
+      if (path.endsWith("/batch")) {
+        // The agent's one-request final report: the broker's rules for the
+        // status step (the same attempt; the same state, or a legal move).
+        const steps = body!.steps as { op: string; body: typeof body }[];
+        const status = steps.find((s) => s.op === "status")!.body!;
+        const to = status.state as JobState;
+        if (
+          status.attempt !== job.resubmissions ||
+          (job.state !== to && !canTransition(job.state as JobState, to))
+        ) {
+          return Promise.reject(new BrokerError(409, "refused", "refused"));
+        }
+        body = status;
+      }
       posts.push(body!);
       job.state = body!.state as string;
       return Promise.resolve({ state: job.state });
@@ -102,4 +117,23 @@ Deno.test("reportOutcome maps a death to the stage the broker knows", async () =
     ["ASSIGNED", "STARTED", "RUNNING", "SAVING"].map(deathState),
     ["ERROR_A", "ERROR_A", "ERROR_E", "ERROR_SV"],
   );
+});
+
+Deno.test("reportOutcome: a final state the broker can take costs one request, with the live log's tail", async () => {
+  const calls: string[] = [];
+  const job = { state: "DONE", resubmissions: 2 };
+  const { broker: inner, posts } = fakeBroker(job);
+  const broker = {
+    json(method: string, path: string, body?: Record<string, unknown>) {
+      calls.push(`${method} ${path}`);
+      return inner.json(method, path, body);
+    },
+  } as unknown as BrokerClient;
+  const s = await reportOutcome(
+    { broker, log: () => {}, resend: quick },
+    entry("DONE", "SAVING"),
+    [{ stream: "wrapper", text: "bye" }],
+  );
+  assertEquals([s, calls], ["DONE", ["POST /api/v1/jobs/7/batch"]]);
+  assertEquals(posts.map((p) => p.state), ["DONE"]);
 });

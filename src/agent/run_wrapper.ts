@@ -22,7 +22,8 @@ import { Watchdog } from "../watchdog/watchdog.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl } from "./log_escape.ts";
 import { OOM_CHECK_ENV, oomOutcome } from "../container/oom_check.ts";
-import { LogForwarder } from "./log_forwarder.ts";
+import { type ForwardedLine, LogForwarder } from "./log_forwarder.ts";
+import type { WarmWrapper } from "./warm_pool.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
   brokerKillMessage,
@@ -45,6 +46,13 @@ import { auditSummaryLine } from "../protocol/audit_verdict.ts";
 import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
+
+/**
+ * How long a job may sit in SAVING before the agent sends the payload's
+ * final usage in a heartbeat of its own; a job that ends sooner gets it in
+ * its final report.
+ */
+const SAVING_BEAT_DELAY_MS = 1000;
 export type { MatchedJob, StopRequest, WrapperOutcome };
 
 /** Options of {@link runWrapper}. */
@@ -87,6 +95,17 @@ export interface RunWrapperOptions {
   outbox?: ReportOutbox;
   /** Aborted when the agent is preempted; `reason` is a {@link StopRequest}. */
   signal?: AbortSignal;
+  /**
+   * A pre-started wrapper of this launch that said `hello` already
+   * (`warm_pool.ts`): no spawn, the `start` frame goes out at once.
+   */
+  warm?: Pick<WarmWrapper, "proc" | "frames" | "hello">;
+  /**
+   * Called once the wrapper and its whole tree are gone, with the last
+   * stage it reported: the job's cores are free, while its outcome is
+   * still being reported.
+   */
+  onExit?: (stage: string) => void;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
   /**
@@ -127,7 +146,8 @@ export async function runWrapper(
   let stage = "ASSIGNED";
   let proc: WrapperProcess;
   try {
-    proc = spawnWrapper(opts.launch, opts.sandbox, opts.groupKill);
+    proc = opts.warm?.proc ??
+      spawnWrapper(opts.launch, opts.sandbox, opts.groupKill);
   } catch (e) {
     const outcome: WrapperOutcome = {
       state: "ERROR_A",
@@ -145,7 +165,7 @@ export async function runWrapper(
   }
   const { child } = proc;
   const out = new FrameWriter(child.stdin);
-  const frames = readFrames(child.stdout);
+  const frames = opts.warm?.frames ?? readFrames(child.stdout);
   const relay = opts.relay === false ? undefined : new RelayServer({
     jobId: job.jobId,
     broker: opts.brokerUrl,
@@ -228,6 +248,9 @@ export async function runWrapper(
   });
   heartbeats.start();
 
+  let savingBeat: ReturnType<typeof setTimeout> | undefined;
+  let savingSample: Promise<void> | undefined;
+  let runningSample: Promise<void> | undefined;
   let end: Awaited<ReturnType<typeof converse>>;
   let protocolError: string | undefined;
   try {
@@ -245,16 +268,28 @@ export async function runWrapper(
         env: {},
       },
       helloTimeoutMs: opts.helloTimeoutMs ?? 30000,
+      hello: opts.warm?.hello,
       onFrame: opts.onFrame,
       relay: relay && ((f) => relay.handle(f)),
       onStage: (s) => {
         stage = s;
         watchdog?.stage(stage);
         if (!isActive(stage)) finalSeen = true;
-        else if (stage === "SAVING") {
-          // The payload is done: send its final CPU and memory now, while
-          // the job still takes heartbeats.
-          watchdog?.sampleNow().then(() => heartbeats.beat()).catch(() => {});
+        else if (stage === "RUNNING") {
+          // One sample while the wrapper surely lives: a job shorter than
+          // the sampling interval still gets its memory accounted.
+          runningSample = watchdog?.sampleNow().catch(() => {});
+        } else if (stage === "SAVING") {
+          // The payload is done: sample its final CPU and memory now; they
+          // go in a heartbeat while the job still takes heartbeats, unless
+          // the final state comes first (then in the final report: one
+          // request fewer).
+          savingSample = watchdog?.sampleNow().catch(() => {});
+          savingBeat = setTimeout(() => {
+            if (!finalSeen) {
+              savingSample?.then(() => heartbeats.beat()).catch(() => {});
+            }
+          }, SAVING_BEAT_DELAY_MS);
         }
       },
       onLog: (l) => {
@@ -272,7 +307,8 @@ export async function runWrapper(
   }
   await relay?.close();
   await out.close().catch(() => {});
-  await live.close();
+  // Sent with the final report: one request fewer per job.
+  const logTail = await live.drain();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const exited = await Promise.race([
     child.status,
@@ -289,11 +325,16 @@ export async function runWrapper(
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
   else if (opts.groupKill) await kills.stopTree("KILL");
+  opts.onExit?.(stage);
   heartbeats.end();
+  clearTimeout(savingBeat);
   stopKillWatch();
   kills.dispose();
   opts.signal?.removeEventListener("abort", onAbort);
   await capped(heartbeats.pending);
+  // The sample taken when the payload ended, before the watchdog stops.
+  await capped(runningSample);
+  await capped(savingSample);
   await capped(watchdog?.stop());
   await capped(frames.return?.().catch(() => {}));
   const endedAt = Date.now();
@@ -325,7 +366,7 @@ export async function runWrapper(
     outcome.audit = audit;
     log(`job ${job.jobId}: ${auditSummaryLine(audit)}`);
   }
-  const reported = await report(opts, outcome, decided.died);
+  const reported = await report(opts, outcome, decided.died, logTail);
   heartbeats.stop();
   await capped(heartbeats.pending);
   if (reported.startsWith("ERROR_") && reported !== outcome.state) {
@@ -344,6 +385,7 @@ function report(
   opts: RunWrapperOptions,
   o: WrapperOutcome,
   death = false,
+  logTail?: ForwardedLine[],
 ): Promise<string> {
   return reportOutcome(
     { broker: opts.broker, outbox: opts.outbox, log: opts.log },
@@ -353,6 +395,7 @@ function report(
       outcome: o,
       death,
     },
+    logTail,
   );
 }
 

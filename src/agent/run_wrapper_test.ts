@@ -36,7 +36,18 @@ function fakeBroker(opts: { killOnHeartbeat?: boolean } = {}) {
   const job = { state: "ASSIGNED", resubmissions: 0 };
   const calls: { method: string; path: string; body?: unknown }[] = [];
   const client = {
-    json: <T>(method: string, path: string, body?: unknown) => {
+    json: async <T>(method: string, path: string, body?: unknown) => {
+      if (path.endsWith("/batch")) {
+        // A batch is its steps, each the request it stands for.
+        const base = path.slice(0, -"/batch".length);
+        let last: unknown;
+        for (
+          const st of (body as { steps: { op: string; body: unknown }[] }).steps
+        ) {
+          last = await client.json("POST", `${base}/${st.op}`, st.body);
+        }
+        return last as T;
+      }
       calls.push({ method, path, body });
       if (method === "GET") return Promise.resolve({ ...job } as T);
       if (path.endsWith("/status")) {

@@ -30,6 +30,8 @@ export interface ConversationOptions {
   start: StartMessage;
   /** How long to wait for `hello`, ms. */
   helloTimeoutMs: number;
+  /** The `hello` already read (a pre-started wrapper, warm_pool.ts). */
+  hello?: Frame;
   /** Called with every frame after `hello` (tests). */
   onFrame?: (frame: Frame) => void;
   /** Called with each stage the wrapper reports. */
@@ -61,7 +63,7 @@ export async function converse(
   opts: ConversationOptions,
 ): Promise<EndMessage | undefined> {
   const { frames } = opts;
-  const hello = await readFrameWithTimeout(
+  const hello = opts.hello ?? await readFrameWithTimeout(
     frames,
     opts.helloTimeoutMs,
     "hello",

@@ -80,7 +80,10 @@ export function createBrokerHandler(
     const t0 = performance.now();
     let res: Response;
     try {
-      res = await handle(ctx, req, peer);
+      // One durable sync for all the request's writes (group_commit.ts).
+      res = deps.store.withOneSync
+        ? await deps.store.withOneSync(() => handle(ctx, req, peer))
+        : await handle(ctx, req, peer);
     } catch (e) {
       // A client gone mid-body is its own business: no stack trace.
       if (isClientAbort(e)) {
@@ -226,6 +229,7 @@ async function handle(
     tokenJob,
     job,
     lfn,
+    again: (sub) => handle(ctx, sub, peer),
   };
   return await handler(ctx, call as Parameters<typeof handler>[1]);
 }

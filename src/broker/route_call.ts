@@ -21,6 +21,11 @@ export interface BaseCall {
   who: TokenIdentity;
   /** For a JOB token: its job (alive, checked at authentication). */
   tokenJob?: JobRecord;
+  /**
+   * Runs another request as this same caller, through routing,
+   * authentication and authorization again (a batch's steps).
+   */
+  again: (sub: Request) => Promise<Response>;
 }
 
 /** The path parameters a path pattern has. */

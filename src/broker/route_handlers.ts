@@ -8,6 +8,7 @@
  */
 import { readJson } from "./body_fields.ts";
 import { json } from "./errors.ts";
+import { runBatch } from "./batch.ts";
 import type { RouteHandlers } from "./route_call.ts";
 import { heartbeat, logAppend, match, status } from "./routes_agent.ts";
 import {
@@ -43,6 +44,7 @@ export const ROUTE_HANDLERS: RouteHandlers = {
   resubmit,
   match,
   status,
+  batch: (_ctx, { req, job, again }) => runBatch(req, job.id, again),
   heartbeat,
   file_list: fileList,
   file_get: fileGet,

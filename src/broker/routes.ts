@@ -92,6 +92,13 @@ export const ROUTES = {
     path: "/api/v1/jobs/:id/status",
     allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
   },
+  // Several of one job's reports in one round trip (src/broker/batch.ts):
+  // each step is then authorized as the request it stands for.
+  batch: {
+    method: "POST",
+    path: "/api/v1/jobs/:id/batch",
+    allow: { JOB: "self_job", JOB_AGENT: "matched_job" },
+  },
   heartbeat: {
     method: "POST",
     path: "/api/v1/jobs/:id/heartbeat",

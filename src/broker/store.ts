@@ -258,6 +258,12 @@ export interface JobStore {
   ): Promise<FileRecord[]>;
   /** Removes a file's name; false when there was none. */
   deleteFile(lfn: string): Promise<boolean>;
+  /**
+   * Optional: runs `fn` (one request's work) so that its writes share one
+   * durable sync, awaited before it resolves; a store without it makes
+   * each write durable on its own (see group_commit.ts).
+   */
+  withOneSync?<T>(fn: () => Promise<T>): Promise<T>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

@@ -362,4 +362,22 @@ export class SqliteJobStore implements JobStore {
   flush(): Promise<void> {
     return this.#conn.durable();
   }
+
+  /**
+   * Runs `fn` (one request's work) so that its writes share one durable
+   * sync, awaited before it resolves (see group_commit.ts).
+   */
+  withOneSync<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#conn.withOneSync(fn);
+  }
+
+  /** Write transactions committed so far (the bench's writes per sync). */
+  get writes(): number {
+    return this.#conn.writes;
+  }
+
+  /** WAL syncs run so far (`"group"` durability). */
+  get syncs(): number {
+    return this.#conn.syncs;
+  }
 }

@@ -540,3 +540,51 @@ Deno.test("queue heads and running counts heal when out of step with the jobs", 
     await t.close();
   }
 });
+
+Deno.test("group commit: concurrent writes share syncs; one request's writes wait for one sync at its end", async () => {
+  const t = await tempStore({ durability: "group" });
+  try {
+    // 20 transactions issued in one tick: the first starts a sync, the
+    // other 19 share the next one.
+    const ids = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.store.submit(
+          newJob("u", `Executable = "/x"; Arguments = "${i}";`),
+          "USER:u",
+        )),
+    );
+    assertEquals(t.store.writes, 20);
+    assertEquals(t.store.syncs, 2);
+    // One request: a claim and five transitions, one after the other, and
+    // a single sync, which has run when the request resolves.
+    const before = t.store.syncs;
+    let resolvedAfterSync = false;
+    await t.store.withOneSync(async () => {
+      const job = await t.store.claim(BIG, AGENT, accept);
+      const path: JobState[] = ["ASSIGNED", "STARTED", "RUNNING", "SAVING"];
+      for (let i = 1; i < path.length; i++) {
+        await t.store.transition(job!.id, path[i - 1], path[i], {
+          actor: "JOB:u",
+          reason: "test",
+        });
+      }
+      await t.store.transition(job!.id, "SAVING", "DONE", {
+        actor: "JOB:u",
+        reason: "test",
+      });
+      assertEquals(t.store.syncs, before);
+    }).then(() => resolvedAfterSync = t.store.syncs === before + 1);
+    assert(resolvedAfterSync);
+    assertEquals(t.store.writes, 25);
+    // Nested scopes are one scope; outside any, each write waits itself.
+    await t.store.withOneSync(() =>
+      t.store.withOneSync(() => t.store.setUserQuota("u", 3))
+    );
+    assertEquals(t.store.syncs, before + 2);
+    await t.store.setUserQuota("u", 4);
+    assertEquals(t.store.syncs, before + 3);
+    assertEquals(ids.length, 20);
+  } finally {
+    await t.close();
+  }
+});

@@ -7,6 +7,9 @@
  *   answers a repeat with the first request's job;
  * - status reports and heartbeats: the broker answers a report of the
  *   state a job is already in as done, so a repeat changes nothing;
+ * - batches of those (`src/broker/batch.ts`), whose steps are each safe
+ *   to repeat (a live-log step may show its lines twice: that log is a
+ *   view, the uploaded files are the record);
  * - `PUT` (a file from memory, a factory's pilot report): it replaces
  *   the same object with the same content (streamed uploads opt out);
  * - a factory's demand query: it changes nothing;
@@ -27,7 +30,10 @@ export function retrySafe(
   // same content.
   if (m === "GET" || m === "HEAD" || m === "PUT") return true;
   if (headers.has("idempotency-key")) return true;
-  if (m === "POST" && /^\/api\/v1\/jobs\/\d+\/(status|heartbeat)$/.test(path)) {
+  if (
+    m === "POST" &&
+    /^\/api\/v1\/jobs\/\d+\/(status|heartbeat|batch)$/.test(path)
+  ) {
     return true;
   }
   // A factory's demand query changes nothing.

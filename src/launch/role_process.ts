@@ -116,6 +116,16 @@ export function agentContext(opts: AgentCommandOptions): AgentContext {
   };
 }
 
+/**
+ * V8 flags of the agent: a 1 MiB young generation (V8's default grows it
+ * to 16 MiB per semi-space). The agent's heap is small and mostly idle, so
+ * more frequent scavenges cost it little, and its resident set shrinks by
+ * several MB (README "Performance", agent RSS).
+ */
+export const AGENT_V8_FLAGS: readonly string[] = [
+  "--v8-flags=--max-semi-space-size=1",
+];
+
 /** The agent's command line, permissions from the table. */
 export function agentCommand(opts: AgentCommandOptions): CommandLine {
   const containers = opts.containers ?? "auto";
@@ -137,6 +147,7 @@ export function agentCommand(opts: AgentCommandOptions): CommandLine {
     args: [
       "run",
       "--no-prompt",
+      ...AGENT_V8_FLAGS,
       ...flags,
       `${ROOT}/agent.ts`,
       "--broker",

@@ -1,7 +1,7 @@
 /**
  * The wrapper's own tiny flag parser. The wrapper is on the launch path of
  * every job, and `@std/cli`'s stand-in pulls in `node:util`, which costs
- * start-up time; the wrapper has three flags and needs nothing more.
+ * start-up time; the wrapper has four flags and needs nothing more.
  *
  * @module
  */
@@ -14,11 +14,16 @@ export interface WrapperFlags {
   startTimeout?: string;
   /** `--self-test`: the container probe. */
   selfTest: boolean;
+  /**
+   * `--prestarted`: started ahead of its job (the agent's warm pool); warm
+   * up while waiting for `start`.
+   */
+  prestarted: boolean;
 }
 
 /** Parses the wrapper's flags; throws a one-line TypeError on anything else. */
 export function parseWrapperFlags(args: readonly string[]): WrapperFlags {
-  const flags: WrapperFlags = { selfTest: false };
+  const flags: WrapperFlags = { selfTest: false, prestarted: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
     const [name, inline] = a.startsWith("--") && a.includes("=")
@@ -33,9 +38,11 @@ export function parseWrapperFlags(args: readonly string[]): WrapperFlags {
     else if (name === "--start-timeout") flags.startTimeout = value();
     else if (name === "--self-test" && inline === undefined) {
       flags.selfTest = true;
+    } else if (name === "--prestarted" && inline === undefined) {
+      flags.prestarted = true;
     } else {
       throw new TypeError(
-        `unknown argument "${a}"; expected --workdir DIR, --start-timeout MS, --self-test`,
+        `unknown argument "${a}"; expected --workdir DIR, --start-timeout MS, --self-test, --prestarted`,
       );
     }
   }

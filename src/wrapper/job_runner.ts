@@ -9,10 +9,10 @@
  *
  * @module
  */
-import { BrokerClient, BrokerError } from "../client/broker_client.ts";
-import { resend } from "../client/resend.ts";
+import { BrokerClient } from "../client/broker_client.ts";
+import { JobReporter } from "./job_reporter.ts";
 import type { JobDescription } from "../jdl/mod.ts";
-import { FrameType, type FrameWriter } from "../pipe/mod.ts";
+import type { FrameWriter } from "../pipe/mod.ts";
 import {
   type CancelMessage,
   type EndMessage,
@@ -27,7 +27,6 @@ import {
   buildArchives,
   collectOutputs,
   type OutputItem,
-  uploadOutputs,
 } from "./upload_outputs.ts";
 
 /** What a wrapper run needs besides the `start` message. */
@@ -79,56 +78,21 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
   // else) stops the payload: we no longer own this job.
   const revoked = new AbortController();
   const signal = AbortSignal.any([ctx.signal, revoked.signal]);
-  const post = async (body: Record<string, unknown>) => {
-    // Resent until acknowledged: a report lost in a broker outage would
-    // leave the job behind its payload (see src/client/resend.ts).
-    const r = await resend(
-      () =>
-        broker.json("POST", `/api/v1/jobs/${start.jobId}/status`, {
-          ...body,
-          attempt: start.resubmission,
-        }),
-      {
-        onRetry: (e, n) =>
-          n === 1 &&
-          ctx.log(
-            `report ${body.state} not acknowledged, resending: ${e.message}`,
-          ),
-      },
-    );
-    if (r.kind !== "acked") {
-      const e = r.error;
-      ctx.log(
-        `could not report ${body.state} to the broker: ${(e as Error).message}`,
-      );
-      if (e instanceof BrokerError && e.status === 401) {
-        if (!revoked.signal.aborted) {
-          revoked.abort(
-            {
-              reason: KillReason.USER,
-              message: `job token refused: ${e.message}`,
-              graceMs: 2000,
-            } satisfies CancelMessage,
-          );
-        }
-        throw e;
-      }
-    }
-  };
   // Status updates go out in order on one chain. Intermediate states are
   // not awaited before the next step (the payload should not wait on a
   // network round trip to start); final states are.
-  let chain: Promise<void> = Promise.resolve();
-  const report = (
-    state: string,
-    message?: string,
-    extra: Record<string, unknown> = {},
-  ): Promise<void> => {
-    out.send(FrameType.Status, { state, message, ...extra }).catch(() => {});
-    const next = chain.then(() => post({ state, message, ...extra }));
-    chain = next.catch(() => {});
-    return next;
-  };
+  const reporter = new JobReporter(broker, start, out, ctx.log, (e) => {
+    if (!revoked.signal.aborted) {
+      revoked.abort(
+        {
+          reason: KillReason.USER,
+          message: `job token refused: ${e.message}`,
+          graceMs: 2000,
+        } satisfies CancelMessage,
+      );
+    }
+  });
+  const report = reporter.report.bind(reporter);
   const background = (p: Promise<void>) => void p.catch(() => {});
   try {
     // A broken site setup script is a startup failure, with its own words.
@@ -143,18 +107,25 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
       await report("ERROR_A", problem);
       return { state: "ERROR_A", exitCode: 1, message: problem };
     }
-    background(report("STARTED", "wrapper started"));
-    try {
-      await stageInputs(broker, jdl, ctx.workdir, ctx.log);
-    } catch (e) {
-      const msg = `input staging failed: ${(e as Error).message}`;
-      await report("ERROR_IB", msg);
-      return { state: "ERROR_IB", exitCode: 1, message: msg };
+    const started = { state: "STARTED", message: "wrapper started" };
+    const running = { state: "RUNNING", message: "payload started" };
+    if (jdl.inputFile.length + jdl.inputData.length === 0) {
+      // Nothing to stage: nobody can tell STARTED from RUNNING apart.
+      background(reporter.reportMany([started, running]));
+    } else {
+      background(report(started.state, started.message));
+      try {
+        await stageInputs(broker, jdl, ctx.workdir, ctx.log);
+      } catch (e) {
+        const msg = `input staging failed: ${(e as Error).message}`;
+        await report("ERROR_IB", msg);
+        return { state: "ERROR_IB", exitCode: 1, message: msg };
+      }
+      background(report(running.state, running.message));
     }
-    background(report("RUNNING", "payload started"));
     const result = await runPayload({ ...ctx, signal });
     // Every intermediate report has landed (or failed) before we go on.
-    await chain;
+    await reporter.settled;
     if (result.killReason !== undefined) {
       // Cancelled by the agent: it reports the kill, we only stop cleanly.
       return {
@@ -179,26 +150,41 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
     ];
     if (result.exitCode !== 0) {
       const msg = `payload exited with code ${result.exitCode}`;
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
       // A SIGKILL may be the container's OOM killer, which only the agent
-      // can tell (oom_check.ts): it reports that death, as it does kills.
-      if (!(result.exitCode === 137 && Deno.env.get(OOM_CHECK_ENV) === "1")) {
-        await report("ERROR_E", msg, { exitCode: result.exitCode });
-      }
+      // can tell (oom_check.ts): it reports that death, as it does kills;
+      // the logs still go up.
+      const agentDecides = result.exitCode === 137 &&
+        Deno.env.get(OOM_CHECK_ENV) === "1";
+      await reporter.failWith(
+        await logsOf(),
+        agentDecides ? [] : [
+          {
+            state: "ERROR_E",
+            message: msg,
+            extra: { exitCode: result.exitCode },
+          },
+        ],
+      );
       return { state: "ERROR_E", exitCode: result.exitCode, message: msg };
     }
     if (result.validation && result.validation !== "ok") {
       const state = result.validation;
       const msg = result.message ?? "validation failed";
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report(state, msg, { exitCode: result.exitCode });
+      await reporter.failWith(await logsOf(), [
+        { state, message: msg, extra: { exitCode: result.exitCode } },
+      ]);
       return { state, exitCode: result.exitCode, message: msg };
     }
-    await report("SAVING", "uploading outputs", { exitCode: 0 });
     if (outputs.refused.length > 0 || outputs.missing.length > 0) {
       const msg = outputProblems(outputs);
-      await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report("ERROR_S", msg, { exitCode: 0 });
+      await reporter.failWith(await logsOf(), [
+        {
+          state: "SAVING",
+          message: "uploading outputs",
+          extra: { exitCode: 0 },
+        },
+        { state: "ERROR_S", message: msg, extra: { exitCode: 0 } },
+      ]);
       return { state: "ERROR_S", exitCode: 0, message: msg };
     }
     try {
@@ -207,18 +193,19 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
         ctx.workdir,
         ctx.log,
       );
-      await uploadOutputs(
-        broker,
-        start,
+      // SAVING, the outputs and DONE: one request when they are small.
+      await reporter.finish(
         [...outputs.files, ...outputs.logs, ...archives],
-        ctx.log,
+        { state: "DONE", message: "job done", extra: { exitCode: 0 } },
       );
     } catch (e) {
+      if (revoked.signal.aborted) throw e;
       const msg = `output upload failed: ${(e as Error).message}`;
+      // ERROR_SV leaves SAVING only; a repeated SAVING is acknowledged.
+      await report("SAVING", "uploading outputs", { exitCode: 0 });
       await report("ERROR_SV", msg, { exitCode: 0 });
       return { state: "ERROR_SV", exitCode: 0, message: msg };
     }
-    await report("DONE", "job done", { exitCode: 0 });
     return { state: "DONE", exitCode: 0 };
   } finally {
     broker.close();
@@ -233,16 +220,4 @@ function outputProblems(o: Awaited<ReturnType<typeof collectOutputs>>) {
       ? [`required output missing: ${o.missing.join(", ")}`]
       : []),
   ].join("; ");
-}
-
-async function uploadLogsBestEffort(
-  ctx: JobContext,
-  broker: BrokerClient,
-  logs: { path: string; name: string }[],
-) {
-  try {
-    await uploadOutputs(broker, ctx.start, logs, ctx.log);
-  } catch (e) {
-    ctx.log(`could not upload logs of the failed job: ${(e as Error).message}`);
-  }
 }

@@ -25,6 +25,7 @@ import type {
 } from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
+import { warmUp } from "./warm_up.ts";
 import { RelayClient } from "./relay_client.ts";
 
 /** The wrapper's name and version in `hello`. */
@@ -91,6 +92,8 @@ export async function wrapperMain(args: string[]): Promise<number> {
     log("error: --workdir DIR is required");
     return 2;
   }
+  // Idle ahead of its job: compile what the job's first steps run.
+  if (flags.prestarted) warmUp();
   const frames = readFrames(Deno.stdin.readable);
   const timeout = Number(flags.startTimeout ?? 30000);
   const first = await readFrameWithTimeout(frames, timeout, "start").catch(
@@ -99,6 +102,9 @@ export async function wrapperMain(args: string[]): Promise<number> {
       return undefined;
     },
   );
+  // A pre-started wrapper whose agent closed its stdin before any job
+  // (the agent exits, or its slot ends): nothing happened, nothing to say.
+  if (!first && flags.prestarted) return 0;
   if (!first || first.type !== FrameType.Start) {
     log(`error: expected a start frame first, got ${first?.type ?? "nothing"}`);
     await out.close().catch(() => {});
