@@ -53,6 +53,8 @@ export async function sendFinalReport(
       exitCode: o.exitCode,
       killReason: o.killReason,
       usage: o.usage,
+      // The wrapper's permission audit (src/protocol/audit_verdict.ts).
+      audit: o.audit,
     },
   });
   await broker.json("POST", batchPath(e.jobId), { steps });
