@@ -252,6 +252,12 @@ export interface JobStore {
   ): Promise<FileRecord[]>;
   /** Removes a file's name; false when there was none. */
   deleteFile(lfn: string): Promise<boolean>;
+  /**
+   * Whether this process may run the timed sweeps now. A store shared by
+   * several broker replicas lets exactly one lead at a time (PostgreSQL:
+   * an advisory lock); absent means this process is the only one.
+   */
+  sweeperLeader?(): Promise<boolean>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

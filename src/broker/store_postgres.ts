@@ -1,0 +1,494 @@
+/**
+ * PostgreSQL task queue: the store that N broker replicas share.
+ *
+ * Same contract as the embedded SQLite store ({@link ./store_sqlite.ts});
+ * what differs is how it stays correct with several writers:
+ *
+ * - claims lock their candidate with `FOR UPDATE SKIP LOCKED` and move it
+ *   with a compare-and-set ({@link ./store_postgres_claim.ts});
+ * - every other state change locks the job row first (`FOR UPDATE`), so
+ *   two replicas moving one job serialize and the second sees the first's
+ *   result;
+ * - new match classes are inserted under an advisory lock held to commit,
+ *   so class IDs become visible in order and each replica's in-memory
+ *   class index can load "everything above the highest ID I know";
+ * - job token serials have a unique index: a serial is never current for
+ *   two jobs, whichever replica issued it;
+ * - the sweeper runs on the one replica holding a session-level advisory
+ *   lock ({@link PostgresJobStore.sweeperLeader}); it passes to another
+ *   replica when that one's connection dies.
+ *
+ * Writes resolve after PostgreSQL's commit (its own WAL fsync, with the
+ * server's `synchronous_commit`). Deadlocks and serialization failures are
+ * retried.
+ *
+ * @example
+ * ```ts ignore
+ * const store = await PostgresJobStore.open("postgres://broker@db/splitpilot");
+ * const id = await store.submit(job, "USER:alice");
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
+import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
+import type { Usage } from "../protocol/usage.ts";
+import type {
+  ClaimOptions,
+  FileRecord,
+  JobFilter,
+  JobRecord,
+  JobStore,
+  NewJob,
+  SlotOffer,
+  TraceEntry,
+  TransitionExtra,
+} from "./store.ts";
+import { KEY_TTL_MS, matchScope, submitScope } from "./idempotency.ts";
+import { CLASS_LOCK, migrate, SWEEPER_LOCK } from "./store_postgres_schema.ts";
+import {
+  connect,
+  type ReservedSql,
+  retryable,
+  type Sql,
+  type Tx,
+} from "./store_postgres_sql.ts";
+import {
+  addTrace,
+  moveJob,
+  type Row,
+  toFile,
+  toJob,
+  toTrace,
+} from "./store_postgres_rows.ts";
+import { claimIn } from "./store_postgres_claim.ts";
+
+const ACTIVE = [...ACTIVE_STATES];
+
+/** Options of {@link PostgresJobStore.open}. */
+export interface PostgresStoreOptions {
+  /** Connection pool size. @default 10 */
+  poolSize?: number;
+  /** See `SqliteStoreOptions.fewClasses`. @default 256 */
+  fewClasses?: number;
+}
+
+/** Whether `db` names a PostgreSQL database (else it is an SQLite path). */
+export function isPostgresUrl(db: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(db);
+}
+
+function indexSlot(slot: SlotOffer): IndexSlot {
+  return {
+    cpuCores: Math.ceil(slot.cpuCores),
+    ttl: Math.ceil(slot.ttl),
+    memory: Math.ceil(slot.memory),
+    disk: Math.ceil(slot.disk),
+    site: slot.site?.toLowerCase() ?? null,
+    ce: slot.ce?.toLowerCase() ?? null,
+    packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
+  };
+}
+
+const uniq = (xs: string[]) => [...new Set(xs.map((x) => x.toLowerCase()))];
+
+/** The PostgreSQL task queue; see the module doc. */
+export class PostgresJobStore implements JobStore {
+  #sql: Sql;
+  #index = new ClassIndex();
+  #classes = new Map<string, number>();
+  #fewClasses: number;
+  #leader: ReservedSql | undefined;
+  #keyInserts = 0;
+
+  private constructor(sql: Sql, opts: PostgresStoreOptions) {
+    this.#sql = sql;
+    this.#fewClasses = opts.fewClasses ?? 256;
+  }
+
+  /** Connects to `url` and applies pending migrations. */
+  static async open(
+    url: string,
+    opts: PostgresStoreOptions = {},
+  ): Promise<PostgresJobStore> {
+    const sql = connect(url, { max: opts.poolSize });
+    try {
+      await migrate(sql);
+    } catch (e) {
+      await sql.end({ timeout: 1 });
+      throw e;
+    }
+    return new PostgresJobStore(sql, opts);
+  }
+
+  /** Runs `fn` in a transaction, again on deadlock or serialization failure. */
+  async #tx<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#sql.begin(fn) as T;
+      } catch (e) {
+        // A class inserted by a rolled-back transaction is no class.
+        this.#classes.clear();
+        if (!retryable(e) || attempt >= 20) throw e;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+      }
+    }
+  }
+
+  async #classId(tx: Tx, job: NewJob): Promise<number> {
+    const known = this.#classes.get(job.matchClass);
+    if (known !== undefined) return known;
+    let [found] = await tx`SELECT id FROM match_classes
+      WHERE key = ${job.matchClass}`;
+    if (!found) {
+      // Held to commit: class IDs become visible in ID order.
+      await tx`SELECT pg_advisory_xact_lock(${CLASS_LOCK.toString()}::int8)`;
+      const k = job.keys;
+      [found] = await tx`
+        INSERT INTO match_classes (key, cpu_cores, ttl, memory, disk, sites,
+          ces, packages, residual)
+        VALUES (${job.matchClass}, ${k.cpuCores}, ${k.ttl}, ${k.memory},
+          ${k.disk}, ${uniq(k.sites)}::text[], ${uniq(k.ces)}::text[],
+          ${uniq(k.packages)}::text[], ${k.residual})
+        ON CONFLICT (key) DO UPDATE SET key = excluded.key
+        RETURNING id`;
+      // Not cached: this transaction may still roll back.
+      return Number(found.id);
+    }
+    const id = Number(found.id);
+    this.#classes.set(job.matchClass, id);
+    return id;
+  }
+
+  async #findKey(tx: Tx, scope: string, key: string, now: number) {
+    const [r] = await tx`SELECT job_id FROM request_keys
+      WHERE scope = ${scope} AND key = ${key} AND at > ${now - KEY_TTL_MS}`;
+    return r === undefined ? undefined : Number(r.job_id);
+  }
+
+  async #recordKey(
+    tx: Tx,
+    scope: string,
+    key: string,
+    id: number,
+    now: number,
+  ) {
+    await tx`INSERT INTO request_keys (scope, key, job_id, at)
+      VALUES (${scope}, ${key}, ${id}, ${now})
+      ON CONFLICT (scope, key) DO UPDATE SET job_id = excluded.job_id,
+        at = excluded.at`;
+    if (++this.#keyInserts % 1000 === 1) {
+      await tx`DELETE FROM request_keys WHERE at <= ${now - KEY_TTL_MS}`;
+    }
+  }
+
+  async #insert(tx: Tx, job: NewJob, actor: string, now: number) {
+    const key = job.idempotencyKey;
+    const scope = submitScope(job.owner);
+    if (key !== undefined) {
+      const known = await this.#findKey(tx, scope, key, now);
+      if (known !== undefined) return known;
+    }
+    const classId = await this.#classId(tx, job);
+    const maxWait = job.maxWaitingSeconds === undefined
+      ? null
+      : Math.round(job.maxWaitingSeconds * 1000);
+    const [r] = await tx`
+      INSERT INTO jobs (owner, state, jdl, class_id, priority, cpu_cores, ttl,
+        memory, disk, max_wait_ms, created_at, updated_at, expires_at, message)
+      VALUES (${job.owner}, 'WAITING', ${job.jdl}, ${classId}, ${job.priority},
+        ${job.keys.cpuCores}, ${job.keys.ttl}, ${job.keys.memory},
+        ${job.keys.disk}, ${maxWait}::int8, ${now}, ${now},
+        ${maxWait === null ? null : now + maxWait}::int8, 'submitted')
+      RETURNING id`;
+    const id = Number(r.id);
+    await tx`INSERT INTO owners (owner) VALUES (${job.owner})
+      ON CONFLICT (owner) DO NOTHING`;
+    await addTrace(tx, id, now, "WAITING", actor, "submitted");
+    if (key !== undefined) await this.#recordKey(tx, scope, key, id, now);
+    return id;
+  }
+
+  /** Inserts one WAITING job and its first trace entry. */
+  submit(job: NewJob, actor: string): Promise<string> {
+    return this.#tx(async (tx) =>
+      String(await this.#insert(tx, job, actor, Date.now()))
+    );
+  }
+
+  /** Inserts all `jobs` in one transaction, IDs in order. */
+  submitMany(jobs: NewJob[], actor: string): Promise<string[]> {
+    return this.#tx(async (tx) => {
+      const now = Date.now();
+      const ids: string[] = [];
+      for (const j of jobs) {
+        ids.push(String(await this.#insert(tx, j, actor, now)));
+      }
+      return ids;
+    });
+  }
+
+  /** One job, or undefined for an unknown or malformed ID. */
+  async get(id: string): Promise<JobRecord | undefined> {
+    if (!/^\d{1,15}$/.test(id)) return undefined;
+    const [r] = await this.#sql`SELECT * FROM jobs WHERE id = ${Number(id)}`;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** Jobs matching `filter`, newest first, up to its limit. */
+  async list(filter: JobFilter): Promise<JobRecord[]> {
+    const sql = this.#sql;
+    const conds = [sql`true`];
+    if (filter.owner !== undefined) conds.push(sql`owner = ${filter.owner}`);
+    if (filter.states && filter.states.length > 0) {
+      conds.push(sql`state = ANY(${filter.states}::text[])`);
+    }
+    if (filter.before !== undefined) {
+      conds.push(sql`id < ${Math.floor(filter.before)}`);
+    }
+    const where = conds.reduce((a, c) => sql`${a} AND ${c}`);
+    const rows = await sql`SELECT * FROM jobs WHERE ${where}
+      ORDER BY id DESC LIMIT ${filter.limit ?? 1000}`;
+    return rows.map(toJob);
+  }
+
+  /** The job's transitions, oldest first. */
+  async trace(id: string): Promise<TraceEntry[]> {
+    if (!/^\d{1,15}$/.test(id)) return [];
+    const rows = await this.#sql`SELECT at, state, actor, reason FROM trace
+      WHERE job_id = ${Number(id)} ORDER BY seq`;
+    return rows.map(toTrace);
+  }
+
+  /** Loads classes committed since the index last looked (by any replica). */
+  async #refreshIndex(sql: Sql | Tx = this.#sql) {
+    const rows = await sql`SELECT * FROM match_classes
+      WHERE id > ${this.#index.maxId} ORDER BY id`;
+    if (rows.length === 0) return;
+    this.#index.add(rows.map((r): ClassInfo => ({
+      id: Number(r.id),
+      cpuCores: Number(r.cpu_cores),
+      ttl: Number(r.ttl),
+      memory: Number(r.memory),
+      disk: Number(r.disk),
+      sites: r.sites as string[],
+      ces: r.ces as string[],
+      packages: r.packages as string[],
+      residual: r.residual as boolean,
+    })));
+  }
+
+  /** @see JobStore.claim */
+  async claim(
+    slot: SlotOffer,
+    agent: { fingerprint: string; subject: string },
+    accept: (job: JobRecord) => boolean,
+    opts: ClaimOptions = {},
+  ): Promise<JobRecord | undefined> {
+    const quota = opts.userQuota ?? Infinity;
+    const filter = indexSlot(slot);
+    const key = opts.requestKey;
+    const scope = matchScope(agent.fingerprint);
+    await this.#refreshIndex();
+    // All of them: the walk over users tests the class of each row.
+    const admitted = this.#index.admitted(filter);
+    // No class fits: nothing to look at (an idle pilot's poll is cheap).
+    if (admitted.length === 0 && key === undefined) return undefined;
+    const row = await this.#tx(async (tx) => {
+      const now = Date.now();
+      if (key !== undefined) {
+        const known = await this.#findKey(tx, scope, key, now);
+        if (known !== undefined) {
+          const [r] = await tx`SELECT * FROM jobs WHERE id = ${known}`;
+          return r && r.state === "ASSIGNED" && r.agent === agent.fingerprint
+            ? r
+            : undefined;
+        }
+      }
+      const got = await claimIn(tx, {
+        admitted,
+        few: admitted.length <= this.#fewClasses,
+        quota: Number.isFinite(quota)
+          ? Math.max(0, Math.floor(quota))
+          : 2 ** 31 - 1,
+        agent,
+        accept,
+        index: this.#index,
+        now,
+      });
+      if (got && key !== undefined) {
+        await this.#recordKey(tx, scope, key, Number(got.id), now);
+      }
+      return got;
+    });
+    return row ? toJob(row) : undefined;
+  }
+
+  /** Stores the serial of the job token issued for the current attempt. */
+  async setTokenSerial(id: string, serial: string): Promise<void> {
+    await this.#sql`UPDATE jobs SET token_serial = ${serial}
+      WHERE id = ${Number(id)}`;
+  }
+
+  /** @see JobStore.transition */
+  transition(
+    id: string,
+    from: JobState,
+    to: JobState,
+    entry: { actor: string; reason: string },
+    extra: TransitionExtra = {},
+  ): Promise<JobState | undefined> {
+    if (!/^\d{1,15}$/.test(id)) return Promise.resolve(undefined);
+    return this.#tx(async (tx): Promise<JobState | undefined> => {
+      const now = Date.now();
+      const [row] = await tx`SELECT * FROM jobs WHERE id = ${Number(id)}
+        FOR UPDATE`;
+      if (!row || row.state !== from) return undefined;
+      const moved = await moveJob(tx, row, to, entry, now, extra);
+      if (!moved) return undefined;
+      const limit = extra.requeueLimit;
+      if (limit === undefined || to === "WAITING") return to;
+      const attempts = Number(row.resubmissions);
+      if (attempts >= limit) return to;
+      await moveJob(tx, moved, "WAITING", {
+        actor: "broker",
+        reason: `automatic resubmission ${attempts + 1}/${limit} after ${to}`,
+      }, now);
+      return "WAITING";
+    });
+  }
+
+  /** Stamps the job's last heartbeat and keeps its latest usage. */
+  async heartbeat(id: string, usage: Usage | undefined): Promise<void> {
+    await this.#sql`UPDATE jobs SET heartbeat_at = ${Date.now()},
+      usage = coalesce(${usage ? JSON.stringify(usage) : null}::text, usage)
+      WHERE id = ${Number(id)} AND state = ANY(${ACTIVE}::text[])`;
+  }
+
+  /** @see JobStore.setUsage */
+  async setUsage(id: string, usage: Usage): Promise<void> {
+    await this.#sql`UPDATE jobs SET usage = ${JSON.stringify(usage)}
+      WHERE id = ${Number(id)}`;
+  }
+
+  /** Jobs counted by state and owner (for the metrics endpoint). */
+  async countJobs(): Promise<{ state: JobState; owner: string; n: number }[]> {
+    const rows = await this.#sql`SELECT state, owner, count(*) AS n FROM jobs
+      GROUP BY state, owner`;
+    return rows.map((r) => ({
+      state: r.state as JobState,
+      owner: r.owner as string,
+      n: Number(r.n),
+    }));
+  }
+
+  /** @see JobStore.countWaiting */
+  async countWaiting(slot: SlotOffer): Promise<number> {
+    await this.#refreshIndex();
+    const ids = this.#index.admitted(indexSlot(slot));
+    if (ids.length === 0) return 0;
+    const [r] = await this.#sql`SELECT count(*) AS n FROM jobs
+      WHERE state = 'WAITING' AND class_id = ANY(${ids}::int8[])`;
+    return Number(r.n);
+  }
+
+  /** Active jobs whose last sign of life is older than `before` (ms). */
+  async silentSince(before: number, limit: number): Promise<JobRecord[]> {
+    const rows = await this.#sql`SELECT * FROM jobs
+      WHERE state = ANY(${ACTIVE}::text[]) AND heartbeat_at < ${before}
+      ORDER BY heartbeat_at LIMIT ${limit}`;
+    return rows.map(toJob);
+  }
+
+  /** Waiting jobs whose MaxWaitingTime ended before `now` (ms). */
+  async overdue(now: number, limit: number): Promise<JobRecord[]> {
+    const rows = await this.#sql`SELECT * FROM jobs WHERE state = 'WAITING'
+      AND expires_at IS NOT NULL AND expires_at <= ${now}
+      ORDER BY expires_at LIMIT ${limit}`;
+    return rows.map(toJob);
+  }
+
+  /** Sets or (undefined) clears a user's running-job quota. */
+  async setUserQuota(owner: string, quota: number | undefined): Promise<void> {
+    const q = quota === undefined ? null : Math.max(0, Math.floor(quota));
+    await this.#sql`INSERT INTO owners (owner, quota) VALUES (${owner}, ${q})
+      ON CONFLICT (owner) DO UPDATE SET quota = excluded.quota`;
+  }
+
+  /** Adds or replaces one catalogue entry. */
+  async putFile(file: FileRecord): Promise<void> {
+    const jobId = file.jobId === undefined ? null : Number(file.jobId);
+    await this.#sql`
+      INSERT INTO files (lfn, owner, job_id, size, sha256, created_at)
+      VALUES (${file.lfn}, ${file.owner}, ${jobId}::int8, ${file.size},
+        ${file.sha256}, ${file.createdAt})
+      ON CONFLICT (lfn) DO UPDATE SET owner = excluded.owner,
+        job_id = excluded.job_id, size = excluded.size,
+        sha256 = excluded.sha256, created_at = excluded.created_at`;
+  }
+
+  /** The catalogue entry of `lfn`, if any. */
+  async getFile(lfn: string): Promise<FileRecord | undefined> {
+    const [r] = await this.#sql`SELECT * FROM files WHERE lfn = ${lfn}`;
+    return r ? toFile(r) : undefined;
+  }
+
+  /** Catalogue entries whose LFN starts with `prefix`, sorted, one page. */
+  async listFiles(
+    prefix: string,
+    page: { after?: string; limit?: number } = {},
+  ): Promise<FileRecord[]> {
+    const limit = page.limit ?? null;
+    const rows = await this.#sql`SELECT * FROM files
+      WHERE left(lfn, ${prefix.length}) = ${prefix} AND lfn > ${
+      page.after ?? ""
+    }
+      ORDER BY lfn LIMIT ${limit}::int8`;
+    return rows.map(toFile);
+  }
+
+  /** Removes a file's name; false when there was none. */
+  async deleteFile(lfn: string): Promise<boolean> {
+    const r = await this.#sql`DELETE FROM files WHERE lfn = ${lfn}`;
+    return r.count === 1;
+  }
+
+  /**
+   * Whether this replica is the sweeper leader: takes (or keeps) a
+   * session-level advisory lock on a connection of its own. The lock goes
+   * with the connection, so a replica that dies hands leadership on.
+   */
+  async sweeperLeader(): Promise<boolean> {
+    try {
+      if (this.#leader) {
+        // Still connected (a lost connection lost the lock too)?
+        await this.#leader`SELECT 1`;
+        return true;
+      }
+      const conn = await this.#sql.reserve();
+      const [r] = await conn`SELECT pg_try_advisory_lock(
+        ${SWEEPER_LOCK.toString()}::int8) AS ok`;
+      if (r.ok === true) {
+        this.#leader = conn;
+        return true;
+      }
+      conn.release();
+      return false;
+    } catch {
+      this.#leader?.release();
+      this.#leader = undefined;
+      return false;
+    }
+  }
+
+  /** Releases the sweeper lock and the pool. */
+  async close(): Promise<void> {
+    if (this.#leader) {
+      await this.#leader`SELECT pg_advisory_unlock_all()`.catch(() => {});
+      this.#leader.release();
+      this.#leader = undefined;
+    }
+    await this.#sql.end({ timeout: 5 });
+  }
+}
