@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
 import { tokenIdentity } from "../token/token_identity.ts";
 import { CgroupSampler, probeCgroupV2 } from "../watchdog/cgroup_sampler.ts";
@@ -145,11 +146,8 @@ let sandboxSeq = 0;
 const JAILED = new Set(["bwrap", "none"]);
 
 function brokerHostPort(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== "https:") {
-    throw new TypeError(`--broker ${url}: expected an https:// URL`);
-  }
-  return `${u.hostname}:${u.port || "443"}`;
+  // Every replica in the list: the wrapper may fail over to any of them.
+  return brokerAddresses(url);
 }
 
 /**

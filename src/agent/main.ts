@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
 import { parseFlags as parseArgs } from "../flags/parse_flags.ts";
 import { hasControl } from "../jdl/_position.ts";
 import type { RuntimeName } from "../container/driver.ts";
@@ -96,13 +97,7 @@ function int(
 }
 
 function brokerHostPort(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new TypeError(`--broker ${url}: expected https://HOST:PORT`);
-  }
-  return `${u.hostname}:${u.port || "443"}`;
+  return brokerAddresses(url);
 }
 
 /**

@@ -74,10 +74,7 @@ export interface PostgresStoreOptions {
   fewClasses?: number;
 }
 
-/** Whether `db` names a PostgreSQL database (else it is an SQLite path). */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
+export { isPostgresUrl } from "./database_url.ts";
 
 function indexSlot(slot: SlotOffer): IndexSlot {
   return {

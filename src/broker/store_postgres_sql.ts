@@ -31,7 +31,16 @@ export interface ConnectOptions {
  * made lazily; the first query reports a bad URL or an unreachable server.
  */
 export function connect(url: string, opts: ConnectOptions = {}): Sql {
+  // The driver would ask the OS for the login name (a permission the
+  // broker lacks): the URL or PGUSER names the database user.
+  const user = new URL(url).username || Deno.env.get("PGUSER");
+  if (!user) {
+    throw new TypeError(
+      "the database URL names no user: postgres://USER@HOST:PORT/DATABASE",
+    );
+  }
   return postgres(url, {
+    user: decodeURIComponent(user),
     max: opts.max ?? 10,
     onnotice: () => {},
     // Times are ms since the epoch in BIGINT columns: keep them numbers.

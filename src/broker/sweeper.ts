@@ -115,10 +115,10 @@ export class Sweeper {
     this.#timer = setTimeout(() => {
       this.#running = this.#leaderSweep().then((r) => r && this.#onSweep?.(r))
         .catch(
-        this.#onError,
-      ).finally(() => {
-        if (!this.#stopped) this.#schedule();
-      });
+          this.#onError,
+        ).finally(() => {
+          if (!this.#stopped) this.#schedule();
+        });
     }, this.#interval);
     Deno.unrefTimer(this.#timer as unknown as number);
   }

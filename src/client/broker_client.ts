@@ -13,6 +13,9 @@ import type { TokenPem } from "../protocol/token_pem.ts";
 export type { TokenPem };
 
 import { retrySafe } from "./retry_policy.ts";
+import { brokerUrls } from "./broker_addresses.ts";
+
+export { brokerUrls };
 
 /** A non-2xx answer of the broker, or a failure to reach it. */
 export class BrokerError extends Error {
@@ -72,18 +75,31 @@ export async function readTokenDir(dir: string): Promise<TokenPem> {
   return { certPem, keyPem, caPem };
 }
 
-/** The broker API client. */
+/**
+ * The broker API client. Given several broker URLs (replicas sharing one
+ * database: a list, or one string with commas), it talks to one at a time
+ * and moves on to the next when that one cannot be reached (README
+ * "Scaling out").
+ */
 export class BrokerClient {
-  /** Base URL, e.g. `https://127.0.0.1:8443`. */
-  readonly url: string;
+  #urls: string[];
+  #current = 0;
   #client: Deno.HttpClient;
   #retries: number;
   #delay: number;
   #headersTimeout: number;
 
-  /** Creates a client for `url` presenting `token`. */
-  constructor(url: string, token: TokenPem, opts: BrokerClientOptions = {}) {
-    this.url = url.replace(/\/+$/, "");
+  /**
+   * Creates a client for `url` (one URL, a comma-separated list, or an
+   * array: replicas to fail over between) presenting `token`.
+   */
+  constructor(
+    url: string | readonly string[],
+    token: TokenPem,
+    opts: BrokerClientOptions = {},
+  ) {
+    this.#urls = brokerUrls(url);
+    if (this.#urls.length === 0) throw new TypeError("no broker URL given");
     this.#client = Deno.createHttpClient({
       caCerts: [token.caPem],
       cert: token.certPem,
@@ -102,10 +118,15 @@ export class BrokerClient {
   ): Promise<Response> {
     const safe = init.retry ??
       retrySafe(method, path, new Headers(init.headers));
-    const attempts = safe ? this.#retries : 1;
+    // Each broker gets the retries; a failure moves on to the next one.
+    const n = this.#urls.length;
+    const attempts = safe ? this.#retries * n : 1;
     let lastError: unknown;
-    for (let i = 0; i < attempts; i++) {
+    let tried = 0;
+    for (let i = 0; i < attempts || (refused(lastError) && tried < n); i++) {
       let res: Response;
+      tried++;
+      const url = this.url;
       // Only the wait for headers is bounded: a download body may stream
       // for as long as it needs.
       const abort = new AbortController();
@@ -119,7 +140,7 @@ export class BrokerClient {
         this.#headersTimeout,
       );
       try {
-        res = await fetch(this.url + path, {
+        res = await fetch(url + path, {
           method,
           body: init.body,
           headers: init.headers,
@@ -134,8 +155,12 @@ export class BrokerClient {
           e instanceof Deno.errors.PermissionDenied
         ) throw e;
         lastError = abort.signal.aborted ? abort.signal.reason : e;
-        if (i + 1 < attempts) {
-          await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));
+        // Next replica at once; after a round of them all, back off.
+        this.#current = (this.#current + 1) % n;
+        if (i + 1 < attempts && (i + 1) % n === 0) {
+          await new Promise((r) =>
+            setTimeout(r, this.#delay * 2 ** Math.floor(i / n))
+          );
         }
         continue;
       } finally {
@@ -156,8 +181,18 @@ export class BrokerClient {
     throw new BrokerError(
       0,
       "unreachable",
-      `broker ${this.url} unreachable: ${networkCause(lastError)}`,
+      `broker ${this.#urls.join(", ")} unreachable: ${networkCause(lastError)}`,
     );
+  }
+
+  /** Base URL of the broker in use, e.g. `https://127.0.0.1:8443`. */
+  get url(): string {
+    return this.#urls[this.#current];
+  }
+
+  /** Every broker URL this client may use, in order. */
+  get urls(): readonly string[] {
+    return this.#urls;
   }
 
   /** Sends JSON (if `body` is given) and parses a JSON answer. */
@@ -237,6 +272,14 @@ export class BrokerClient {
   close(): void {
     this.#client.close();
   }
+}
+
+/**
+ * Whether a failed fetch never reached a broker (connection refused): the
+ * request was not sent, so another replica may take it whatever it is.
+ */
+function refused(e: unknown): boolean {
+  return e !== undefined && /connection refused/i.test(networkCause(e));
 }
 
 /** Percent-encodes each LFN segment, keeping the slashes. */

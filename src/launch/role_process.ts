@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
+import { databaseAddress } from "../broker/database_url.ts";
 import {
   agentPermissions,
   brokerPermissions,
@@ -38,9 +40,20 @@ export interface CommandLine {
 
 /** The broker's command line. */
 export function brokerCommand(
-  opts: { stateDir: string; listen: string; extraArgs?: string[] },
+  opts: {
+    stateDir: string;
+    listen: string;
+    extraArgs?: string[];
+    /** A shared task queue (`postgres://…`), for replicas. */
+    db?: string;
+    /** A shared file store directory, for replicas. */
+    filesDir?: string;
+  },
 ): CommandLine {
-  const flags = toDenoFlags(brokerPermissions(opts));
+  const flags = toDenoFlags(brokerPermissions({
+    ...opts,
+    database: databaseAddress(opts.db),
+  }));
   return {
     cmd: Deno.execPath(),
     args: [
@@ -54,6 +67,8 @@ export function brokerCommand(
       opts.stateDir,
       "--listen",
       opts.listen,
+      ...(opts.db ? ["--db", opts.db] : []),
+      ...(opts.filesDir ? ["--files", opts.filesDir] : []),
       ...(opts.extraArgs ?? []),
     ],
   };
@@ -103,7 +118,6 @@ export interface AgentCommandOptions {
 
 /** The agent's command line, permissions from the table. */
 export function agentCommand(opts: AgentCommandOptions): CommandLine {
-  const u = new URL(opts.broker);
   const containers = opts.containers ?? "auto";
   if (opts.artefact) {
     const site = opts.siteDir ?? "";
@@ -118,7 +132,7 @@ export function agentCommand(opts: AgentCommandOptions): CommandLine {
     };
   }
   const flags = toDenoFlags(agentPermissions({
-    broker: `${u.hostname}:${u.port}`,
+    broker: brokerAddresses(opts.broker),
     tokenDir: opts.tokenDir,
     workRoot: opts.workRoot,
     wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
@@ -158,13 +172,21 @@ export interface BrokerProcess {
 
 /** Starts the broker process and waits until it listens. */
 export async function startBrokerProcess(
-  opts: { stateDir: string; port?: number; extraArgs?: string[] },
+  opts: {
+    stateDir: string;
+    port?: number;
+    extraArgs?: string[];
+    db?: string;
+    filesDir?: string;
+  },
 ): Promise<BrokerProcess> {
   const port = opts.port ?? freePort();
   const { cmd, args } = brokerCommand({
     stateDir: opts.stateDir,
     listen: `127.0.0.1:${port}`,
     extraArgs: opts.extraArgs,
+    db: opts.db,
+    filesDir: opts.filesDir,
   });
   const child = new Deno.Command(cmd, {
     args,
