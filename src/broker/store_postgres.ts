@@ -57,7 +57,6 @@ import {
 import {
   addTrace,
   moveJob,
-  type Row,
   toFile,
   toJob,
   toTrace,
