@@ -78,6 +78,7 @@ export async function readTokenDir(dir: string): Promise<TokenPem> {
 /**
  * The broker API client. Given several broker URLs (replicas sharing one
  * database: a list, or one string with commas), it talks to one at a time
+ * (starting at a random one, so many clients spread over the replicas)
  * and moves on to the next when that one cannot be reached (README
  * "Scaling out").
  */
@@ -100,6 +101,8 @@ export class BrokerClient {
   ) {
     this.#urls = brokerUrls(url);
     if (this.#urls.length === 0) throw new TypeError("no broker URL given");
+    // Clients start at a random replica: a grid's agents spread over them.
+    this.#current = Math.floor(Math.random() * this.#urls.length);
     this.#client = Deno.createHttpClient({
       caCerts: [token.caPem],
       cert: token.certPem,
