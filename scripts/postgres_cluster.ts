@@ -32,6 +32,8 @@ export interface TestPostgres {
   url: string;
   /** Port on 127.0.0.1. */
   port: number;
+  /** The cluster's data directory (holds `postmaster.pid`). */
+  dataDir: string;
   /** Creates a fresh empty database and returns its URL. */
   createDatabase(): Promise<string>;
   /** Stops the server (fast shutdown) and removes its directory. */
@@ -181,6 +183,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     return {
       url,
       port,
+      dataDir: data,
       createDatabase: async () => {
         const name = `t${Deno.pid}_${++databases}`;
         await psql(`CREATE DATABASE ${name}`);
