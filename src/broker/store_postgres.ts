@@ -56,6 +56,7 @@ import {
 } from "./store_postgres_sql.ts";
 import {
   addTrace,
+  countWaiting,
   moveJob,
   toFile,
   toJob,
@@ -201,6 +202,7 @@ export class PostgresJobStore implements JobStore {
     const id = Number(r.id);
     await tx`INSERT INTO owners (owner) VALUES (${job.owner})
       ON CONFLICT (owner) DO NOTHING`;
+    await countWaiting(tx, job.owner, classId, 1);
     await addTrace(tx, id, now, "WAITING", actor, "submitted");
     if (key !== undefined) await this.#recordKey(tx, scope, key, id, now);
     return id;
@@ -384,8 +386,8 @@ export class PostgresJobStore implements JobStore {
     await this.#refreshIndex();
     const ids = this.#index.admitted(indexSlot(slot));
     if (ids.length === 0) return 0;
-    const [r] = await this.#sql`SELECT count(*) AS n FROM jobs
-      WHERE state = 'WAITING' AND class_id = ANY(${ids}::int8[])`;
+    const [r] = await this.#sql`SELECT coalesce(sum(waiting), 0) AS n
+      FROM queue_counts WHERE class_id = ANY(${ids}::int8[])`;
     return Number(r.n);
   }
 

@@ -90,6 +90,19 @@ export async function addTrace(
     VALUES (${Number(id)}, ${at}, ${state}, ${actor}, ${reason})`;
 }
 
+/** Adds `delta` to the waiting count of (`owner`, `classId`). */
+export async function countWaiting(
+  tx: Tx,
+  owner: string,
+  classId: number,
+  delta: number,
+): Promise<void> {
+  await tx`INSERT INTO queue_counts (owner, class_id, waiting)
+    VALUES (${owner}, ${classId}, ${Math.max(0, delta)})
+    ON CONFLICT (owner, class_id) DO UPDATE
+      SET waiting = greatest(0, queue_counts.waiting + ${delta})`;
+}
+
 /**
  * Moves a job whose row the caller has locked (`FOR UPDATE`) from the
  * state in `row` to `to`: compare-and-set, running counts, trace entry.
@@ -135,6 +148,14 @@ export async function moveJob(
     WHERE id = ${id} AND state = ${from}
     RETURNING *`;
   if (!moved) return undefined;
+  if (from === "WAITING" || requeue) {
+    await countWaiting(
+      tx,
+      row.owner as string,
+      Number(row.class_id),
+      requeue ? 1 : -1,
+    );
+  }
   const delta = (active ? 1 : 0) - (ACTIVE_STATES.has(from) ? 1 : 0);
   if (delta !== 0 || assign) {
     await tx`

@@ -78,6 +78,16 @@ CREATE TABLE match_classes (
   packages TEXT[] NOT NULL,
   residual BOOLEAN NOT NULL
 );
+-- Waiting jobs per class and user: which users a slot's classes can
+-- serve, without walking the jobs (kept by every move in and out of
+-- WAITING, in the same transaction).
+CREATE TABLE queue_counts (
+  owner TEXT NOT NULL,
+  class_id BIGINT NOT NULL,
+  waiting INTEGER NOT NULL,
+  PRIMARY KEY (owner, class_id)
+);
+CREATE INDEX queue_counts_class ON queue_counts (class_id) WHERE waiting > 0;
 CREATE TABLE owners (
   owner TEXT PRIMARY KEY,
   running INTEGER NOT NULL DEFAULT 0,

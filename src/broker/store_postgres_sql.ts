@@ -52,7 +52,12 @@ export function connect(url: string, opts: ConnectOptions = {}): Sql {
         parse: (x: string) => Number(x),
       },
     },
-    connection: { application_name: "splitpilot-broker" },
+    connection: {
+      application_name: "splitpilot-broker",
+      // The claim's plan depends on its arrays of admitted classes; a
+      // generic plan (chosen after five runs) would scan whole queues.
+      plan_cache_mode: "force_custom_plan",
+    },
   });
 }
 
