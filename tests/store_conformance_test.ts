@@ -735,6 +735,51 @@ cases.push([
   },
 ]);
 
+cases.push([
+  "submitMany: a batch of mixed users, classes and waiting times is a queue like single submits",
+  async (b: Backend) => {
+    const t = await b.open();
+    try {
+      const texts = Array.from(
+        { length: 30 },
+        (_, i) =>
+          `Executable = "/x"; Arguments = "${i}"; CPUCores = ${1 + (i % 3)};${
+            i % 4 === 0 ? " Priority = 2;" : ""
+          }`,
+      );
+      const batch = texts.map((x, i) => newJob(`u${i % 3}`, x, 3600));
+      const ids = await t.store.submitMany(batch, "USER:batch");
+      assertEquals(new Set(ids).size, 30);
+      assert(ids.every((id, i) => i === 0 || Number(id) > Number(ids[i - 1])));
+      for (const [i, id] of ids.entries()) {
+        const j = (await t.store.get(id))!;
+        assertEquals([j.owner, j.state, j.cpuCores], [
+          `u${i % 3}`,
+          "WAITING",
+          1 + (i % 3),
+        ]);
+        assert(j.expiresAt !== undefined && j.expiresAt > Date.now());
+        assertEquals(
+          (await t.store.trace(id)).map((e) => [e.state, e.actor, e.reason]),
+          [["WAITING", "USER:batch", "submitted"]],
+        );
+      }
+      assertEquals(await t.store.countWaiting({ ...BIG, cpuCores: 1 }), 10);
+      assertEquals(await t.store.countWaiting(BIG), 30);
+      const got: string[] = [];
+      for (;;) {
+        const j = await t.store.claim(BIG, AGENT, accept);
+        if (!j) break;
+        got.push(j.id);
+      }
+      assertEquals([...got].sort(), [...ids].sort());
+      assertEquals(await t.store.countWaiting(BIG), 0);
+    } finally {
+      await t.close();
+    }
+  },
+]);
+
 const sqlite: Backend = {
   open: async (opts = {}) => {
     const dir = await Deno.makeTempDir({ prefix: "splitpilot-conf-" });

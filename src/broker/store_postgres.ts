@@ -63,6 +63,7 @@ import {
   toTrace,
 } from "./store_postgres_rows.ts";
 import { claimIn } from "./store_postgres_claim.ts";
+import { insertBatch } from "./store_postgres_bulk.ts";
 
 const ACTIVE = [...ACTIVE_STATES];
 
@@ -215,10 +216,18 @@ export class PostgresJobStore implements JobStore {
     );
   }
 
-  /** Inserts all `jobs` in one transaction, IDs in order. */
+  /**
+   * Inserts all `jobs` in one transaction, IDs in order (a few statements
+   * for the whole batch unless jobs carry idempotency keys).
+   */
   submitMany(jobs: NewJob[], actor: string): Promise<string[]> {
     return this.#tx(async (tx) => {
       const now = Date.now();
+      if (jobs.every((j) => j.idempotencyKey === undefined)) {
+        const classIds: number[] = [];
+        for (const j of jobs) classIds.push(await this.#classId(tx, j));
+        return (await insertBatch(tx, jobs, classIds, actor, now)).map(String);
+      }
       const ids: string[] = [];
       for (const j of jobs) {
         ids.push(String(await this.#insert(tx, j, actor, now)));
