@@ -901,11 +901,20 @@ Deno.test({
         const now = await Promise.all(rest.map((s) => s.sweeperLeader()));
         return now.filter((x) => x).length === 1;
       });
-      // The sweeper of a non-leader does nothing on its timer.
-      const follower = rest.find(async (s) => !(await s.sweeperLeader()));
-      assertExists(follower);
-      const sweeper = new Sweeper(follower, { intervalSeconds: 1 });
-      assertEquals((await sweeper.sweep()).zombies, []);
+      // Timed sweeps run on the leader only.
+      const swept = [0, 0];
+      const sweepers = rest.map((s, i) =>
+        new Sweeper(s, {
+          intervalSeconds: 0.05,
+          onSweep: () => swept[i]++,
+        })
+      );
+      for (const sw of sweepers) sw.start();
+      const lead = (await Promise.all(rest.map((s) => s.sweeperLeader())))
+        .indexOf(true);
+      await eventually("three sweeps by the leader", () => swept[lead] >= 3);
+      for (const sw of sweepers) await sw.stop();
+      assertEquals(swept[1 - lead], 0, "the follower never swept");
     } finally {
       for (const s of stores) await s.close().catch(() => {});
       await pg.stop();
