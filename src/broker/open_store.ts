@@ -7,7 +7,6 @@
  */
 import type { JobStore } from "./store.ts";
 import { SqliteJobStore } from "./store_sqlite.ts";
-import { PostgresJobStore } from "./store_postgres.ts";
 import { isPostgresUrl, redactUrl } from "./database_url.ts";
 
 /**
@@ -25,6 +24,8 @@ export async function openStore(
 ): Promise<JobStore> {
   if (db !== undefined && isPostgresUrl(db)) {
     try {
+      // Loaded only here: a broker on SQLite needs no npm package at all.
+      const { PostgresJobStore } = await import("./store_postgres.ts");
       return await PostgresJobStore.open(db);
     } catch (e) {
       throw new Error(
