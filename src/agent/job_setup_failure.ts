@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { MatchedJob } from "./run_wrapper.ts";
+import type { MatchedJob } from "./matched_job.ts";
 import { reportOutcome, type ReportTarget } from "./report_outcome.ts";
 
 /** Reports ERROR_A for `job` with `reason`; never throws. */

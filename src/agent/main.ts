@@ -14,7 +14,7 @@ import { runAgent } from "./agent.ts";
 import { parsePayloadUser } from "../container/payload_user.ts";
 import { batchSlotFromEnv } from "./batch_slot.ts";
 import { builtWrapperProgram, sourceWrapperProgram } from "./wrapper_launch.ts";
-import type { StopRequest } from "./run_wrapper.ts";
+import type { StopRequest } from "./matched_job.ts";
 import { checkWrapperAudit, checkWrapperDir } from "./wrapper_guard.ts";
 
 const SAMPLERS = ["auto", "procfs", "cgroup", "off"] as const;

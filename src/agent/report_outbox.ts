@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { WrapperOutcome } from "./run_wrapper.ts";
+import type { WrapperOutcome } from "./wrapper_outcome.ts";
 
 /** One unacknowledged outcome. */
 export interface OutboxEntry {

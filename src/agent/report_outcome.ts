@@ -11,15 +11,11 @@ import { type BrokerClient, BrokerError } from "../client/broker_client.ts";
 import { resend, type ResendOptions } from "../client/resend.ts";
 import type { OutboxEntry, ReportOutbox } from "./report_outbox.ts";
 import { protocolViolation } from "./supervisor_report.ts";
+import { deathState } from "./wrapper_outcome.ts";
 
 const ACTIVE: readonly string[] = ACTIVE_ORDER;
 
-/** Maps the stage a wrapper died in to the error state (JAliEn's). */
-export function deathState(stage: string): string {
-  if (stage === "RUNNING") return "ERROR_E";
-  if (stage === "SAVING") return "ERROR_SV";
-  return "ERROR_A";
-}
+export { deathState };
 
 /** Where {@link reportOutcome} sends and keeps things. */
 export interface ReportTarget {

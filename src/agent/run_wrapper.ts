@@ -1,40 +1,24 @@
 /**
- * Runs one matched job through a wrapper process: spawn, `hello`, `start`,
- * frames until `end`; meanwhile the watchdog samples the wrapper's process
- * tree against the job's limits, heartbeats carry its usage to the broker,
- * and a kill (limit, user, preemption) runs the one kill sequence:
- * `cancel` frame → grace → SIGTERM → SIGKILL of the whole tree. At the end
- * the agent reports what the wrapper could not (kills, deaths), with the
- * usage summary, and removes the sandbox.
+ * Runs one matched job through a wrapper process: spawn
+ * ({@link ./wrapper_process.ts}), `hello`, `start`, frames until `end`
+ * ({@link ./wrapper_conversation.ts}); meanwhile the watchdog samples the
+ * wrapper's process tree against the job's limits, heartbeats carry its
+ * usage to the broker ({@link ./heartbeat_loop.ts}), and a kill (limit,
+ * user, preemption) runs the one kill sequence
+ * ({@link ./kill_sequence.ts}). At the end the agent decides the outcome
+ * ({@link ./wrapper_outcome.ts}), reports what the wrapper could not
+ * (kills, deaths) with the usage summary ({@link ./report_outcome.ts}),
+ * and removes the sandbox.
  *
  * @module
  */
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { Usage } from "../protocol/usage.ts";
 import { isActive } from "../protocol/job_state.ts";
-import type { TokenPem } from "../protocol/token_pem.ts";
-import {
-  decodeJson,
-  type Frame,
-  FrameType,
-  FrameWriter,
-  PROTOCOL_VERSION,
-  readFrames,
-  readFrameWithTimeout,
-} from "../pipe/mod.ts";
-import {
-  type CancelMessage,
-  type EndMessage,
-  type HelloMessage,
-  KillReason,
-  type LogMessage,
-  type StartMessage,
-  type StatusMessage,
-} from "../protocol/mod.ts";
+import { type Frame, FrameType, FrameWriter, readFrames } from "../pipe/mod.ts";
 import type { JobLimits } from "../watchdog/limits.ts";
-import type { Sampler, TreeSignal, WatchedTree } from "../watchdog/sampler.ts";
+import type { Sampler } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
-import { signalOwnGroup } from "../watchdog/verified_kill.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl } from "./log_escape.ts";
 import { LogForwarder } from "./log_forwarder.ts";
@@ -44,32 +28,21 @@ import {
   KILL_CHECK_SECONDS,
   watchForKill,
 } from "./kill_watch.ts";
-import { deathState, reportOutcome } from "./report_outcome.ts";
+import { reportOutcome } from "./report_outcome.ts";
+import type { MatchedJob, StopRequest } from "./matched_job.ts";
+import { capped } from "./capped.ts";
+import { KillSequence } from "./kill_sequence.ts";
+import { HeartbeatLoop } from "./heartbeat_loop.ts";
+import { converse } from "./wrapper_conversation.ts";
+import {
+  deathState,
+  decideOutcome,
+  type WrapperOutcome,
+} from "./wrapper_outcome.ts";
+import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
 
 export { deathState };
-
-/** A job as the broker handed it to us. */
-export interface MatchedJob {
-  /** Job ID. */
-  jobId: string;
-  /** JDL text. */
-  jdl: string;
-  /** Owner. */
-  user: string;
-  /** TTL, s. */
-  ttl: number;
-  /** Resubmission count. */
-  resubmission: number;
-  /** Job token PEMs. */
-  token: TokenPem;
-}
-
-/**
- * Why the agent stops a job, with the whole time budget for it: the
- * wrapper gets 60% of `graceMs` after `cancel`, the tree SIGTERM then and
- * SIGKILL at 80%, so everything is over within `graceMs`.
- */
-export type StopRequest = CancelMessage;
+export type { MatchedJob, StopRequest, WrapperOutcome };
 
 /** Options of {@link runWrapper}. */
 export interface RunWrapperOptions {
@@ -115,37 +88,6 @@ export interface RunWrapperOptions {
   onFrame?: (frame: Frame) => void;
 }
 
-/** What happened to the job, from the agent's point of view. */
-export interface WrapperOutcome {
-  /** Final state (WAITING: handed back for resubmission). */
-  state: string;
-  /** Exit code. */
-  exitCode: number;
-  /** Detail. */
-  message?: string;
-  /** Kill reason, if killed. */
-  killReason?: number;
-  /** Last stage the wrapper reported. */
-  stage: string;
-  /** Usage summary (what the watchdog saw). */
-  usage?: Usage;
-  /** Wrapper start and end, ms since epoch. */
-  startedAt: number;
-  /** See `startedAt`. */
-  endedAt: number;
-}
-
-/** `: <last stderr lines>` of a wrapper that died, or nothing. */
-function lastLines(text: string): string {
-  // Runtimes colour their messages (singularity always does): keep the words.
-  // deno-lint-ignore no-control-regex
-  const plain = text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
-  const lines = plain.trim().split("\n").filter((l) =>
-    l && !l.startsWith("[wrapper")
-  ).slice(-2);
-  return lines.length > 0 ? `: ${lines.join(" | ")}` : "";
-}
-
 /**
  * Runs one matched job through a wrapper process and returns how it
  * ended; never throws for job failures (they are outcomes).
@@ -171,28 +113,17 @@ function lastLines(text: string): string {
 export async function runWrapper(
   opts: RunWrapperOptions,
 ): Promise<WrapperOutcome> {
-  const { job, launch, log } = opts;
-  const [program, ...args] = launch.argv;
+  const { job, log } = opts;
   const startedAt = Date.now();
-  let child: Deno.ChildProcess;
   let stage = "ASSIGNED";
+  let proc: WrapperProcess;
   try {
-    child = new Deno.Command(program, {
-      args,
-      env: launch.spec.env,
-      clearEnv: true,
-      // Container runtimes start in the sandbox's parent (see Launch.cwd).
-      cwd: launch.cwd ?? opts.sandbox,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      detached: opts.groupKill,
-    }).spawn();
+    proc = spawnWrapper(opts.launch, opts.sandbox, opts.groupKill);
   } catch (e) {
     const outcome: WrapperOutcome = {
       state: "ERROR_A",
       exitCode: 127,
-      message: `could not start the wrapper (${program}): ${
+      message: `could not start the wrapper (${opts.launch.argv[0]}): ${
         (e as Error).message
       }`,
       stage,
@@ -203,99 +134,41 @@ export async function runWrapper(
     await cleanup(opts);
     return outcome;
   }
+  const { child } = proc;
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
   );
-  // The launcher's and wrapper's stderr go on to ours; the tail says why
-  // a wrapper never started (e.g. "bwrap: Can't mkdir /proc").
-  let errTail = "";
-  const errDone = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      await Deno.stderr.write(chunk).catch(() => 0);
-      errTail = (errTail + dec.decode(chunk, { stream: true })).slice(-4096);
-    }
-  })().catch(() => {});
 
-  let tree: WatchedTree | undefined;
   let watchdog: Watchdog | undefined;
-  let cancelled: CancelMessage | undefined;
   let finalSeen = false;
-  // Set once the wrapper is over: heartbeats go on until the outcome is
-  // acknowledged, but nothing is left for them to stop.
-  let ended = false;
-  const timers: ReturnType<typeof setTimeout>[] = [];
-
-  const stopTree = async (sig: TreeSignal) => {
-    if (sig === "KILL") {
-      // Our own child first: this needs nothing that could hang.
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already gone */ }
-    }
-    if (tree) {
-      try {
-        // With a pid namespace the root is the launcher, whose death ends
-        // the namespace at once: SIGTERM spares it so the payload gets its
-        // TERM; SIGKILL takes everything.
-        const n = await tree.signal(sig, {
-          includeRoot: sig === "KILL" || opts.groupKill,
-        });
-        if (n > 0) log(`job ${job.jobId}: SIG${sig} to ${n} process(es)`);
-      } catch (e) {
-        log(`job ${job.jobId}: SIG${sig} failed: ${(e as Error).message}`);
-      }
-    } else if (opts.groupKill) {
-      await signalOwnGroup(sig, child.pid);
-    }
-  };
-
-  const cancel = (
-    c: CancelMessage,
-    termAfterMs: number,
-    killAfterMs: number,
-  ) => {
-    if (cancelled) return;
-    cancelled = c;
-    log(`job ${job.jobId}: cancel (reason ${c.reason}): ${c.message}`);
-    out.send(FrameType.Cancel, { ...c, graceMs: termAfterMs }).catch(() => {});
-    timers.push(setTimeout(() => stopTree("TERM"), termAfterMs));
-    timers.push(setTimeout(() => stopTree("KILL"), killAfterMs));
-  };
-  const grace = opts.cancelGraceMs ?? 10000;
-  const termGrace = opts.termGraceMs ?? 5000;
-  const kill = (reason: number, message: string) =>
-    cancel({ reason, message, graceMs: grace }, grace, grace + termGrace);
-
-  const onAbort = () => {
-    const r = opts.signal?.reason as Partial<StopRequest> | undefined;
-    const total = r?.graceMs ?? grace + termGrace;
-    cancel(
-      {
-        reason: r?.reason ?? KillReason.PREEMPTED,
-        message: r?.message ?? "slot preempted",
-        graceMs: total,
-      },
-      Math.round(total * 0.6),
-      Math.round(total * 0.8),
-    );
-  };
+  const kills = new KillSequence({
+    jobId: job.jobId,
+    child,
+    groupKill: opts.groupKill,
+    sendCancel: (c) => out.send(FrameType.Cancel, c),
+    cancelGraceMs: opts.cancelGraceMs,
+    termGraceMs: opts.termGraceMs,
+    log,
+  });
+  const kill = (reason: number, message: string) => kills.kill(reason, message);
+  const onAbort = () =>
+    kills.stop(opts.signal?.reason as Partial<StopRequest> | undefined);
   if (opts.signal?.aborted) onAbort();
   else opts.signal?.addEventListener("abort", onAbort, { once: true });
 
   if (opts.sampler) {
     try {
-      tree = await opts.sampler.watch(child.pid, {
+      kills.tree = await opts.sampler.watch(child.pid, {
         cgroup: opts.cgroup,
         sandbox: opts.sandbox,
       });
       if (opts.limits) {
         watchdog = new Watchdog({
           sampler: opts.sampler,
-          tree,
+          tree: kills.tree,
           sandbox: opts.sandbox,
           limits: opts.limits,
           intervalMs: opts.sampleIntervalMs,
@@ -312,6 +185,7 @@ export async function runWrapper(
       );
     }
   }
+  const tree = kills.tree;
   const usage = (): Usage =>
     watchdog?.usage() ?? {
       cpuSeconds: 0,
@@ -320,106 +194,63 @@ export async function runWrapper(
       diskBytes: 0,
     };
 
-  let beating: Promise<void> | undefined;
-  const beat = () => {
-    beating ??= heartbeat().finally(() => beating = undefined);
-    return beating;
-  };
-  const heartbeat = async () => {
-    try {
-      const r = await opts.broker.json<
-        { kill?: { reason: number; message: string } }
-      >("POST", `/api/v1/jobs/${job.jobId}/heartbeat`, { usage: usage() });
-      if (r?.kill && !ended) {
-        kill(r.kill.reason, brokerKillMessage(r.kill.message));
-      }
-    } catch (e) {
-      const status = (e as { status?: number }).status;
-      // 403/409: the broker gave the job up (final, or resubmitted to
-      // someone else); running on would only duplicate it.
-      if (ended) return;
-      if ((status === 403 || status === 409) && !finalSeen) {
-        kill(
-          KillReason.PREEMPTED,
-          `the broker no longer has this job as ours: ${(e as Error).message}`,
-        );
-      } else if (!finalSeen) {
-        log(`job ${job.jobId}: heartbeat failed: ${(e as Error).message}`);
-      }
-    }
-  };
+  const heartbeats = new HeartbeatLoop({
+    broker: opts.broker,
+    jobId: job.jobId,
+    intervalMs: (opts.heartbeatSeconds ?? 60) * 1000,
+    usage,
+    finalSeen: () => finalSeen,
+    onKill: kill,
+    log,
+  });
   const stopKillWatch = watchForKill({
     broker: opts.broker,
     jobId: job.jobId,
     intervalMs: (opts.killCheckSeconds ?? KILL_CHECK_SECONDS) * 1000,
     onKill: (reason, message) => kill(reason, brokerKillMessage(message)),
   });
-  const heartbeatTimer = setInterval(
-    beat,
-    (opts.heartbeatSeconds ?? 60) * 1000,
-  );
+  heartbeats.start();
 
-  let end: EndMessage | undefined;
+  let end: Awaited<ReturnType<typeof converse>>;
   let protocolError: string | undefined;
   try {
-    const hello = await readFrameWithTimeout(
+    end = await converse({
       frames,
-      opts.helloTimeoutMs ?? 30000,
-      "hello",
-    );
-    // No frame at all: the wrapper died before it said anything.
-    if (hello) await converse(hello);
-  } catch (e) {
-    protocolError = (e as Error).message;
-    log(`job ${job.jobId}: ${protocolError}`);
-    await stopTree("KILL");
-  }
-
-  async function converse(hello: Frame) {
-    if (hello.type !== FrameType.Hello) {
-      throw new Error(`expected a hello frame first, got ${hello.type}`);
-    }
-    const h = decodeJson<HelloMessage>(hello);
-    if (h.version !== PROTOCOL_VERSION) {
-      throw new Error(
-        `wrapper speaks protocol ${h.version}, we speak ${PROTOCOL_VERSION}`,
-      );
-    }
-    const start: StartMessage = {
-      jobId: job.jobId,
-      jdl: job.jdl,
-      user: job.user,
-      token: job.token,
-      broker: opts.brokerUrl,
-      resubmission: job.resubmission,
-      siteMap: opts.siteMap,
-      env: {},
-    };
-    await out.send(FrameType.Start, start);
-    for (let f = await frames.next(); !f.done; f = await frames.next()) {
-      const frame = f.value;
-      opts.onFrame?.(frame);
-      if (frame.type === FrameType.Status) {
-        stage = decodeJson<StatusMessage>(frame).state;
+      send: (type, msg) => out.send(type, msg),
+      start: {
+        jobId: job.jobId,
+        jdl: job.jdl,
+        user: job.user,
+        token: job.token,
+        broker: opts.brokerUrl,
+        resubmission: job.resubmission,
+        siteMap: opts.siteMap,
+        env: {},
+      },
+      helloTimeoutMs: opts.helloTimeoutMs ?? 30000,
+      onFrame: opts.onFrame,
+      onStage: (s) => {
+        stage = s;
         watchdog?.stage(stage);
         if (!isActive(stage)) finalSeen = true;
         else if (stage === "SAVING") {
           // The payload is done: send its final CPU and memory now, while
           // the job still takes heartbeats.
-          watchdog?.sampleNow().then(beat).catch(() => {});
+          watchdog?.sampleNow().then(() => heartbeats.beat()).catch(() => {});
         }
-      } else if (frame.type === FrameType.Log) {
-        const l = decodeJson<LogMessage>(frame);
+      },
+      onLog: (l) => {
         // Payload output: control bytes escaped before any log or viewer.
         live.push(l.stream, l.lines.map(escapeControl));
         for (const line of l.lines) {
           log(`job ${job.jobId} ${escapeControl(`${l.stream}: ${line}`)}`);
         }
-      } else if (frame.type === FrameType.End) {
-        end = decodeJson<EndMessage>(frame);
-        break;
-      }
-    }
+      },
+    });
+  } catch (e) {
+    protocolError = (e as Error).message;
+    log(`job ${job.jobId}: ${protocolError}`);
+    await kills.stopTree("KILL");
   }
   await out.close().catch(() => {});
   await live.close();
@@ -429,90 +260,44 @@ export async function runWrapper(
     new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), 5000)),
   ]);
   clearTimeout(timer);
-  if (!exited) await stopTree("KILL");
+  if (!exited) await kills.stopTree("KILL");
   const status = await child.status;
   // Leftover processes may hold stderr open: wait a moment, not forever.
-  let errTimer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    errDone,
-    new Promise((r) => errTimer = setTimeout(r, 1000)),
-  ]);
-  clearTimeout(errTimer);
+  await capped(proc.stderrDone, 1000);
   // Whatever the wrapper left behind (a daemonized payload, or the whole
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
-  else if (opts.groupKill) await stopTree("KILL");
-  ended = true;
+  else if (opts.groupKill) await kills.stopTree("KILL");
+  heartbeats.end();
   stopKillWatch();
-  for (const t of timers) clearTimeout(t);
+  kills.dispose();
   opts.signal?.removeEventListener("abort", onAbort);
-  await capped(beating);
+  await capped(heartbeats.pending);
   await capped(watchdog?.stop());
   await capped(frames.return?.().catch(() => {}));
   const endedAt = Date.now();
-  const summary = { ...usage(), wallSeconds: (endedAt - startedAt) / 1000 };
 
-  let outcome: WrapperOutcome;
-  let died = false;
-  if (end && !(cancelled && end.killReason !== undefined)) {
-    // The wrapper finished by itself (perhaps before it saw the cancel).
-    outcome = { ...end, stage, usage: summary, startedAt, endedAt };
-  } else if (cancelled) {
-    const preempted = cancelled.reason === KillReason.PREEMPTED;
-    outcome = {
-      state: preempted ? "WAITING" : "ERROR_E",
-      exitCode: end?.exitCode ?? exitCode(status),
-      message: cancelled.message,
-      killReason: preempted ? undefined : cancelled.reason,
-      stage,
-      usage: summary,
-      startedAt,
-      endedAt,
-    };
-  } else {
-    died = true;
-    outcome = {
-      state: deathState(stage),
-      exitCode: exitCode(status),
-      message: protocolError
-        ? `wrapper broke the protocol in stage ${stage}: ${protocolError}`
-        : `wrapper died in stage ${stage} without a final report (${
-          status.signal ? `signal ${status.signal}` : `exit ${status.code}`
-        })${lastLines(errTail)}`,
-      stage,
-      usage: summary,
-      startedAt,
-      endedAt,
-    };
-  }
-  const reported = await report(opts, outcome, died);
-  clearInterval(heartbeatTimer);
-  await capped(beating);
+  const decided = decideOutcome({
+    end,
+    cancelled: kills.cancelled,
+    status,
+    protocolError,
+    stage,
+    errTail: proc.stderrTail(),
+    usage: { ...usage(), wallSeconds: (endedAt - startedAt) / 1000 },
+    startedAt,
+    endedAt,
+  });
+  let outcome = decided.outcome;
+  const reported = await report(opts, outcome, decided.died);
+  heartbeats.stop();
+  await capped(heartbeats.pending);
   if (reported.startsWith("ERROR_") && reported !== outcome.state) {
     outcome = { ...outcome, state: reported };
   }
   if (tree) await capped(tree.release().catch(() => {}));
   await cleanup(opts);
   return outcome;
-}
-
-/**
- * Waits for `p` at most `ms`: the end of a job must not hang on a broker
- * or a sampler that stopped answering (each has its own error path).
- */
-async function capped(p: Promise<unknown> | undefined, ms = 15_000) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  await Promise.race([
-    p?.catch(() => {}),
-    new Promise((r) => timer = setTimeout(r, ms)),
-  ]);
-  clearTimeout(timer);
-}
-
-function exitCode(status: Deno.CommandStatus): number {
-  if (status.signal === "SIGKILL") return 137;
-  if (status.signal === "SIGTERM") return 143;
-  return status.code;
 }
 
 /**

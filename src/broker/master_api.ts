@@ -8,9 +8,7 @@ import { json } from "./errors.ts";
 import type { MasterJobs, MasterRecord } from "./masterjobs.ts";
 import { canTransition, FINAL_STATES } from "../protocol/job_state.ts";
 import type { JobStore } from "./store.ts";
-
-/** JAliEn kill reason: killed by the user. */
-const USER_KILL = 30;
+import { KillReason } from "../protocol/kill_reason.ts";
 
 /** The public view of a master (`ps`, `GET /jobs/:id`). */
 export function masterView(m: MasterRecord): Record<string, unknown> {
@@ -53,8 +51,8 @@ export async function masterRoute(
         const ok = await store.transition(id, job.state, "KILLED", {
           actor: `USER:${user}`,
           reason:
-            `master ${m.id} killed by user ${user} (kill reason ${USER_KILL})`,
-        }, { killReason: USER_KILL });
+            `master ${m.id} killed by user ${user} (kill reason ${KillReason.USER})`,
+        }, { killReason: KillReason.USER });
         if (ok) n++;
       }
       const now = await masters.get(m.id);
