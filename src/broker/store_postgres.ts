@@ -31,7 +31,6 @@
  *
  * @module
  */
-import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
 import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
 import type { Usage } from "../protocol/usage.ts";
 import type {
@@ -45,8 +44,8 @@ import type {
   TraceEntry,
   TransitionExtra,
 } from "./store.ts";
-import { KEY_TTL_MS, matchScope, submitScope } from "./idempotency.ts";
-import { CLASS_LOCK, migrate, SWEEPER_LOCK } from "./store_postgres_schema.ts";
+import { matchScope, submitScope } from "./idempotency.ts";
+import { migrate, SWEEPER_LOCK } from "./store_postgres_schema.ts";
 import {
   connect,
   type ReservedSql,
@@ -58,12 +57,19 @@ import {
   addTrace,
   countWaiting,
   moveJob,
-  toFile,
   toJob,
   toTrace,
 } from "./store_postgres_rows.ts";
 import { claimIn } from "./store_postgres_claim.ts";
 import { insertBatch } from "./store_postgres_bulk.ts";
+import { indexSlot, PostgresClasses } from "./store_postgres_classes.ts";
+import { findKey, recordKey } from "./store_postgres_keys.ts";
+import {
+  deleteFile,
+  getFile,
+  listFiles,
+  putFile,
+} from "./store_postgres_files.ts";
 
 const ACTIVE = [...ACTIVE_STATES];
 
@@ -77,28 +83,12 @@ export interface PostgresStoreOptions {
 
 export { isPostgresUrl } from "./database_url.ts";
 
-function indexSlot(slot: SlotOffer): IndexSlot {
-  return {
-    cpuCores: Math.ceil(slot.cpuCores),
-    ttl: Math.ceil(slot.ttl),
-    memory: Math.ceil(slot.memory),
-    disk: Math.ceil(slot.disk),
-    site: slot.site?.toLowerCase() ?? null,
-    ce: slot.ce?.toLowerCase() ?? null,
-    packages: (slot.packages ?? []).map((p) => p.toLowerCase()),
-  };
-}
-
-const uniq = (xs: string[]) => [...new Set(xs.map((x) => x.toLowerCase()))];
-
 /** The PostgreSQL task queue; see the module doc. */
 export class PostgresJobStore implements JobStore {
   #sql: Sql;
-  #index = new ClassIndex();
-  #classes = new Map<string, number>();
+  #classes = new PostgresClasses();
   #fewClasses: number;
   #leader: ReservedSql | undefined;
-  #keyInserts = 0;
 
   private constructor(sql: Sql, opts: PostgresStoreOptions) {
     this.#sql = sql;
@@ -127,57 +117,10 @@ export class PostgresJobStore implements JobStore {
         return await this.#sql.begin(fn) as T;
       } catch (e) {
         // A class inserted by a rolled-back transaction is no class.
-        this.#classes.clear();
+        this.#classes.forget();
         if (!retryable(e) || attempt >= 20) throw e;
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
       }
-    }
-  }
-
-  async #classId(tx: Tx, job: NewJob): Promise<number> {
-    const known = this.#classes.get(job.matchClass);
-    if (known !== undefined) return known;
-    let [found] = await tx`SELECT id FROM match_classes
-      WHERE key = ${job.matchClass}`;
-    if (!found) {
-      // Held to commit: class IDs become visible in ID order.
-      await tx`SELECT pg_advisory_xact_lock(${CLASS_LOCK.toString()}::int8)`;
-      const k = job.keys;
-      [found] = await tx`
-        INSERT INTO match_classes (key, cpu_cores, ttl, memory, disk, sites,
-          ces, packages, residual)
-        VALUES (${job.matchClass}, ${k.cpuCores}, ${k.ttl}, ${k.memory},
-          ${k.disk}, ${uniq(k.sites)}::text[], ${uniq(k.ces)}::text[],
-          ${uniq(k.packages)}::text[], ${k.residual})
-        ON CONFLICT (key) DO UPDATE SET key = excluded.key
-        RETURNING id`;
-      // Not cached: this transaction may still roll back.
-      return Number(found.id);
-    }
-    const id = Number(found.id);
-    this.#classes.set(job.matchClass, id);
-    return id;
-  }
-
-  async #findKey(tx: Tx, scope: string, key: string, now: number) {
-    const [r] = await tx`SELECT job_id FROM request_keys
-      WHERE scope = ${scope} AND key = ${key} AND at > ${now - KEY_TTL_MS}`;
-    return r === undefined ? undefined : Number(r.job_id);
-  }
-
-  async #recordKey(
-    tx: Tx,
-    scope: string,
-    key: string,
-    id: number,
-    now: number,
-  ) {
-    await tx`INSERT INTO request_keys (scope, key, job_id, at)
-      VALUES (${scope}, ${key}, ${id}, ${now})
-      ON CONFLICT (scope, key) DO UPDATE SET job_id = excluded.job_id,
-        at = excluded.at`;
-    if (++this.#keyInserts % 1000 === 1) {
-      await tx`DELETE FROM request_keys WHERE at <= ${now - KEY_TTL_MS}`;
     }
   }
 
@@ -185,10 +128,10 @@ export class PostgresJobStore implements JobStore {
     const key = job.idempotencyKey;
     const scope = submitScope(job.owner);
     if (key !== undefined) {
-      const known = await this.#findKey(tx, scope, key, now);
+      const known = await findKey(tx, scope, key, now);
       if (known !== undefined) return known;
     }
-    const classId = await this.#classId(tx, job);
+    const classId = await this.#classes.classId(tx, job);
     const maxWait = job.maxWaitingSeconds === undefined
       ? null
       : Math.round(job.maxWaitingSeconds * 1000);
@@ -205,7 +148,7 @@ export class PostgresJobStore implements JobStore {
       ON CONFLICT (owner) DO NOTHING`;
     await countWaiting(tx, job.owner, classId, 1);
     await addTrace(tx, id, now, "WAITING", actor, "submitted");
-    if (key !== undefined) await this.#recordKey(tx, scope, key, id, now);
+    if (key !== undefined) await recordKey(tx, scope, key, id, now);
     return id;
   }
 
@@ -225,7 +168,7 @@ export class PostgresJobStore implements JobStore {
       const now = Date.now();
       if (jobs.every((j) => j.idempotencyKey === undefined)) {
         const classIds: number[] = [];
-        for (const j of jobs) classIds.push(await this.#classId(tx, j));
+        for (const j of jobs) classIds.push(await this.#classes.classId(tx, j));
         return (await insertBatch(tx, jobs, classIds, actor, now)).map(String);
       }
       const ids: string[] = [];
@@ -268,24 +211,6 @@ export class PostgresJobStore implements JobStore {
     return rows.map(toTrace);
   }
 
-  /** Loads classes committed since the index last looked (by any replica). */
-  async #refreshIndex(sql: Sql | Tx = this.#sql) {
-    const rows = await sql`SELECT * FROM match_classes
-      WHERE id > ${this.#index.maxId} ORDER BY id`;
-    if (rows.length === 0) return;
-    this.#index.add(rows.map((r): ClassInfo => ({
-      id: Number(r.id),
-      cpuCores: Number(r.cpu_cores),
-      ttl: Number(r.ttl),
-      memory: Number(r.memory),
-      disk: Number(r.disk),
-      sites: r.sites as string[],
-      ces: r.ces as string[],
-      packages: r.packages as string[],
-      residual: r.residual as boolean,
-    })));
-  }
-
   /** @see JobStore.claim */
   async claim(
     slot: SlotOffer,
@@ -297,15 +222,15 @@ export class PostgresJobStore implements JobStore {
     const filter = indexSlot(slot);
     const key = opts.requestKey;
     const scope = matchScope(agent.fingerprint);
-    await this.#refreshIndex();
+    await this.#classes.refresh(this.#sql);
     // All of them: the walk over users tests the class of each row.
-    const admitted = this.#index.admitted(filter);
+    const admitted = this.#classes.index.admitted(filter);
     // No class fits: nothing to look at (an idle pilot's poll is cheap).
     if (admitted.length === 0 && key === undefined) return undefined;
     const row = await this.#tx(async (tx) => {
       const now = Date.now();
       if (key !== undefined) {
-        const known = await this.#findKey(tx, scope, key, now);
+        const known = await findKey(tx, scope, key, now);
         if (known !== undefined) {
           const [r] = await tx`SELECT * FROM jobs WHERE id = ${known}`;
           return r && r.state === "ASSIGNED" && r.agent === agent.fingerprint
@@ -321,11 +246,11 @@ export class PostgresJobStore implements JobStore {
           : 2 ** 31 - 1,
         agent,
         accept,
-        index: this.#index,
+        index: this.#classes.index,
         now,
       });
       if (got && key !== undefined) {
-        await this.#recordKey(tx, scope, key, Number(got.id), now);
+        await recordKey(tx, scope, key, Number(got.id), now);
       }
       return got;
     });
@@ -392,8 +317,8 @@ export class PostgresJobStore implements JobStore {
 
   /** @see JobStore.countWaiting */
   async countWaiting(slot: SlotOffer): Promise<number> {
-    await this.#refreshIndex();
-    const ids = this.#index.admitted(indexSlot(slot));
+    await this.#classes.refresh(this.#sql);
+    const ids = this.#classes.index.admitted(indexSlot(slot));
     if (ids.length === 0) return 0;
     const [r] = await this.#sql`SELECT coalesce(sum(waiting), 0) AS n
       FROM queue_counts WHERE class_id = ANY(${ids}::int8[])`;
@@ -424,41 +349,26 @@ export class PostgresJobStore implements JobStore {
   }
 
   /** Adds or replaces one catalogue entry. */
-  async putFile(file: FileRecord): Promise<void> {
-    const jobId = file.jobId === undefined ? null : Number(file.jobId);
-    await this.#sql`
-      INSERT INTO files (lfn, owner, job_id, size, sha256, created_at)
-      VALUES (${file.lfn}, ${file.owner}, ${jobId}::int8, ${file.size},
-        ${file.sha256}, ${file.createdAt})
-      ON CONFLICT (lfn) DO UPDATE SET owner = excluded.owner,
-        job_id = excluded.job_id, size = excluded.size,
-        sha256 = excluded.sha256, created_at = excluded.created_at`;
+  putFile(file: FileRecord): Promise<void> {
+    return putFile(this.#sql, file);
   }
 
   /** The catalogue entry of `lfn`, if any. */
-  async getFile(lfn: string): Promise<FileRecord | undefined> {
-    const [r] = await this.#sql`SELECT * FROM files WHERE lfn = ${lfn}`;
-    return r ? toFile(r) : undefined;
+  getFile(lfn: string): Promise<FileRecord | undefined> {
+    return getFile(this.#sql, lfn);
   }
 
   /** Catalogue entries whose LFN starts with `prefix`, sorted, one page. */
-  async listFiles(
+  listFiles(
     prefix: string,
     page: { after?: string; limit?: number } = {},
   ): Promise<FileRecord[]> {
-    const limit = page.limit ?? null;
-    const rows = await this.#sql`SELECT * FROM files
-      WHERE left(lfn, ${prefix.length}) = ${prefix} AND lfn > ${
-      page.after ?? ""
-    }
-      ORDER BY lfn LIMIT ${limit}::int8`;
-    return rows.map(toFile);
+    return listFiles(this.#sql, prefix, page);
   }
 
   /** Removes a file's name; false when there was none. */
-  async deleteFile(lfn: string): Promise<boolean> {
-    const r = await this.#sql`DELETE FROM files WHERE lfn = ${lfn}`;
-    return r.count === 1;
+  deleteFile(lfn: string): Promise<boolean> {
+    return deleteFile(this.#sql, lfn);
   }
 
   /**
