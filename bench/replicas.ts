@@ -84,7 +84,10 @@ interface Run {
   n: number;
 }
 
-/** `n` matches from {@link PILOTS} pilots, pilot `k` on URL `k % urls`. */
+/**
+ * `n` matches from {@link PILOTS} pilots, each with every URL (a match
+ * carries a request key, so a dropped connection is retried safely).
+ */
 async function matchOver(
   urls: string[],
   ca: { certPem: string; keyPem: string },
@@ -100,13 +103,12 @@ async function matchOver(
         subject: `pilot${i}`,
         ttlSeconds: 3600,
       });
-      pilots.push(
-        new BrokerClient(urls[i % urls.length], { ...t, caPem: ca.certPem }),
-      );
+      // Every replica, starting at a random one (as agents do).
+      pilots.push(new BrokerClient(urls, { ...t, caPem: ca.certPem }));
     }
     const maps = Array.from({ length: 64 }, () => siteMap(rng));
     // Warm-up: connections, class index, statement caches.
-    for (const p of pilots) await p.json("POST", "/api/v1/match", maps[0]);
+    for (const p of pilots) await p.match(maps[0], crypto.randomUUID());
     const lat: number[] = [];
     let started = 0;
     const t0 = performance.now();
@@ -114,11 +116,7 @@ async function matchOver(
       while (started < n) {
         started++;
         const s = performance.now();
-        await p.json(
-          "POST",
-          "/api/v1/match",
-          maps[(started + k) % maps.length],
-        );
+        await p.match(maps[(started + k) % maps.length], crypto.randomUUID());
         lat.push(performance.now() - s);
       }
     }));
