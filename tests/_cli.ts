@@ -87,21 +87,57 @@ export function userEnv(user: User): Record<string, string> {
 }
 
 /** Runs `splitpilot ...args` to completion. */
-export async function splitpilot(user: User, ...args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
+export function splitpilot(user: User, ...args: string[]): Promise<Run> {
+  return runSplitpilot(user, args);
+}
+
+/** Runs `splitpilot ...args` to completion, `stdin` as its input. */
+export async function runSplitpilot(
+  user: User,
+  args: string[],
+  opts: { stdin?: string } = {},
+): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
     args: [...LAUNCHER, ...args],
     cwd: user.cwd,
     clearEnv: true,
     env: userEnv(user),
-    stdin: "null",
+    stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
   const dec = new TextDecoder();
   return {
     code: out.code,
     stdout: dec.decode(out.stdout),
     stderr: dec.decode(out.stderr),
+  };
+}
+
+/**
+ * The user of a test grid: a home of its own in the grid's directory,
+ * working there, configured by `SPLITPILOT_BROKER`/`SPLITPILOT_TOKEN`
+ * (or by `env` instead, e.g. to leave the broker out).
+ */
+export function gridUser(
+  grid: { dir: string; url: string; userTokenDir: string },
+  env?: Record<string, string>,
+): User {
+  const home = `${grid.dir}/home`;
+  Deno.mkdirSync(home, { recursive: true });
+  return {
+    home,
+    cwd: grid.dir,
+    env: env ?? {
+      SPLITPILOT_BROKER: grid.url,
+      SPLITPILOT_TOKEN: grid.userTokenDir,
+    },
   };
 }
 

@@ -11,43 +11,15 @@ import { formatJdl, parseJdl } from "../src/jdl/mod.ts";
 import { SqliteJobStore } from "../src/broker/store_sqlite.ts";
 import { Random, seedFromEnv } from "./_random.ts";
 import { type Grid, startGrid } from "./_grid.ts";
+import { gridUser, type Run, runSplitpilot } from "./_cli.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-
-async function cli(
+/** `splitpilot ...args` as the grid's user runs it (tests/_cli.ts). */
+function cli(
   grid: Grid,
   args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      // The dispatcher the installed launcher runs, with broad test flags.
-      `${ROOT}src/cli/main.ts`,
-      ...args,
-    ],
-    cwd: grid.dir,
-    clearEnv: true,
-    env: {
-      SPLITPILOT_BROKER: grid.url,
-      SPLITPILOT_TOKEN: grid.userTokenDir,
-      NO_COLOR: "1",
-      PATH: "/usr/bin:/bin",
-    },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<Run> {
+  return runSplitpilot(gridUser(grid, opts.env), args, opts);
 }
 
 /** POSTs raw bytes; returns status and the error message (or the body). */

@@ -12,55 +12,15 @@ import {
 import { BrokerClient } from "../src/client/broker_client.ts";
 import { JdlError, parseJdl } from "../src/jdl/mod.ts";
 import { type Grid, startGrid } from "./_grid.ts";
+import { gridUser, type Run, runSplitpilot } from "./_cli.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(
+/** `splitpilot ...args` as the grid's user runs it (tests/_cli.ts). */
+function cli(
   grid: Grid,
   args: string[],
   opts: { stdin?: string; env?: Record<string, string> } = {},
 ): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-write",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      `${ROOT}src/cli/main.ts`,
-      ...args,
-    ],
-    cwd: grid.dir,
-    clearEnv: true,
-    env: opts.env ?? {
-      SPLITPILOT_BROKER: grid.url,
-      SPLITPILOT_TOKEN: grid.userTokenDir,
-      NO_COLOR: "1",
-      PATH: "/usr/bin:/bin",
-    },
-    stdin: opts.stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return {
-    code: out.code,
-    stdout: dec.decode(out.stdout),
-    stderr: dec.decode(out.stderr),
-  };
+  return runSplitpilot(gridUser(grid, opts.env), args, opts);
 }
 
 function expectCode(r: Run, code: number, what: string) {

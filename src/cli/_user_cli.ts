@@ -7,14 +7,7 @@
  * @module
  */
 import { BrokerClient, readTokenDir } from "../client/broker_client.ts";
-import {
-  CliFailure,
-  type CliIo,
-  EXIT,
-  fail,
-  parseFlags,
-  UsageError,
-} from "./cli_io.ts";
+import { CliFailure, EXIT, UsageError } from "./cli_io.ts";
 import { BROKER_ENV, loadSettings, TOKEN_ENV } from "./config.ts";
 
 // Commands written against the old layout import these from here.
@@ -211,41 +204,4 @@ export function formatCounts(counts: Record<string, number>): string {
 export function shortTime(iso: string | null | undefined): string {
   if (!iso) return "-";
   return iso.replace("T", " ").replace(/\.\d+Z$/, "Z");
-}
-
-/**
- * The body of a one-job action command (`kill`, `resubmit`): parse
- * `ID [--json]`, POST `/api/v1/jobs/<id>/<action>`, print the new state.
- */
-export async function jobActionMain(
-  args: string[],
-  io: CliIo,
-  spec: { action: string; verb: string; usage: string },
-): Promise<number> {
-  let client;
-  const json = args.includes("--json");
-  try {
-    const flags = parseFlags(args, { ...USER_FLAGS, alias: { h: "help" } });
-    if (flags.help) {
-      io.out(spec.usage);
-      return 0;
-    }
-    const id = jobIdArg(flags._, spec.usage);
-    client = await connect(flags);
-    const out = (await client.json<{ jobId: string; state: string }>(
-      "POST",
-      `/api/v1/jobs/${id}/${spec.action}`,
-      {},
-    ))!;
-    io.out(
-      flags.json
-        ? JSON.stringify({ jobId: out.jobId, state: out.state })
-        : `job ${out.jobId}: ${spec.verb}, now ${out.state}`,
-    );
-    return 0;
-  } catch (e) {
-    return fail(io, e, { usage: spec.usage, json });
-  } finally {
-    client?.close();
-  }
 }

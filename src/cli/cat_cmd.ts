@@ -12,16 +12,10 @@
  *
  * @module
  */
-import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
-import { COMMON_FLAGS, connect, USER_FLAGS } from "./_user_cli.ts";
+import { type CliIo, CONSOLE_IO, UsageError } from "./cli_io.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
 import { downloadFile, lfnArg } from "./transfer.ts";
+import { userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const CAT_USAGE = `usage: splitpilot cat LFN [--broker URL] [--token DIR]
@@ -32,30 +26,20 @@ examples:
   splitpilot cat /jdoe/jobs/42/summary.txt > summary.txt`;
 
 /** Runs `cat <args>`; returns the exit code. */
-export async function main(
+export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
   stdout: WritableStream<Uint8Array> = Deno.stdout.writable,
 ): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, { ...USER_FLAGS, alias: { h: "help" } });
-    if (flags.help) {
-      io.out(CAT_USAGE);
-      return 0;
-    }
-    const [target, extra] = flags._;
-    if (target === undefined) throw new UsageError("missing LFN");
-    if (extra !== undefined) {
-      throw new UsageError(`unexpected argument "${extra}"`);
-    }
-    client = await connect(flags);
-    await downloadFile(client, lfnArg(target), stdout, io);
-    return 0;
-  } catch (e) {
-    return fail(io, e, { usage: CAT_USAGE, json });
-  } finally {
-    client?.close();
-  }
+  return userCommand({
+    usage: CAT_USAGE,
+    async run({ flags, io, connect }) {
+      const [target, extra] = flags._;
+      if (target === undefined) throw new UsageError("missing LFN");
+      if (extra !== undefined) {
+        throw new UsageError(`unexpected argument "${extra}"`);
+      }
+      await downloadFile(await connect(), lfnArg(target), stdout, io);
+    },
+  })(args, io);
 }

@@ -20,24 +20,13 @@
  */
 import { attemptLfn, inAttemptTree } from "../broker/attempts.ts";
 import { FINAL_STATES, type JobState } from "../protocol/job_state.ts";
-import {
-  CliFailure,
-  type CliIo,
-  CONSOLE_IO,
-  EXIT,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
+import { CliFailure, EXIT, UsageError } from "./cli_io.ts";
 import {
   COMMON_FLAGS,
-  connect,
   formatBytes,
   jobIdArg,
   type JobView,
   table,
-  USER_FLAGS,
 } from "./_user_cli.ts";
 import {
   type Downloaded,
@@ -46,6 +35,7 @@ import {
   joinPath,
   lfnArg,
 } from "./transfer.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const GET_USAGE =
@@ -79,22 +69,10 @@ function relativePath(lfn: string, prefix: string): string {
 }
 
 /** Runs `get <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, {
-      string: [...USER_FLAGS.string, "out", "attempt"],
-      boolean: [...USER_FLAGS.boolean],
-      alias: { h: "help", o: "out" },
-    });
-    if (flags.help) {
-      io.out(GET_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: GET_USAGE,
+  flags: { string: ["out", "attempt"], alias: { o: "out" } },
+  async run({ flags, io, json, connect }) {
     const target = flags._[0];
     if (target?.startsWith("/")) {
       if (flags._.length > 1) {
@@ -107,7 +85,7 @@ export async function main(
       }
       const dir = (flags.out as string | undefined) ?? ".";
       if (dir !== ".") await Deno.mkdir(dir, { recursive: true });
-      client = await connect(flags);
+      const client = await connect();
       const got = await downloadFile(client, lfn, joinPath(dir, name), io);
       io.out(
         json
@@ -118,7 +96,7 @@ export async function main(
     }
     const id = jobIdArg(flags._, GET_USAGE);
     const dir = (flags.out as string | undefined) ?? `job-${id}`;
-    client = await connect(flags);
+    const client = await connect();
     const job = (await client.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
     const attempt = flags.attempt === undefined
       ? job.resubmissions
@@ -190,9 +168,5 @@ export async function main(
       ) io.out(line);
     }
     return 0;
-  } catch (e) {
-    return fail(io, e, { usage: GET_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});

@@ -14,7 +14,8 @@
  * @module
  */
 import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
-import { COMMON_FLAGS, jobActionMain } from "./_user_cli.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
+import { jobActionMain } from "./job_action.ts";
 
 /** Usage text. */
 export const KILL_USAGE =

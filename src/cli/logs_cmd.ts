@@ -17,16 +17,10 @@
  *
  * @module
  */
-import { parseFlags as parseArgs } from "./cli_io.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import { type CliIo, CONSOLE_IO } from "./cli_io.ts";
-import {
-  COMMON_FLAGS,
-  connect,
-  fail,
-  jobIdArg,
-  type JobView,
-} from "./_user_cli.ts";
+import { COMMON_FLAGS, jobIdArg, type JobView } from "./_user_cli.ts";
+import { userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const LOGS_USAGE =
@@ -92,57 +86,47 @@ async function uploaded(
 }
 
 /** Runs `logs <args>`; returns the exit code. */
-export async function main(
+export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
   opts: { pollMs?: number } = {},
 ): Promise<number> {
-  let client: BrokerClient | undefined;
-  try {
-    const f = parseArgs(args, {
-      string: ["broker", "token"],
-      boolean: ["follow", "json", "help"],
-      alias: { f: "follow", h: "help" },
-    });
-    if (f.help) {
-      io.out(LOGS_USAGE);
-      return 0;
-    }
-    const id = jobIdArg(f._.map(String), LOGS_USAGE);
-    client = await connect(f);
-    const job = (await client.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
-    let after = 0;
-    let printed = 0;
-    let finalSince: number | undefined;
-    for (;;) {
-      const page = (await client.json<LogPage>(
-        "GET",
-        `/api/v1/jobs/${id}/log?after=${after}`,
-      ))!;
-      if (page.dropped > 0 && !f.json) {
-        io.out(`… ${page.dropped} earlier line(s) no longer kept …`);
+  return userCommand({
+    usage: LOGS_USAGE,
+    flags: { boolean: ["follow"], alias: { f: "follow" } },
+    async run({ flags, io, connect }) {
+      const id = jobIdArg(flags._.map(String), LOGS_USAGE);
+      const client = await connect();
+      const job = (await client.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
+      let after = 0;
+      let printed = 0;
+      let finalSince: number | undefined;
+      for (;;) {
+        const page = (await client.json<LogPage>(
+          "GET",
+          `/api/v1/jobs/${id}/log?after=${after}`,
+        ))!;
+        if (page.dropped > 0 && !flags.json) {
+          io.out(`… ${page.dropped} earlier line(s) no longer kept …`);
+        }
+        for (const l of page.lines) {
+          io.out(flags.json ? JSON.stringify(l) : lineText(l));
+          printed++;
+        }
+        after = page.next;
+        // A final job's last lines may still be on their way from its agent:
+        // wait for its end-of-output mark, a few seconds at most (an agent
+        // that died sends none).
+        finalSince ??= page.final ? Date.now() : undefined;
+        const done = page.final &&
+          (page.ended || !flags.follow || Date.now() - finalSince! > 5000);
+        if (done) {
+          if (printed === 0) await uploaded(client, job, io, flags.json);
+          return 0;
+        }
+        if (!flags.follow) return 0;
+        await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
       }
-      for (const l of page.lines) {
-        io.out(f.json ? JSON.stringify(l) : lineText(l));
-        printed++;
-      }
-      after = page.next;
-      // A final job's last lines may still be on their way from its agent:
-      // wait for its end-of-output mark, a few seconds at most (an agent
-      // that died sends none).
-      finalSince ??= page.final ? Date.now() : undefined;
-      const done = page.final &&
-        (page.ended || !f.follow || Date.now() - finalSince! > 5000);
-      if (done) {
-        if (printed === 0) await uploaded(client, job, io, f.json);
-        return 0;
-      }
-      if (!f.follow) return 0;
-      await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
-    }
-  } catch (e) {
-    return fail(io, e, LOGS_USAGE);
-  } finally {
-    client?.close();
-  }
+    },
+  })(args, io);
 }

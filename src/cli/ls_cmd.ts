@@ -11,22 +11,10 @@
  *
  * @module
  */
-import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
-import {
-  COMMON_FLAGS,
-  connect,
-  formatBytes,
-  table,
-  USER_FLAGS,
-} from "./_user_cli.ts";
+import { UsageError } from "./cli_io.ts";
+import { COMMON_FLAGS, formatBytes, table } from "./_user_cli.ts";
 import { type FileView, lfnArg } from "./transfer.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const LS_USAGE =
@@ -38,18 +26,9 @@ examples:
   splitpilot ls /jdoe/jobs/42/`;
 
 /** Runs `ls <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, { ...USER_FLAGS, alias: { h: "help" } });
-    if (flags.help) {
-      io.out(LS_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: LS_USAGE,
+  async run({ flags, io, json, connect }) {
     const [prefix, extra] = flags._;
     if (extra !== undefined) {
       throw new UsageError(`unexpected argument "${extra}"`);
@@ -57,7 +36,7 @@ export async function main(
     const q = prefix === undefined
       ? ""
       : `?prefix=${encodeURIComponent(lfnArg(prefix))}`;
-    client = await connect(flags);
+    const client = await connect();
     const out = (await client.json<{ files: FileView[] }>(
       "GET",
       `/api/v1/files${q}`,
@@ -74,9 +53,5 @@ export async function main(
       ) io.out(line);
     }
     return 0;
-  } catch (e) {
-    return fail(io, e, { usage: LS_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});

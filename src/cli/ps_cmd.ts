@@ -19,17 +19,9 @@
  * @module
  */
 import { JOB_STATES } from "../protocol/job_state.ts";
-import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
+import { UsageError } from "./cli_io.ts";
 import {
   COMMON_FLAGS,
-  connect,
   formatBytes,
   formatCounts,
   formatSeconds,
@@ -38,6 +30,7 @@ import {
   shortTime,
   table,
 } from "./_user_cli.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const PS_USAGE =
@@ -111,22 +104,10 @@ export function formatWhy(jobs: JobView[]): string[] {
 }
 
 /** Runs `ps <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, {
-      string: ["broker", "token", "state", "user", "limit", "master"],
-      boolean: ["json", "help", "all"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(PS_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: PS_USAGE,
+  flags: { string: ["state", "user", "limit", "master"], boolean: ["all"] },
+  async run({ flags, io, connect }) {
     if (flags._.length > 0) {
       throw new UsageError(`unexpected argument "${flags._[0]}"`);
     }
@@ -163,7 +144,7 @@ export async function main(
       }
       q.set("master", flags.master);
     }
-    client = await connect(flags);
+    const client = await connect();
     // The broker answers pages of at most 10,000; follow its cursor.
     const jobs: JobView[] = [];
     let masters: MasterView[] = [];
@@ -206,12 +187,8 @@ export async function main(
       for (const line of formatWhy(jobs)) io.out(line);
     }
     return 0;
-  } catch (e) {
-    return fail(io, e, { usage: PS_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -14,18 +14,10 @@
  *
  * @module
  */
-import {
-  CliFailure,
-  type CliIo,
-  CONSOLE_IO,
-  EXIT,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
-import { COMMON_FLAGS, connect, formatBytes, USER_FLAGS } from "./_user_cli.ts";
+import { CliFailure, EXIT, UsageError } from "./cli_io.ts";
+import { COMMON_FLAGS, formatBytes } from "./_user_cli.ts";
 import { lfnArg, uploadFile } from "./transfer.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const PUT_USAGE =
@@ -39,18 +31,9 @@ examples:
   splitpilot put analyse.sh /jdoe/demo/`;
 
 /** Runs `put <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, { ...USER_FLAGS, alias: { h: "help" } });
-    if (flags.help) {
-      io.out(PUT_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: PUT_USAGE,
+  async run({ flags, io, json, connect }) {
     const [local, target, extra] = flags._;
     if (local === undefined || target === undefined) {
       throw new UsageError("expected LOCAL and LFN");
@@ -63,11 +46,14 @@ export async function main(
     try {
       await Deno.stat(local);
     } catch (e) {
-      throw e instanceof Deno.errors.NotFound
+      // Under the launcher a path that did not exist at start is not
+      // granted either (see launch_plan.ts): the same missing file.
+      throw e instanceof Deno.errors.NotFound ||
+          e instanceof Deno.errors.NotCapable
         ? new CliFailure(EXIT.notFound, `${local}: no such file`, "not_found")
         : e;
     }
-    client = await connect(flags);
+    const client = await connect();
     const out = await uploadFile(client, local, lfn, io);
     io.out(
       json
@@ -75,9 +61,5 @@ export async function main(
         : `${local} → ${out.lfn}  ${formatBytes(out.size)}  ${out.sha256} ok`,
     );
     return 0;
-  } catch (e) {
-    return fail(io, e, { usage: PUT_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});

@@ -11,17 +11,11 @@
  *
  * @module
  */
-import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
-import { COMMON_FLAGS, connect, USER_FLAGS } from "./_user_cli.ts";
+import { UsageError } from "./cli_io.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
 import { encodeLfn } from "../client/broker_client.ts";
 import { lfnArg } from "./transfer.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const RM_USAGE =
@@ -33,22 +27,13 @@ examples:
   splitpilot rm /jdoe/demo/a.txt /jdoe/demo/b.txt`;
 
 /** Runs `rm <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  const removed: string[] = [];
-  try {
-    const flags = parseFlags(args, { ...USER_FLAGS });
-    if (flags.help) {
-      io.out(RM_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: RM_USAGE,
+  async run({ flags, io, json, connect }) {
     if (flags._.length === 0) throw new UsageError("missing LFN");
     const lfns = flags._.map(lfnArg);
-    client = await connect(flags);
+    const client = await connect();
+    const removed: string[] = [];
     for (const lfn of lfns) {
       await client.request("DELETE", `/api/v1/files${encodeLfn(lfn)}`, {
         retry: false,
@@ -57,10 +42,5 @@ export async function main(
       if (!json) io.out(`removed ${lfn}`);
     }
     if (json) io.out(JSON.stringify({ removed }));
-    return 0;
-  } catch (e) {
-    return fail(io, e, { usage: RM_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});

@@ -22,15 +22,9 @@
  * @module
  */
 import { decodeJdl } from "../jdl/decode.ts";
-import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  UsageError,
-  wantsJson,
-} from "./cli_io.ts";
-import { COMMON_FLAGS, connect } from "./_user_cli.ts";
+import { type CliIo, CONSOLE_IO, UsageError } from "./cli_io.ts";
+import { COMMON_FLAGS } from "./_user_cli.ts";
+import { userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const SUBMIT_USAGE =
@@ -58,83 +52,74 @@ examples:
  * ]));
  * ```
  */
-export async function main(
+export function main(
   args: string[],
   io: CliIo = CONSOLE_IO,
   stdin: ReadableStream<Uint8Array> = Deno.stdin.readable,
 ): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help", "strict"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(SUBMIT_USAGE);
+  return userCommand({
+    usage: SUBMIT_USAGE,
+    flags: { boolean: ["strict"] },
+    async run({ flags, io, connect }) {
+      const [file, ...jdlArgs] = flags._.map(String);
+      if (file === undefined) {
+        throw new UsageError(`missing JDL file (or - for stdin)`);
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = file === "-" ? await toBytes(stdin) : await Deno.readFile(file);
+      } catch (e) {
+        throw new UsageError(
+          `cannot read ${file === "-" ? "stdin" : file}: ${
+            (e as Error).message
+          }`,
+        );
+      }
+      let text: string;
+      try {
+        // The same check and message as the broker's: never submit U+FFFD.
+        text = decodeJdl(bytes);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const client = await connect();
+      const q = new URLSearchParams();
+      for (const a of jdlArgs) q.append("arg", a);
+      if (flags.strict) q.set("strict", "1");
+      const res = await client.request("POST", `/api/v1/jobs?${q}`, {
+        body: text,
+        // One idempotency key for all attempts: a retry cannot duplicate.
+        headers: {
+          "content-type": "text/plain; charset=utf-8",
+          "idempotency-key": crypto.randomUUID(),
+        },
+      });
+      const out = await res.json() as {
+        jobId: string;
+        state: string;
+        subjobs?: number;
+        warnings?: { line: number; column: number; message: string }[];
+      };
+      const warnings = out.warnings ?? [];
+      if (flags.json) {
+        io.out(JSON.stringify({
+          jobId: out.jobId,
+          state: out.state,
+          ...(out.subjobs === undefined ? {} : { subjobs: out.subjobs }),
+          ...(warnings.length === 0 ? {} : { warnings }),
+        }));
+      } else {
+        for (const w of warnings) {
+          io.err(`warning: line ${w.line}, column ${w.column}: ${w.message}`);
+        }
+        io.out(out.jobId);
+        if (out.subjobs !== undefined) {
+          io.err(`masterjob ${out.jobId}: ${out.subjobs} subjobs`);
+        }
+      }
       return 0;
-    }
-    const [file, ...jdlArgs] = flags._.map(String);
-    if (file === undefined) {
-      throw new UsageError(`missing JDL file (or - for stdin)`);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = file === "-" ? await toBytes(stdin) : await Deno.readFile(file);
-    } catch (e) {
-      throw new UsageError(
-        `cannot read ${file === "-" ? "stdin" : file}: ${(e as Error).message}`,
-      );
-    }
-    let text: string;
-    try {
-      // The same check and message as the broker's: never submit U+FFFD.
-      text = decodeJdl(bytes);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-    client = await connect(flags);
-    const q = new URLSearchParams();
-    for (const a of jdlArgs) q.append("arg", a);
-    if (flags.strict) q.set("strict", "1");
-    const res = await client.request("POST", `/api/v1/jobs?${q}`, {
-      body: text,
-      // One idempotency key for all attempts: a retry cannot duplicate.
-      headers: {
-        "content-type": "text/plain; charset=utf-8",
-        "idempotency-key": crypto.randomUUID(),
-      },
-    });
-    const out = await res.json() as {
-      jobId: string;
-      state: string;
-      subjobs?: number;
-      warnings?: { line: number; column: number; message: string }[];
-    };
-    const warnings = out.warnings ?? [];
-    if (flags.json) {
-      io.out(JSON.stringify({
-        jobId: out.jobId,
-        state: out.state,
-        ...(out.subjobs === undefined ? {} : { subjobs: out.subjobs }),
-        ...(warnings.length === 0 ? {} : { warnings }),
-      }));
-    } else {
-      for (const w of warnings) {
-        io.err(`warning: line ${w.line}, column ${w.column}: ${w.message}`);
-      }
-      io.out(out.jobId);
-      if (out.subjobs !== undefined) {
-        io.err(`masterjob ${out.jobId}: ${out.subjobs} subjobs`);
-      }
-    }
-    return 0;
-  } catch (e) {
-    return fail(io, e, { usage: SUBMIT_USAGE, json });
-  } finally {
-    client?.close();
-  }
+    },
+  })(args, io);
 }
 
 async function toBytes(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {

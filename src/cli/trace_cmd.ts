@@ -12,15 +12,7 @@
  * @module
  */
 import {
-  type CliIo,
-  CONSOLE_IO,
-  fail,
-  parseFlags,
-  wantsJson,
-} from "./cli_io.ts";
-import {
   COMMON_FLAGS,
-  connect,
   formatBytes,
   formatCounts,
   formatSeconds,
@@ -30,6 +22,7 @@ import {
   shortTime,
   table,
 } from "./_user_cli.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const TRACE_USAGE =
@@ -91,24 +84,11 @@ export function formatTrace(job: JobView, trace: TraceView[]): string[] {
  * Deno.exit(await main(["42", "--json"]));
  * ```
  */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  const json = wantsJson(args);
-  try {
-    const flags = parseFlags(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(TRACE_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: TRACE_USAGE,
+  async run({ flags, io, connect }) {
     const id = jobIdArg(flags._, TRACE_USAGE);
-    client = await connect(flags);
+    const client = await connect();
     const out = (await client.json<{ job: JobView; trace: TraceView[] }>(
       "GET",
       `/api/v1/jobs/${id}/trace`,
@@ -116,12 +96,8 @@ export async function main(
     if (flags.json) io.out(JSON.stringify(out));
     else for (const line of formatTrace(out.job, out.trace)) io.out(line);
     return 0;
-  } catch (e) {
-    return fail(io, e, { usage: TRACE_USAGE, json });
-  } finally {
-    client?.close();
-  }
-}
+  },
+});
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

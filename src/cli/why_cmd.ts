@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { type CliIo, CONSOLE_IO, parseFlags } from "./cli_io.ts";
-import { COMMON_FLAGS, connect, fail, jobIdArg } from "./_user_cli.ts";
+import { COMMON_FLAGS, jobIdArg } from "./_user_cli.ts";
+import { type CommandMain, userCommand } from "./user_command.ts";
 
 /** Usage text. */
 export const WHY_USAGE =
@@ -25,23 +25,11 @@ examples:
   splitpilot why 43 --json`;
 
 /** Runs `why <args>`; returns the exit code. */
-export async function main(
-  args: string[],
-  io: CliIo = CONSOLE_IO,
-): Promise<number> {
-  let client;
-  try {
-    const flags = parseFlags(args, {
-      string: ["broker", "token"],
-      boolean: ["json", "help"],
-      alias: { h: "help" },
-    });
-    if (flags.help) {
-      io.out(WHY_USAGE);
-      return 0;
-    }
+export const main: CommandMain = userCommand({
+  usage: WHY_USAGE,
+  async run({ flags, io, connect }) {
     const id = jobIdArg(flags._, WHY_USAGE);
-    client = await connect(flags);
+    const client = await connect();
     const out = (await client.json<
       { jobId: string; state: string; why?: string }
     >("GET", `/api/v1/jobs/${id}/why`))!;
@@ -54,12 +42,8 @@ export async function main(
       );
     }
     return 0;
-  } catch (e) {
-    return fail(io, e, WHY_USAGE);
-  } finally {
-    client?.close();
-  }
-}
+  },
+});
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));
