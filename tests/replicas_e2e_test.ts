@@ -108,19 +108,25 @@ Deno.test({
       const done = async () =>
         (await store!.countJobs()).filter((c) => FINAL_STATES.has(c.state))
           .reduce((n, c) => n + c.n, 0);
-      await eventually(
-        "a quarter of the jobs final",
-        async () => await done() >= JOBS / 4,
-        300_000,
-        200,
-      );
+      // A stall names its cause: the agents' logs (they may have exited).
+      const until = async (what: string, n: number) => {
+        try {
+          await eventually(what, async () => await done() >= n, 300_000, 200);
+        } catch (e) {
+          for (const a of agents) {
+            try {
+              a.kill("SIGKILL");
+            } catch { /* exited */ }
+          }
+          const tails = (await Promise.all(logs)).map((l) => l.slice(-4000));
+          throw new Error(
+            `${(e as Error).message}\n${tails.join("\n----\n")}`,
+          );
+        }
+      };
+      await until("a quarter of the jobs final", JOBS / 4);
       await set.kill(0);
-      await eventually(
-        "half of the jobs final",
-        async () => await done() >= JOBS / 2,
-        300_000,
-        200,
-      );
+      await until("half of the jobs final", JOBS / 2);
       await set.restart(1);
       for (const [i, a] of agents.entries()) {
         const status = await a.status;
