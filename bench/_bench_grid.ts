@@ -12,6 +12,7 @@
  */
 import { BlobStore } from "../src/broker/blob_store.ts";
 import { findRoute } from "../src/broker/authz.ts";
+import { RELAYED_JOB_HEADER } from "../src/broker/relayed_job.ts";
 import { createBrokerHandler, type Handler } from "../src/broker/handler.ts";
 import { type HttpsServer, serveHttps } from "../src/broker/https_server.ts";
 import { SqliteJobStore } from "../src/broker/store_sqlite.ts";
@@ -37,8 +38,13 @@ export interface BenchGrid {
   user: BrokerClient;
   /** Client with the agent token. */
   agent: BrokerClient;
-  /** Requests so far, keyed `caller endpoint` (e.g. `job status`). */
+  /**
+   * Requests so far, keyed `caller endpoint` (e.g. `job status`); a call
+   * an agent relays for its wrapper counts as the job's.
+   */
   counts: Map<string, number>;
+  /** TLS connections (handshakes) so far, by the certificate's caller. */
+  handshakes: Map<Caller, number>;
   /** Submits `jdl` `n` times as the user; returns the job IDs. */
   submit(jdl: string, n?: number): Promise<string[]>;
   /** Stops the broker and removes the temp dir. */
@@ -89,12 +95,19 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     verifier: new TokenVerifier(ca.certPem),
   });
   const counts = new Map<string, number>();
+  const handshakes = new Map<Caller, number>();
+  const seen = new WeakSet<object>();
   const counted: Handler = (req, peer) => {
-    const caller: Caller = sameBytes(peer.certDer, agentDer)
+    const byCert: Caller = sameBytes(peer.certDer, agentDer)
       ? "agent"
       : sameBytes(peer.certDer, userDer)
       ? "user"
       : "job";
+    if (peer.connection && !seen.has(peer.connection)) {
+      seen.add(peer.connection);
+      handshakes.set(byCert, (handshakes.get(byCert) ?? 0) + 1);
+    }
+    const caller: Caller = req.headers.has(RELAYED_JOB_HEADER) ? "job" : byCert;
     const route = findRoute(req.method, new URL(req.url).pathname);
     const key = `${caller} ${
       typeof route === "object" ? route.route.name : "unknown"
@@ -128,6 +141,7 @@ export async function startBenchGrid(): Promise<BenchGrid> {
     user,
     agent,
     counts,
+    handshakes,
     submit: async (jdl, n = 1) => {
       const ids: string[] = [];
       // A few submissions in flight: the queue fills fast, order is kept.

@@ -77,6 +77,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [300, 90],
   },
   {
+    name: "relay",
+    module: "bench/relay.ts",
+    run: (m, quick) => call(m, "benchRelay", { quick }),
+    limit: [600, 180],
+  },
+  {
     name: "pipe",
     module: "bench/pipe.ts",
     run: (m, quick) => call(m, "benchPipeRows", { quick }),

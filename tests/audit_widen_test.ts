@@ -41,7 +41,7 @@ function rows(): { rc: RoleContext; set: PermissionSet }[] {
     deno: Deno.execPath(),
     launchers: agentLaunchers("auto"),
   };
-  const wrapper = siteWrapperContext("/workdir", BROKER, [
+  const wrapper = siteWrapperContext("/workdir", [
     "/usr/bin/env",
     KILL_PROGRAM,
   ]);
@@ -105,7 +105,7 @@ Deno.test("audit: a process given more than its row reads outside it, and the au
     await Deno.mkdir(sandbox);
     await Deno.writeTextFile(`${sandbox}/in.txt`, "in\n");
     await Deno.writeTextFile(`${dir}/secret.txt`, "secret\n");
-    const table = wrapperPermissions(siteWrapperContext(sandbox, BROKER));
+    const table = wrapperPermissions(siteWrapperContext(sandbox));
     const widened: PermissionSet = {
       ...table,
       read: [...table.read, `${dir}/secret.txt`],

@@ -192,7 +192,7 @@ Deno.test("built launchers: exactly the table's flags, arguments after the scrip
         const r = await launch(d, [sandbox, "--self-test"], HOSTILE);
         assertEquals(r.code, 0, r.stderr);
         const table = wrapperPermissions(
-          siteWrapperContext(sandbox, BROKER, ["/usr/bin/env", "/bin/kill"]),
+          siteWrapperContext(sandbox, ["/usr/bin/env", "/bin/kill"]),
         );
         assertEquals(
           [...permissionFlags(r.argv)].sort(),
@@ -278,7 +278,7 @@ Deno.test("built launchers: exactly the table's flags, arguments after the scrip
         await Deno.writeTextFile(`${sandbox}/.splitpilot/allow-run`, "");
         const r = await launch(d, [sandbox]);
         assertEquals(r.code, 0, r.stderr);
-        const table = wrapperPermissions(siteWrapperContext(sandbox, BROKER));
+        const table = wrapperPermissions(siteWrapperContext(sandbox));
         const beyond = flagsBeyond(r.argv, table);
         assertEquals(beyond, ["--allow-net=127.0.0.1", "--allow-read=/etc"]);
         assertNotEquals(beyond, []);

@@ -1,7 +1,7 @@
 /**
  * Confinement of the wrapper and the payload (issue 3 acceptance):
  * the wrapper's Deno permissions refuse reads outside the sandbox and
- * connections anywhere but the broker; the payload in bwrap cannot see the
+ * every connection, the broker's included (the agent relays its calls); the payload in bwrap cannot see the
  * agent's token; a foreign CA's certificate is refused by the broker.
  */
 import { assertEquals, assertStringIncludes } from "@std/assert";
@@ -65,7 +65,8 @@ async function probeWrapperPermissions(driver: ContainerDriver) {
     const r = JSON.parse(text);
     assertEquals(r.read_sandbox, "allowed");
     assertEquals(r.write_sandbox, "allowed");
-    assertEquals(r.connect_broker, "allowed");
+    // No network at all: not even the broker (issue 20).
+    assertEquals(r.connect_broker, "NotCapable");
     // Outside the sandbox: refused by Deno's permissions (NotCapable), and
     // in bwrap the agent token is not even there.
     assertEquals(r.read_outside, "NotCapable");
@@ -75,10 +76,11 @@ async function probeWrapperPermissions(driver: ContainerDriver) {
     assertEquals(r.run_ls, "NotCapable");
     assertEquals(r.env_secret, "NotCapable");
     assertEquals(r.listen, "NotCapable");
-    // The flags came from the table: net only to the broker.
-    assertEquals(launch.denoFlags.filter((f) => f.startsWith("--allow-net")), [
-      `--allow-net=${brokerAddr}`,
-    ]);
+    // The flags came from the table: no --allow-net at all.
+    assertEquals(
+      launch.denoFlags.filter((f) => f.startsWith("--allow-net")),
+      [],
+    );
     assertEquals(
       launch.denoFlags.some((f) => f === "-A" || f === "--allow-all"),
       false,
@@ -89,12 +91,12 @@ async function probeWrapperPermissions(driver: ContainerDriver) {
   }
 }
 
-Deno.test("wrapper permissions (none): NotCapable outside the sandbox and for any peer but the broker", () =>
+Deno.test("wrapper permissions (none): NotCapable outside the sandbox and for every peer, the broker too", () =>
   probeWrapperPermissions(new NoneDriver()));
 
 Deno.test({
   name:
-    "wrapper permissions (bwrap): NotCapable outside the sandbox and for any peer but the broker",
+    "wrapper permissions (bwrap): NotCapable outside the sandbox and for every peer, the broker too",
   ignore: needs("bwrap"),
   fn: () => probeWrapperPermissions(new BwrapDriver()),
 });

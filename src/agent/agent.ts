@@ -23,6 +23,7 @@ import { describeOutcome } from "./describe_outcome.ts";
 import { startJob } from "./job_start.ts";
 import { brokerHostPort, timeLeftSeconds } from "./slot_time.ts";
 import { startSampler } from "./start_sampler.ts";
+import { offeredPayloadNetworks } from "./network_policy.ts";
 
 export type { AgentOptions, AgentReport };
 export { describeOutcome, timeLeftSeconds };
@@ -58,6 +59,14 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
   await Deno.mkdir(opts.workRoot, { recursive: true });
   const runtime = await setUpRuntime(opts, program, brokerAddr, log);
   const { driver } = runtime;
+  const netPolicy = opts.payloadNetwork ?? "host";
+  const networks = offeredPayloadNetworks(netPolicy, driver);
+  const relay = (opts.wrapperNet ?? "relay") === "relay";
+  log(
+    `payload network: ${netPolicy} by default, offering ${
+      networks.join(", ")
+    }; wrapper broker calls ${relay ? "relayed by the agent" : "direct"}`,
+  );
   const health = new RuntimeHealth({ maxFailures: opts.maxStartFailures });
   // Sandboxes of agents that died on this work root: their processes are
   // killed and their directories removed before we add our own.
@@ -87,6 +96,9 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
     ttlGrace,
     sampler,
     reports,
+    relay,
+    netPolicy,
+    networks,
     runtimeFailed: (reason: string) => health.failed(reason),
     log,
   };
@@ -137,6 +149,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
           disk: opts.disk ?? 0,
           packages: opts.packages ?? [],
           containers: [driver.name],
+          payloadNetworks: networks,
           attributes: opts.attributes ?? {},
         };
         try {
@@ -168,6 +181,7 @@ export async function runAgent(opts: AgentOptions): Promise<AgentReport> {
             sandbox,
             broker,
             brokerUrl: opts.broker,
+            relay,
             siteMap,
             heartbeatSeconds: opts.heartbeatSeconds,
             killCheckSeconds: opts.killCheckSeconds,

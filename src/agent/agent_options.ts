@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { PayloadNetwork } from "../jdl/mod.ts";
 import type { RuntimeName } from "../container/driver.ts";
 import type { PayloadUser } from "../container/payload_user.ts";
 import type { WrapperOutcome } from "./wrapper_outcome.ts";
@@ -85,6 +86,17 @@ export interface AgentOptions {
   payloadUser?: PayloadUser;
   /** Let `auto` fall back to `none` (no container). @default false */
   allowNoContainer?: boolean;
+  /**
+   * The site's payload network: the default for jobs without a JDL
+   * `Network`, and with `none` the only one offered. @default "host"
+   */
+  payloadNetwork?: PayloadNetwork;
+  /**
+   * `relay`: the wrapper has no network, the agent makes its broker calls
+   * (README, "The relay"); `direct`: the wrapper gets the job token and
+   * `--allow-net` to the broker (comparison benchmarks). @default "relay"
+   */
+  wrapperNet?: "relay" | "direct";
   /** Log sink. @default stderr */
   log?: (line: string) => void;
   /** Aborted on preemption (SIGTERM/SIGINT). */

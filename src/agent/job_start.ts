@@ -10,7 +10,13 @@
 import { ContainerError } from "../container/driver.ts";
 import { kernelLimits } from "../container/kernel_limits.ts";
 import { ImageError, type ResolvedImage } from "../container/software_dir.ts";
-import { JdlError, type JobDescription, parseJdl } from "../jdl/mod.ts";
+import {
+  JdlError,
+  type JobDescription,
+  parseJdl,
+  type PayloadNetwork,
+} from "../jdl/mod.ts";
+import { jobNetwork } from "./network_policy.ts";
 import { payloadPrograms } from "../protocol/programs.ts";
 import { CgroupSampler } from "../watchdog/cgroup_sampler.ts";
 import { type JobLimits, jobLimits } from "../watchdog/limits.ts";
@@ -63,6 +69,12 @@ export interface JobStartContext {
   sampler?: Sampler;
   /** Where a setup failure is reported. */
   reports: ReportTarget;
+  /** Whether the agent relays the wrappers' broker calls. @default true */
+  relay?: boolean;
+  /** The site's payload network (`--payload-network`). @default "host" */
+  netPolicy?: PayloadNetwork;
+  /** The payload networks this agent offers. @default [netPolicy] */
+  networks?: readonly PayloadNetwork[];
   /** Called when the failure is the runtime's (not the job's). */
   runtimeFailed: (reason: string) => void;
   /** Log sink. */
@@ -114,6 +126,12 @@ export async function startJob(
       program: ctx.program,
       sandbox,
       broker: ctx.brokerAddr,
+      relay: ctx.relay ?? true,
+      network: jobNetwork(
+        jd,
+        ctx.netPolicy ?? "host",
+        ctx.networks ?? [ctx.netPolicy ?? "host"],
+      ),
       payload: (workdir) => payloadPrograms(jd, workdir),
       image: driver.capabilities.directoryImages ? image?.dir : undefined,
       imageRef: jd.container ?? opts.image,

@@ -5,6 +5,7 @@
  * @module
  */
 import { brokerAddresses } from "../client/broker_addresses.ts";
+import { parsePayloadNetwork, type PayloadNetwork } from "../jdl/mod.ts";
 import { parseFlags as parseArgs } from "../flags/parse_flags.ts";
 import { hasControl } from "../jdl/_position.ts";
 import type { RuntimeName } from "../container/driver.ts";
@@ -31,6 +32,22 @@ function samplerKind(
   return v as typeof SAMPLERS[number];
 }
 
+/** `--payload-network`: `none` or `host`. */
+function payloadNetworkFlag(v: string | undefined): PayloadNetwork | undefined {
+  if (v === undefined) return undefined;
+  const n = parsePayloadNetwork(v);
+  if (!n) {
+    throw new TypeError(`--payload-network ${v}: expected none or host`);
+  }
+  return n;
+}
+
+/** `--wrapper-net`: `relay` or `direct`. */
+function wrapperNetFlag(v: string | undefined): "relay" | "direct" | undefined {
+  if (v === undefined || v === "relay" || v === "direct") return v;
+  throw new TypeError(`--wrapper-net ${v}: expected relay or direct`);
+}
+
 /** Usage text. */
 export const AGENT_USAGE =
   `usage: agent.ts --broker https://HOST:PORT --token DIR --work DIR
@@ -45,7 +62,13 @@ export const AGENT_USAGE =
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
   [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
-  [--payload-user UID[:GID]]
+  [--payload-user UID[:GID]] [--payload-network none|host]
+  [--wrapper-net relay|direct]
+--payload-network none|host: the payload network of jobs without a JDL
+  Network; with none, jobs asking for host are not matched here (default host)
+--wrapper-net relay|direct: relay (default): wrappers have no network, the
+  agent makes their broker calls with the job token; direct: wrappers get the
+  token and --allow-net to the broker (comparison benchmarks only)
 --allow-no-container: let auto fall back to none (no container; see README
   "Threat model"); without it the agent exits when no container runtime works
 --payload-user UID[:GID]: the unprivileged ids payloads run as when the agent
@@ -175,6 +198,8 @@ export async function agentMain(args: string[]): Promise<number> {
         "wrapper-audit",
         "attr",
         "payload-user",
+        "payload-network",
+        "wrapper-net",
       ],
       collect: ["package", "runtime-binary", "attr"],
       boolean: ["wait", "help", "allow-no-container"],
@@ -241,6 +266,8 @@ export async function agentMain(args: string[]): Promise<number> {
       payloadUser: f["payload-user"] !== undefined
         ? parsePayloadUser(f["payload-user"])
         : undefined,
+      payloadNetwork: payloadNetworkFlag(f["payload-network"]),
+      wrapperNet: wrapperNetFlag(f["wrapper-net"]),
     };
     preemptGrace = int("preempt-grace", f["preempt-grace"], 1) ?? 10;
   } catch (e) {

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { brokerUrls } from "../client/broker_addresses.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { Usage } from "../protocol/usage.ts";
 import { isActive } from "../protocol/job_state.ts";
@@ -40,6 +41,7 @@ import {
   type WrapperOutcome,
 } from "./wrapper_outcome.ts";
 import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
+import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
 export type { MatchedJob, StopRequest, WrapperOutcome };
@@ -86,6 +88,12 @@ export interface RunWrapperOptions {
   signal?: AbortSignal;
   /** Called with each frame (tests). */
   onFrame?: (frame: Frame) => void;
+  /**
+   * Relay the wrapper's broker calls (the wrapper has no network and
+   * never sees the job key); false hands it the token to connect itself,
+   * which only a wrapper launched with `--allow-net` can. @default true
+   */
+  relay?: boolean;
 }
 
 /**
@@ -137,6 +145,16 @@ export async function runWrapper(
   const { child } = proc;
   const out = new FrameWriter(child.stdin);
   const frames = readFrames(child.stdout);
+  const relay = opts.relay === false ? undefined : new RelayServer({
+    jobId: job.jobId,
+    // Relayed calls go below the first replica; the agent's client maps
+    // them to the replica it uses (and fails over).
+    broker: brokerUrls(opts.brokerUrl)[0],
+    jobCertPem: job.token.certPem,
+    client: opts.broker,
+    out,
+    log,
+  });
   // Live output for `splitpilot logs -f`, never on the payload's path.
   const live = new LogForwarder((lines, eof) =>
     opts.broker.json("POST", `/api/v1/jobs/${job.jobId}/log`, { lines, eof })
@@ -221,7 +239,7 @@ export async function runWrapper(
         jobId: job.jobId,
         jdl: job.jdl,
         user: job.user,
-        token: job.token,
+        ...(relay ? { relay: true } : { token: job.token }),
         broker: opts.brokerUrl,
         resubmission: job.resubmission,
         siteMap: opts.siteMap,
@@ -229,6 +247,7 @@ export async function runWrapper(
       },
       helloTimeoutMs: opts.helloTimeoutMs ?? 30000,
       onFrame: opts.onFrame,
+      relay: relay && ((f) => relay.handle(f)),
       onStage: (s) => {
         stage = s;
         watchdog?.stage(stage);
@@ -252,6 +271,7 @@ export async function runWrapper(
     log(`job ${job.jobId}: ${protocolError}`);
     await kills.stopTree("KILL");
   }
+  await relay?.close();
   await out.close().catch(() => {});
   await live.close();
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -36,6 +36,11 @@ export interface ConversationOptions {
   onStage: (stage: string) => void;
   /** Called with each batch of payload output. */
   onLog: (l: LogMessage) => void;
+  /**
+   * Takes the relay's frames (the wrapper's broker calls); true when the
+   * frame was one ({@link ./relay_server.ts}).
+   */
+  relay?: (frame: Frame) => boolean;
 }
 
 /**
@@ -76,6 +81,7 @@ export async function converse(
   for (let f = await frames.next(); !f.done; f = await frames.next()) {
     const frame = f.value;
     opts.onFrame?.(frame);
+    if (opts.relay?.(frame)) continue;
     if (frame.type === FrameType.Status) {
       opts.onStage(decodeJson<StatusMessage>(frame).state);
     } else if (frame.type === FrameType.Log) {

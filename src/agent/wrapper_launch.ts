@@ -154,8 +154,21 @@ export interface LaunchInput {
   program: WrapperProgram;
   /** Host path of the job sandbox. */
   sandbox: string;
-  /** Broker `host:port` (the wrapper's only network peer). */
+  /**
+   * Broker `host:port`: the wrapper's only network peer, and only with
+   * `relay: false`; a relayed wrapper gets no `--allow-net` at all.
+   */
   broker: string;
+  /**
+   * Whether the agent relays the wrapper's broker calls (no network
+   * permission for the wrapper). @default true
+   */
+  relay?: boolean;
+  /**
+   * The payload's network: `none` gives the container its own empty
+   * network namespace. @default "host"
+   */
+  network?: "none" | "host";
   /** Programs the payload may run, with sandbox paths as seen inside. */
   payload: (workdir: string) => string[];
   /** Directory rootfs, if the job uses an image. */
@@ -278,7 +291,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     ...(jail ? [UNSHARE] : []),
   ];
   const denoFlags = toDenoFlags(wrapperPermissions({
-    broker: input.broker,
+    broker: input.relay === false ? input.broker : undefined,
     sandbox: workdir,
     payload: runList,
   }));
@@ -343,7 +356,7 @@ export function buildLaunch(input: LaunchInput): Launch {
     imageRef: input.imageRef,
     binds,
     env,
-    network: "host",
+    network: input.network ?? "host",
     scratch: relocate ? [PROGRAM_PATH] : [],
     payloadUser: input.payloadUser,
     tmp,

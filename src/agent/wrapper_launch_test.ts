@@ -35,7 +35,7 @@ const WRAPPER = [
   "--no-config",
   "--no-lock",
   "--no-prompt",
-  "--allow-net=127.0.0.1:8443",
+  // No --allow-net: the agent relays the wrapper's broker calls.
   "--allow-read=/workdir",
   "--allow-write=/workdir",
   "--allow-run=/workdir/run.sh,/bin/sh",

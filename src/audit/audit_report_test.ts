@@ -1,7 +1,10 @@
 import { assertEquals, assertStringIncludes } from "@std/assert";
 import { parseAuditLog } from "./audit_record.ts";
 import { auditRecords, formatAuditReport } from "./audit_report.ts";
-import type { PermissionSet } from "../permissions/table.ts";
+import {
+  type PermissionSet,
+  wrapperPermissions,
+} from "../permissions/table.ts";
 
 const SET: PermissionSet = {
   net: ["127.0.0.1:8443"],
@@ -58,4 +61,14 @@ Deno.test("auditRecords: nothing outside gives OK", () => {
   const r = auditRecords(p.records, SET, { role: "wrapper" });
   assertEquals(r.outside, []);
   assertStringIncludes(formatAuditReport(r), "result: OK");
+});
+
+Deno.test("auditRecords: against the wrapper's table row any network access is outside (the relay)", () => {
+  const row = wrapperPermissions({ sandbox: "/workdir", payload: [] });
+  assertEquals(row.net, []);
+  const r = auditRecords(parseAuditLog(LOG).records, row, { role: "wrapper" });
+  assertEquals(
+    r.outside.filter((o) => o.kind === "net"),
+    [{ kind: "net", value: "127.0.0.1:8443", count: 2 }],
+  );
 });

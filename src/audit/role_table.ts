@@ -108,18 +108,16 @@ export function roleTable(input: RoleTableInput): PermissionSet {
     }
     case "wrapper": {
       if (c) {
-        fields(c, "wrapper", ["broker", "sandbox"], ["payload", "program"]);
+        fields(c, "wrapper", ["sandbox"], ["payload", "program"]);
+        // Only a wrapper that connects itself (`--wrapper-net direct`).
+        if (c.broker !== undefined) fields(c, "wrapper", ["broker"], []);
         return wrapperPermissions({
           payload: [],
           ...c,
         } as unknown as WrapperContext);
       }
       return wrapperPermissions(
-        siteWrapperContext(
-          input.sandbox ?? SANDBOX_PATH,
-          need(input.broker, "--broker"),
-          input.payload ?? [],
-        ),
+        siteWrapperContext(input.sandbox ?? SANDBOX_PATH, input.payload ?? []),
       );
     }
     case "broker": {

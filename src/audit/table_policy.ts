@@ -111,7 +111,8 @@ export function policyViolations(
     }
     case "wrapper": {
       const c = rc.context;
-      out.push(...exact("net", set.net, [c.broker]));
+      // A relayed wrapper (no broker in its context) may reach nothing.
+      out.push(...exact("net", set.net, c.broker ? [c.broker] : []));
       out.push(...bound("read", set.read, [c.sandbox, ...(c.program ?? [])]));
       out.push(...bound("write", set.write, [c.sandbox]));
       out.push(...exact("run", set.run, c.payload));

@@ -31,6 +31,7 @@ import { ACTIVE_STATES } from "../protocol/job_state.ts";
 import type { JobRecord } from "./store.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
 import { findRoute, type RouteName } from "./routes.ts";
+import { actingIdentity } from "./relayed_job.ts";
 import { ROUTE_HANDLERS } from "./route_handlers.ts";
 import type { BaseCall, RouteHandler } from "./route_call.ts";
 
@@ -45,6 +46,11 @@ export interface Peer {
   tlsAuthorized?: boolean;
   /** The TLS layer's reason when it did not authorize. */
   tlsError?: string;
+  /**
+   * The connection the request came on, as an opaque key (one per TLS
+   * handshake), for accounting such as the relay benchmark's.
+   */
+  connection?: object;
 }
 
 /** A request handler. */
@@ -172,7 +178,13 @@ async function handle(
       `${req.method} not allowed on ${url.pathname}`,
     );
   }
-  const who = await identify(ctx, peer);
+  // An agent relaying its wrapper's call acts as the job (relayed_job.ts).
+  const who = await actingIdentity(
+    req,
+    await identify(ctx, peer),
+    ctx.deps.verifier,
+    ctx.store,
+  );
   const rule = authorize(found.route, who);
   const tokenJob = who.role === "JOB"
     ? await checkJobToken(ctx, who)

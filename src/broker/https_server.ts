@@ -155,7 +155,7 @@ export async function serveHttps(
       );
       return;
     }
-    handler(request, { certDer, tlsAuthorized, tlsError })
+    handler(request, { certDer, tlsAuthorized, tlsError, connection: socket })
       .then((response) => writeResponse(req, res, response))
       // The client went away mid-response: nothing to tell anyone.
       .catch(() => res.destroy());

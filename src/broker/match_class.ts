@@ -44,6 +44,7 @@ export function matchClassKey(jd: JobDescription, keys: MatchKeys): string {
   if (keys.residual && jd.requirements !== undefined) {
     parts.push(formatExpr(jd.requirements), ownReferences(jd));
   }
+  if (jd.network !== undefined) parts.push(`network=${jd.network}`);
   return JSON.stringify(parts);
 }
 

@@ -56,6 +56,7 @@ async function matchOnce(
     disk: num(body, "disk", 0),
     packages: strList(body, "packages"),
     containers: strList(body, "containers"),
+    payloadNetworks: strList(body, "payloadNetworks"),
     ...siteAttributes(body.attributes),
   };
   ctx.offers.record(who.subject, site);

@@ -20,6 +20,7 @@ const RESERVED = new Set([
   "disk",
   "packages",
   "containers",
+  "payloadnetworks",
 ]);
 
 const MAX_ATTRIBUTES = 64;

@@ -22,6 +22,7 @@ import {
 } from "../jdl/mod.ts";
 import { lookupSite, stringList } from "../jdl/_evaluator.ts";
 import type { Offer } from "./recent_offers.ts";
+import { networkAdmits, offeredNetworks } from "../jdl/payload_network.ts";
 
 /** How far back offers count, ms. */
 export const WHY_WINDOW_MS = 3600_000;
@@ -126,6 +127,16 @@ export function explainWait(jd: JobDescription, offers: Offer[]): string {
         agents(offers.length)
       } in the last hour had it`;
     }
+  }
+  if (!sites.some((s) => networkAdmits(jd.network, s as SiteMap))) {
+    const seen = [
+      ...new Set(sites.map((s) => offeredNetworks(s as SiteMap).join("+"))),
+    ];
+    return `Network = "${jd.network}": none of ${
+      agents(offers.length)
+    } in the last hour allows it (their sites offer payload network ${
+      seen.join(" | ")
+    }; see agent --payload-network)`;
   }
   if (jd.requirements !== undefined) {
     for (const c of conjuncts(jd.requirements)) {

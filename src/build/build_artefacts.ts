@@ -155,7 +155,7 @@ export function templatePermissions(
       return agentPermissions(siteAgentContext(WORKDIR_MARK, broker));
     case "wrapper":
       return wrapperPermissions(
-        siteWrapperContext(WORKDIR_MARK, broker, [RUN_MARK]),
+        siteWrapperContext(WORKDIR_MARK, [RUN_MARK]),
       );
     case "broker":
       return brokerPermissions(siteBrokerContext(WORKDIR_MARK, listen));

@@ -105,10 +105,10 @@ export function siteAgentContext(
 /** The wrapper's row context for a built wrapper in `sandbox`. */
 export function siteWrapperContext(
   sandbox: string,
-  broker: string,
   payload: string[] = [],
 ): WrapperContext {
-  return { broker, sandbox, payload };
+  // No broker: a built wrapper's calls are relayed by the agent.
+  return { sandbox, payload };
 }
 
 /** The broker's row context for a built broker on `stateDir`. */

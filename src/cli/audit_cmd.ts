@@ -6,7 +6,7 @@
  * The context is either `--context JSON` (or `--context @FILE`) with the
  * fields of the role's context in `src/permissions/table.ts`, or the site
  * layout of the built artefacts: `--work-dir W --broker H:P` (agent),
- * `--sandbox DIR --broker H:P [--payload P]...` (wrapper; the sandbox
+ * `--sandbox DIR [--payload P]...` (wrapper, which has no network; the sandbox
  * defaults to `/workdir`), `--state DIR --broker LISTEN` (broker).
  *
  * Exit codes: 0 every access within the table, 1 something outside it
@@ -37,7 +37,7 @@ export const AUDIT_USAGE =
   context, one of:
     --context JSON|@FILE                      the role's table context (src/permissions/table.ts)
     --work-dir W --broker H:P                 agent: a built agent's site work dir
-    [--sandbox DIR] --broker H:P [--payload P]...   wrapper (sandbox default /workdir)
+    [--sandbox DIR] [--payload P]...          wrapper (sandbox default /workdir; no network)
     --state DIR --broker LISTEN               broker
   LOG may hold other lines too (e.g. an agent's stderr with the wrappers' records).
   exit: 0 all within the table, 1 something outside it, 2 bad usage

@@ -18,10 +18,15 @@ Deno.test("audit: bad usage exits 2 with one line naming the problem", async () 
       [["log"], "--role (missing): expected agent, wrapper or broker"],
       [["--role", "agent"], "at least one LOG file is required"],
       [["log", "--role", "agent", "--broker", "h:1"], "--work-dir"],
-      [["log", "--role", "wrapper"], "--broker is required"],
       [["log", "--role", "broker", "--context", "{"], "not valid JSON"],
       [
-        ["log", "--role", "wrapper", "--context", '{"broker":1}'],
+        [
+          "log",
+          "--role",
+          "wrapper",
+          "--context",
+          '{"sandbox":"/w","broker":1}',
+        ],
         '"broker" must be a string',
       ],
     ] as [string[], string][]

@@ -63,6 +63,12 @@ export interface BrokerClientOptions {
    * retrying is allowed, sent again on a fresh connection. @default 20000
    */
   headersTimeoutMs?: number;
+  /**
+   * Sends each request instead of `fetch` over mutual TLS: the wrapper's
+   * relay through the agent (`src/wrapper/relay_client.ts`). With it the
+   * client needs no token and opens no connection itself.
+   */
+  transport?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /** Reads `cert.pem`, `key.pem`, `ca.pem` from a token directory. */
@@ -85,28 +91,34 @@ export async function readTokenDir(dir: string): Promise<TokenPem> {
 export class BrokerClient {
   #urls: string[];
   #current = 0;
-  #client: Deno.HttpClient;
+  #client: Deno.HttpClient | undefined;
+  #transport: BrokerClientOptions["transport"];
   #retries: number;
   #delay: number;
   #headersTimeout: number;
 
   /**
    * Creates a client for `url` (one URL, a comma-separated list, or an
-   * array: replicas to fail over between) presenting `token`.
+   * array: replicas to fail over between) presenting `token`; without a
+   * token, `opts.transport` must carry the requests.
    */
   constructor(
     url: string | readonly string[],
-    token: TokenPem,
+    token: TokenPem | undefined,
     opts: BrokerClientOptions = {},
   ) {
     this.#urls = brokerUrls(url);
     if (this.#urls.length === 0) throw new TypeError("no broker URL given");
     // Clients start at a random replica: a grid's agents spread over them.
     this.#current = Math.floor(Math.random() * this.#urls.length);
-    this.#client = Deno.createHttpClient({
-      caCerts: [token.caPem],
-      cert: token.certPem,
-      key: token.keyPem,
+    this.#transport = opts.transport;
+    if (!token && !opts.transport) {
+      throw new TypeError("a broker client needs a token or a transport");
+    }
+    this.#client = opts.transport ? undefined : Deno.createHttpClient({
+      caCerts: [token!.caPem],
+      cert: token!.certPem,
+      key: token!.keyPem,
     });
     this.#retries = opts.retries ?? 3;
     this.#delay = opts.retryDelayMs ?? 200;
@@ -143,13 +155,15 @@ export class BrokerClient {
         this.#headersTimeout,
       );
       try {
-        res = await fetch(url + path, {
+        const req = {
           method,
           body: init.body,
           headers: init.headers,
-          client: this.#client,
           signal: abort.signal,
-        });
+        };
+        res = this.#transport
+          ? await this.#transport(url + path, req)
+          : await fetch(url + path, { ...req, client: this.#client });
       } catch (e) {
         // Deno's permissions said no: retrying cannot help, and the caller
         // names the refused host.
@@ -196,6 +210,31 @@ export class BrokerClient {
   /** Every broker URL this client may use, in order. */
   get urls(): readonly string[] {
     return this.#urls;
+  }
+
+  /**
+   * Sends one request as it is, over this client's kept-alive connections:
+   * no retry, no error mapping. The agent's relay forwards its wrapper's
+   * calls with it and hands back whatever the broker answered.
+   */
+  raw(url: string | URL, init: RequestInit): Promise<Response> {
+    // A URL below any replica goes to the one in use; an unreachable one
+    // makes the next call go to the next replica (the caller retries).
+    const u = new URL(url);
+    const current = new URL(this.url);
+    if (this.#urls.some((b) => new URL(b).origin === u.origin)) {
+      u.protocol = current.protocol;
+      u.host = current.host;
+    }
+    const sent = this.#transport
+      ? this.#transport(String(u), init)
+      : fetch(u, { ...init, client: this.#client });
+    return sent.catch((e) => {
+      if (!init.signal?.aborted) {
+        this.#current = (this.#current + 1) % this.#urls.length;
+      }
+      throw e;
+    });
   }
 
   /** Sends JSON (if `body` is given) and parses a JSON answer. */
@@ -273,7 +312,7 @@ export class BrokerClient {
 
   /** Releases the connection pool. */
   close(): void {
-    this.#client.close();
+    this.#client?.close();
   }
 }
 

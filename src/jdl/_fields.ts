@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { parsePayloadNetwork } from "./payload_network.ts";
 import type { Expr, JdlAttribute, Value } from "./ast.ts";
 import type {
   JobDescription,
@@ -102,6 +103,17 @@ export class Fields {
     if (validation !== undefined) jd.validationCommand = validation;
     const container = this.string(index("container"));
     if (container !== undefined) jd.container = container;
+    const network = this.string(index("network"));
+    if (network !== undefined) {
+      const n = parsePayloadNetwork(network);
+      if (n === undefined) {
+        this.fail(
+          this.attributes[index("network")!].value,
+          `Network must be "none" or "host", got ${JSON.stringify(network)}`,
+        );
+      }
+      jd.network = n;
+    }
     const price = this.price(index("price"));
     if (price !== undefined) jd.price = price;
     const wait = this.duration(index("maxwaitingtime"));

@@ -23,6 +23,7 @@
  *
  * @module
  */
+import { networkAdmits } from "./payload_network.ts";
 import type { Expr, Value } from "./ast.ts";
 import type { JobDescription } from "./job_description.ts";
 import { evaluateIn } from "./_evaluator.ts";
@@ -49,6 +50,8 @@ export interface SiteMap {
   packages?: string[];
   /** Container runtimes or images available. */
   containers?: string[];
+  /** Payload networks the site allows (`none`, `host`); see `Network`. */
+  payloadNetworks?: string[];
   /** Anything else `other.X` may ask for. */
   [key: string]: unknown;
 }
@@ -80,6 +83,8 @@ export function evaluate(
  * {@linkcode keysAdmit}.
  */
 export function requirementsHold(jd: JobDescription, other: SiteMap): boolean {
+  // `Network` is a requirement too: the keys mark such jobs residual.
+  if (!networkAdmits(jd.network, other)) return false;
   if (jd.requirements === undefined) return true;
   return evaluateIn(jd.requirements, { other, attributes: jd.attributes }) ===
     true;

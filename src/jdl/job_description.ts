@@ -61,6 +61,11 @@ export interface JobDescription {
   jdlVariables: string[];
   /** `Container`: image tag. */
   container?: string;
+  /**
+   * `Network`: `"none"` (an empty network namespace; broker calls still go
+   * through the agent's relay) or `"host"`; absent, the site's default.
+   */
+  network?: "none" | "host";
   /** `Priority`. @default {0} */
   priority: number;
   /** `Price`. */

@@ -58,6 +58,8 @@ export function matchKeys(jd: JobDescription): MatchKeys {
       if (!x.conjunct(c)) x.residual = true;
     }
   }
+  // No key holds the site's payload networks: requirementsHold checks it.
+  if (jd.network !== undefined) x.residual = true;
   const keys: MatchKeys = {
     cpuCores: x.cpuCores,
     ttl: x.ttl,

@@ -50,3 +50,10 @@ export {
   type ParseOptions,
   valueLocation,
 } from "./parse.ts";
+export {
+  networkAdmits,
+  offeredNetworks,
+  parsePayloadNetwork,
+  PAYLOAD_NETWORKS,
+  type PayloadNetwork,
+} from "./payload_network.ts";

@@ -11,7 +11,7 @@
  * | process | net | read | write | run | env |
  * |---|---|---|---|---|---|
  * | agent | broker host:port | config + token, work root, wrapper program, deno, image/software dir | work root | container launcher (or deno for `none`), its three helpers | named vars |
- * | wrapper | broker host:port | its sandbox (+ its own program) | its sandbox | the payload | named vars |
+ * | wrapper | none (its broker calls go over the pipe; the agent relays them) | its sandbox (+ its own program) | its sandbox | the payload | named vars |
  * | broker | its listen address | state dir | state dir, except its runtime `STATE/rt` | none | named vars |
  * | factory | broker host:port | its token dir, work dir | work dir | the batch system's submit, status and cancel commands | named vars |
  *
@@ -112,8 +112,13 @@ export interface AgentContext {
 
 /** What the wrapper's permissions depend on. */
 export interface WrapperContext {
-  /** Broker `host:port` (replicas: several, space-separated). */
-  broker: string;
+  /**
+   * Broker `host:port` (replicas: several, space-separated), only for a wrapper that connects to it itself
+   * (agent `--wrapper-net direct`, kept for comparison benchmarks). A
+   * relayed wrapper, the default, has no network permission at all
+   * (docs/ARCHITECTURE.md, "The relay"). @default none
+   */
+  broker?: string;
   /** The job sandbox as the wrapper sees it (e.g. `/workdir`). */
   sandbox: string;
   /** Programs the wrapper may start: the payload and validation command. */
@@ -179,7 +184,7 @@ export function agentPermissions(ctx: AgentContext): PermissionSet {
 /** The wrapper row of the table. */
 export function wrapperPermissions(ctx: WrapperContext): PermissionSet {
   return {
-    net: splitAddresses(ctx.broker),
+    net: ctx.broker ? splitAddresses(ctx.broker) : [],
     read: unique([ctx.sandbox, ...(ctx.program ?? [])]),
     write: [ctx.sandbox],
     run: unique(ctx.payload),

@@ -21,8 +21,14 @@ export const MAX_FRAME_SIZE: number = 16 * 1024 * 1024;
  * Frame type bytes. Agent → wrapper: `Start`, `Cancel`. Wrapper → agent:
  * `Hello` (first), `Status`, `Log`, `End`. The payload of each is a JSON
  * object (see `src/protocol/messages.ts`). Bytes 5, 8 and 9 (once `Usage`,
- * `Data` and `Ack`, never sent) are unassigned: a decoder refuses them
- * like any other unknown type.
+ * `Data` and `Ack`, never sent) and 10 to 15 are unassigned: a decoder
+ * refuses them like any other unknown type.
+ *
+ * The relay (docs/ARCHITECTURE.md, "The relay") carries the wrapper's
+ * broker calls: `RelayRequest` (wrapper → agent) and `RelayResponse`
+ * (agent → wrapper) are JSON (`src/protocol/relay_messages.ts`);
+ * `RelayBody` and `RelayCredit` go both ways and are binary
+ * (`relay_frames.ts`); `RelayCancel` (JSON) abandons one call.
  */
 export const FrameType = {
   Hello: 1,
@@ -31,6 +37,11 @@ export const FrameType = {
   Status: 4,
   Log: 6,
   End: 7,
+  RelayRequest: 16,
+  RelayResponse: 17,
+  RelayBody: 18,
+  RelayCredit: 19,
+  RelayCancel: 20,
 } as const;
 
 /** One of the {@linkcode FrameType} byte values. */
@@ -43,6 +54,6 @@ export type FrameType = typeof FrameType[keyof typeof FrameType];
 export interface Frame {
   /** What the payload is. */
   type: FrameType;
-  /** The payload bytes: JSON text for every frame the agent and wrapper send. */
+  /** The payload bytes: JSON text, or binary for `RelayBody`/`RelayCredit`. */
   payload: Uint8Array;
 }

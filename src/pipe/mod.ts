@@ -35,3 +35,5 @@ export * from "./frame_encoder_stream.ts";
 export * from "./frame_writer.ts";
 export * from "./read_frames.ts";
 export * from "./read_frame_with_timeout.ts";
+export * from "./relay_frames.ts";
+export * from "./relay_flow.ts";

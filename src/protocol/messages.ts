@@ -28,10 +28,16 @@ export interface StartMessage {
   jdl: string;
   /** The job's owner. */
   user: string;
-  /** The job token the wrapper talks to the broker with. */
-  token: TokenPem;
+  /**
+   * The job token, only when the wrapper talks to the broker itself
+   * (`relay` false). Relayed wrappers never get it: the agent makes their
+   * calls with it (docs/ARCHITECTURE.md, "The relay").
+   */
+  token?: TokenPem;
   /** Broker base URL, `https://host:port`. */
   broker: string;
+  /** Broker calls go over the pipe, relayed by the agent. @default false */
+  relay?: boolean;
   /** How many times the job was resubmitted before this run. */
   resubmission: number;
   /** The agent's site map (CE, site, TTL left, cores, memory, …). */

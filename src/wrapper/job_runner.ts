@@ -43,6 +43,8 @@ export interface JobContext {
   signal: AbortSignal;
   /** Logs one wrapper line (stderr + log frame). */
   log: (line: string) => void;
+  /** Carries the broker calls when `start.relay` is set (the agent relays). */
+  transport?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 /**
@@ -67,7 +69,11 @@ export interface JobContext {
  */
 export async function runJob(ctx: JobContext): Promise<EndMessage> {
   const { start, jdl, out } = ctx;
-  const broker = new BrokerClient(start.broker, start.token);
+  const broker = new BrokerClient(
+    start.broker,
+    start.relay ? undefined : start.token,
+    { transport: start.relay ? ctx.transport : undefined },
+  );
   // A refused job token (401: the job was killed or handed to someone
   // else) stops the payload: we no longer own this job.
   const revoked = new AbortController();

@@ -25,6 +25,7 @@ import type {
 } from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
 import { runJob } from "./job_runner.ts";
+import { RelayClient } from "./relay_client.ts";
 
 /** The wrapper's name and version in `hello`. */
 export const WRAPPER_PROGRAM = "splitpilot-wrapper 0.1.0";
@@ -102,6 +103,9 @@ export async function wrapperMain(args: string[]): Promise<number> {
     return 2;
   }
   const start = decodeJson<StartMessage>(first);
+  // Broker calls as frames to the agent: we have no network (README,
+  // "Threat model").
+  const relay = start.relay ? new RelayClient(out) : undefined;
   const abort = new AbortController();
   // After our `end` the agent closes our stdin: that EOF is no news.
   let ended = false;
@@ -109,14 +113,22 @@ export async function wrapperMain(args: string[]): Promise<number> {
   (async () => {
     try {
       for (let f = await frames.next(); !f.done; f = await frames.next()) {
+        if (relay?.handle(f.value)) continue;
         if (f.value.type === FrameType.Cancel) {
           abort.abort(decodeJson<CancelMessage>(f.value));
         }
       }
-      if (!ended) log("stdin closed: agent gone, finishing the job on our own");
+      if (!ended) {
+        log(
+          relay
+            ? "stdin closed: agent gone, broker calls fail from now on"
+            : "stdin closed: agent gone, finishing the job on our own",
+        );
+      }
     } catch (e) {
       log(`protocol error on stdin: ${(e as Error).message}`);
     }
+    relay?.close();
   })();
   let end: EndMessage;
   try {
@@ -128,6 +140,7 @@ export async function wrapperMain(args: string[]): Promise<number> {
       out,
       signal: abort.signal,
       log,
+      transport: relay?.fetch,
     });
   } catch (e) {
     log(`error: ${(e as Error).message}`);

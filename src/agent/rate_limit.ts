@@ -1,0 +1,42 @@
+/**
+ * A token bucket: `rate` events per second sustained, `burst` at once.
+ * The relay uses one per job to bound the calls a wrapper may make.
+ *
+ * @module
+ */
+
+/**
+ * Allows `rate` events per second on average and up to `burst` at once.
+ *
+ * @example
+ * ```ts
+ * import { RateLimit } from "./rate_limit.ts";
+ * const limit = new RateLimit(20, 2);
+ * [limit.take(), limit.take(), limit.take()]; // [true, true, false]
+ * ```
+ */
+export class RateLimit {
+  #rate: number;
+  #burst: number;
+  #tokens: number;
+  #refilled = Date.now();
+
+  /** A full bucket. */
+  constructor(rate: number, burst: number) {
+    this.#rate = rate;
+    this.#burst = burst;
+    this.#tokens = burst;
+  }
+
+  /** Takes one event's token; false when the bucket is empty. */
+  take(now: number = Date.now()): boolean {
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + (now - this.#refilled) / 1000 * this.#rate,
+    );
+    this.#refilled = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+}
