@@ -184,6 +184,7 @@ export async function benchLaunch(
     }
   } finally {
     for (const a of agents.values()) await a.close().catch(() => {});
+    for (const v of vs) await v.close?.().catch(() => {});
     await grid.close();
   }
   const floorDeno = summarize(deno);

@@ -7,7 +7,8 @@
  *
  * Variants: none (pid-namespace reaper), bwrap (host rootfs), and with the
  * cached debootstrap image (`scripts/build_image.ts`, built on first use)
- * bwrap, podman, apptainer and singularity where installed.
+ * bwrap, podman, apptainer and singularity where installed, and docker
+ * (the daemon `DOCKER_HOST` names, else a private one started for the run).
  *
  * @module
  */
@@ -32,6 +33,12 @@ import { payloadPrograms } from "../src/protocol/programs.ts";
 import type { BenchGrid } from "./_bench_grid.ts";
 import { ensureImage } from "../scripts/build_image.ts";
 import { DockerDriver } from "../src/container/docker.ts";
+import {
+  DOCKER_CLIENT,
+  dockerInstalled,
+  type PrivateDockerd,
+  startPrivateDockerd,
+} from "../scripts/private_dockerd.ts";
 
 /** The bench job: its payload prints the wall clock in ns. */
 export const JDL =
@@ -61,6 +68,8 @@ export interface Variant {
   ours: Milestones[];
   /** The runtime alone (`/bin/true`), ms. */
   floorRt: number[];
+  /** Stops what the variant started for itself (a private dockerd). */
+  close?: () => Promise<void>;
 }
 
 /** Wall clock in ms with sub-ms precision (comparable to the payload's). */
@@ -249,19 +258,52 @@ export async function runtimeVariants(
         add(`${rt} (debootstrap image)`, rt, image, d);
       }
     }
-    // docker: the daemon DOCKER_HOST names (floor: docker run --rm … /bin/true);
-    // scripts/private_dockerd.ts starts one with the image imported.
-    const host = Deno.env.get("DOCKER_HOST");
-    if (host) {
-      add(
-        "docker (imported image)",
-        "docker",
-        undefined,
-        new DockerDriver({ host }),
-      );
+    // docker: the daemon DOCKER_HOST names, else a private one
+    // (scripts/private_dockerd.ts) with the same image imported, stopped
+    // by the variant's close (floor: docker run --rm … /bin/true).
+    const docker = await dockerVariant(image, log);
+    if (docker) {
+      add(docker.label, "docker", undefined, docker.driver);
+      out[out.length - 1].close = docker.close;
     }
   }
   return out;
+}
+
+/**
+ * The docker row's daemon: the one `DOCKER_HOST` names (assumed to have
+ * the image as `splitpilot/default:latest`), or a private one started
+ * here with `image` imported; none without docker.io.
+ */
+async function dockerVariant(
+  image: string,
+  log: (l: string) => void,
+): Promise<
+  | { label: string; driver: DockerDriver; close?: () => Promise<void> }
+  | undefined
+> {
+  const host = Deno.env.get("DOCKER_HOST");
+  if (host) {
+    return {
+      label: "docker (imported image)",
+      driver: new DockerDriver({ host }),
+    };
+  }
+  if (!dockerInstalled()) return undefined;
+  let d: PrivateDockerd | undefined;
+  try {
+    d = await startPrivateDockerd();
+    await d.importImage(image, "default");
+  } catch (e) {
+    await d?.stop();
+    log(`no docker row: ${(e as Error).message}`);
+    return undefined;
+  }
+  return {
+    label: "docker (imported image, private dockerd)",
+    driver: new DockerDriver({ host: d.host, binary: DOCKER_CLIENT }),
+    close: d.stop,
+  };
 }
 
 /**

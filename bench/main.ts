@@ -77,6 +77,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [300, 90],
   },
   {
+    name: "audit",
+    module: "bench/audit_cost.ts",
+    run: (m, quick) => call(m, "benchAuditCost", { quick }),
+    limit: [900, 300],
+  },
+  {
     name: "relay",
     module: "bench/relay.ts",
     run: (m, quick) => call(m, "benchRelay", { quick }),

@@ -7,6 +7,7 @@
  * @module
  */
 import { FINAL_STATES } from "../src/protocol/job_state.ts";
+import { isAuditNote } from "../src/protocol/audit_verdict.ts";
 
 /** A trace entry as the API shows it. */
 export interface ChaosTraceEntry {
@@ -16,6 +17,8 @@ export interface ChaosTraceEntry {
   at: string;
   /** Why. */
   reason: string;
+  /** Who. */
+  actor?: string;
 }
 
 /** What the driver knows about one acknowledged job at the end. */
@@ -116,7 +119,9 @@ export function chaosCounts(
       continue;
     }
     if (!FINAL.has(j.state)) c["jobs not final"]++;
-    if (j.trace.filter((e) => e.state === "DONE").length > 1) {
+    // The agent's audit line repeats the final state without a move.
+    const moves = j.trace.filter((e) => !isAuditNote(e));
+    if (moves.filter((e) => e.state === "DONE").length > 1) {
       c["jobs DONE twice"]++;
     }
     c["successful payloads re-run unexplained"] += unexplainedReruns(

@@ -221,6 +221,19 @@ export async function demo(
       ]);
     }
     printTable(["job", "jdl", "state", "exit", "outputs", "check"], rows);
+    // The permission audit is on by default: each job's trace has its line.
+    console.log("\npermission audit of each job's wrapper (from its trace):");
+    for (const s of submitted) {
+      const t = await user.json<{ trace: { actor: string; reason: string }[] }>(
+        "GET",
+        `/api/v1/jobs/${s.id}/trace`,
+      );
+      const line = t!.trace.find((e) =>
+        e.actor.startsWith("JOB_AGENT:") && e.reason.startsWith("audit:")
+      )?.reason;
+      console.log(`  job ${s.id}: ${line ?? "NO AUDIT LINE"}`);
+      ok &&= line !== undefined && line.endsWith("0 outside the table");
+    }
     console.log(
       `\ncontainer runtime used by the agent: ${runtime}${
         runtime === "bwrap" ? " (wrapper ran inside bubblewrap)" : ""
@@ -297,7 +310,10 @@ async function showMetrics(url: string, tokenDir: string): Promise<boolean> {
     stderr: new TextEncoder().encode((e as Error).message),
   }));
   const text = new TextDecoder().decode(out.stdout);
-  const jobs = text.split("\n").filter((l) => l.startsWith("splitpilot_jobs{"));
+  const jobs = text.split("\n").filter((l) =>
+    l.startsWith("splitpilot_jobs{") ||
+    l.startsWith("splitpilot_audit_verdicts_total{")
+  );
   console.log(`\nmetrics (curl ${url}/metrics with an admin token):`);
   for (const l of jobs) console.log(`  ${l}`);
   if (

@@ -6,6 +6,7 @@
  * @module
  */
 import type { Grid } from "./_grid.ts";
+import { isAuditNote } from "../src/protocol/audit_verdict.ts";
 import {
   agentCommand,
   type AgentCommandOptions,
@@ -46,8 +47,20 @@ export async function job(grid: Grid, id: string): Promise<JobView> {
   return (await grid.user.json<JobView>("GET", `/api/v1/jobs/${id}`))!;
 }
 
-/** The job's trace. */
+/**
+ * The job's trace, without the agent's permission-audit line (filed after
+ * the job ended; {@link fullTrace} has it), so that the last entry says
+ * how the job ended.
+ */
 export async function trace(grid: Grid, id: string): Promise<TraceEntry[]> {
+  return (await fullTrace(grid, id)).filter((e) => !isAuditNote(e));
+}
+
+/** The job's whole trace. */
+export async function fullTrace(
+  grid: Grid,
+  id: string,
+): Promise<TraceEntry[]> {
   return (await grid.user.json<{ trace: TraceEntry[] }>(
     "GET",
     `/api/v1/jobs/${id}/trace`,

@@ -73,6 +73,11 @@ Deno.test("attempts: get serves the final attempt, --attempt N an older one", as
     assertEquals(typeof acct[0].usage.wallSeconds, "number");
     delete final[".accounting.json"];
     delete first[".accounting.json"];
+    // Each attempt's permission audit log, shipped with its outputs.
+    for (const g of [final, first]) {
+      assertEquals(g["audit.jsonl.gz"]?.charCodeAt(0), 0x1f, "gzip");
+      delete g["audit.jsonl.gz"];
+    }
     assertEquals(final, { "out.txt": "run-1", stdout: "log-1", stderr: "" });
     assertEquals(first, { stdout: "log-0", stderr: "" });
     // An attempt that never ran: "no outputs", exit 3.

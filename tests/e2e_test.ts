@@ -34,7 +34,11 @@ async function runSamples(containers: "bwrap" | "none") {
       "RUNNING",
       "SAVING",
       "DONE",
+      // The agent's permission audit of the wrapper (same state).
+      "DONE",
     ]);
+    const audit = trace!.trace.at(-1) as { state: string; reason: string };
+    assertStringIncludes(audit.reason, "; 0 outside the table");
     // The agent removed every sandbox.
     assertEquals(await sandboxesLeft(`${grid.dir}/work`), []);
   } finally {

@@ -7,7 +7,7 @@
  *
  * To add a runtime, add one entry to {@link RUNTIMES}.
  */
-import { assert, assertEquals, assertStringIncludes } from "@std/assert";
+import { assertEquals, assertStringIncludes } from "@std/assert";
 import type { RuntimeName } from "../src/container/driver.ts";
 import { type Grid, needs, startGrid } from "./_grid.ts";
 import {
@@ -19,7 +19,7 @@ import {
   waitFor,
 } from "./_agent_helpers.ts";
 import { makeSoftwareDir, needsImage } from "./_software.ts";
-import { dockerWithImage } from "./_runtimes.ts";
+import { dockerWithImage, needsDocker, needsSingularity } from "./_runtimes.ts";
 import type { PrivateDockerd } from "../scripts/private_dockerd.ts";
 import { agentCommand } from "../src/launch/role_process.ts";
 
@@ -54,7 +54,7 @@ function testsRunAsRoot(): boolean {
   }
 }
 
-/** The runtime matrix. Add singularity, … here. */
+/** The runtime matrix: one entry per runtime. */
 const RUNTIMES: EscapeRuntime[] = [
   // The agent as a normal user: bwrap's unprivileged user namespace, the
   // payload jailed in namespaces of its own (no second uid to switch to).
@@ -84,11 +84,25 @@ const RUNTIMES: EscapeRuntime[] = [
     image: true,
     ownTmp: true,
   },
-  // docker is not in the matrix yet: against a private dockerd as root
-  // it passed every step in the docker engineer's runs, but in a later
-  // full run its host-escape job hung until its TTL after the payload
-  // exited (a wrapper hang also seen once in other rows); and a cgroup OOM
-  // kill under docker ends as a bare exit 137, not kill reason 80.
+  // docker against a private dockerd (as root in CI): the wrapper is uid 0
+  // with three capabilities, the payload the payload user, /tmp is
+  // <sandbox>/.tmp.
+  {
+    name: "docker",
+    ignore: needsDocker() || needsImage(),
+    image: false,
+    ownTmp: true,
+    dockerd: true,
+  },
+  // singularity as root (2.6.1 built from the shared source in CI): the
+  // wrapper keeps uid 0 with SETUID/SETGID/KILL, the payload runs as the
+  // payload user, /tmp is <sandbox>/.tmp.
+  {
+    name: "singularity",
+    ignore: needsSingularity() || needsImage(),
+    image: true,
+    ownTmp: true,
+  },
 ];
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -243,6 +257,7 @@ async function escapeGrid(
       held: await attack(grid, "held.sh", [m]),
       logs: await attack(grid, "logs.sh", []),
       memory: await attack(grid, "memory.sh", [], `MemorySize = "50MB";`),
+      kill9: await attack(grid, "kill9.sh", [], `MemorySize = "50MB";`),
       tmpdisk: rt.ownTmp
         ? await attack(grid, "tmpdisk.sh", [m], `WorkDirectorySize = "20MB";`)
         : undefined,
@@ -357,17 +372,39 @@ async function escapeGrid(
       },
     );
 
+    // Runtimes whose container has a memory cgroup of its own (oom_check.ts).
+    const cgroupOom = rt.name === "podman" || rt.name === "docker";
     await step(
-      "finding 3b: memory is enforced (watchdog kill 80, or the container's cgroup)",
+      cgroupOom
+        ? "finding 3b: memory is enforced by the container's cgroup, reported as kill 80"
+        : "finding 3b: memory is enforced (watchdog kill 80)",
       async () => {
         const mem = await job(grid, ids.memory);
-        assertEquals(mem.state, "ERROR_E", log);
-        // 80: the watchdog's kill; 137 without a kill reason: the
-        // container's cgroup killed the payload (not the TTL, reason 20).
-        assert(
-          mem.killReason === 80 ||
-            (mem.killReason === null && mem.exitCode === 137),
-          `memory payload: ${JSON.stringify(mem)}`,
+        // Not the TTL (reason 20), and never a bare exit 137: a cgroup OOM
+        // kill is reported as the memory kill the watchdog would make.
+        assertEquals(
+          [mem.state, mem.killReason],
+          ["ERROR_E", 80],
+          `memory payload: ${JSON.stringify(mem)}\n${log}`,
+        );
+        if (cgroupOom) {
+          const why = (await trace(grid, ids.memory)).at(-1)!.reason;
+          assertStringIncludes(
+            why,
+            "memory limit: killed by the container's OOM killer",
+          );
+        }
+      },
+    );
+
+    await step(
+      "finding 3b: an ordinary kill -9 is not reported as a memory kill",
+      async () => {
+        const k = await job(grid, ids.kill9);
+        assertEquals(
+          [k.state, k.killReason, k.exitCode],
+          ["ERROR_E", null, 137],
+          `kill -9 payload: ${JSON.stringify(k)}\n${log}`,
         );
       },
     );

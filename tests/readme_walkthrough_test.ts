@@ -62,6 +62,7 @@ Deno.test("README walk-through: the section covers what a new user needs", async
       /splitpilot trace /,
       /splitpilot get "\$ID"/,
       /splitpilot get \/jdoe\//,
+      /splitpilot audit results\/audit\.jsonl\.gz --role wrapper/,
       /splitpilot ls /,
       /splitpilot cat /,
       /splitpilot rm /,
@@ -119,7 +120,7 @@ Deno.test("README walk-through: runs word by word from a directory outside the r
   const results = `${home}/sp-demo/results`;
   assertEquals(
     (await Array.fromAsync(Deno.readDir(results))).map((e) => e.name).sort(),
-    [".accounting.json", "stderr", "stdout", "summary.txt"],
+    [".accounting.json", "audit.jsonl.gz", "stderr", "stdout", "summary.txt"],
   );
   assertStringIncludes(
     stdout,

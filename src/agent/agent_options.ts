@@ -87,6 +87,11 @@ export interface AgentOptions {
   /** Let `auto` fall back to `none` (no container). @default false */
   allowNoContainer?: boolean;
   /**
+   * Audit every wrapper's permission checks (`src/agent/audit_sink.ts`);
+   * `false` is recorded in each job's trace. @default true
+   */
+  audit?: boolean;
+  /**
    * The site's payload network: the default for jobs without a JDL
    * `Network`, and with `none` the only one offered. @default "host"
    */

@@ -141,6 +141,7 @@ export async function startJob(
       payloadUser: runtime.jobUser,
       payloadJail: !runtime.jobUser && JAILED.has(driver.name),
       resources: kernelLimits(limits),
+      audit: opts.audit,
     });
     hold = await prepareLaunch(driver, launch);
     let cgroup: string | undefined;

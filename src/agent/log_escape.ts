@@ -25,3 +25,42 @@ export function escapeControl(line: string): string {
       : `\\x${n.toString(16).padStart(2, "0")}`;
   });
 }
+
+/**
+ * Escapes a byte stream line by line for our own stderr: the runtime's
+ * and the wrapper's stderr pass through to the agent's log, and both can
+ * carry bytes the payload chose (or a runtime's colour codes). Lines keep
+ * their newline; an unfinished line waits for the next chunk or
+ * {@link StreamEscaper.flush}.
+ *
+ * @example
+ * ```ts
+ * const e = new StreamEscaper();
+ * e.push(new TextEncoder().encode("a\x1b[2Jb\npart")); // "a\\x1b[2Jb\n"
+ * e.flush(); // "part\n"
+ * ```
+ */
+export class StreamEscaper {
+  readonly #dec = new TextDecoder();
+  #pending = "";
+
+  /** The complete lines of `chunk` (with what came before), escaped. */
+  push(chunk: Uint8Array): string {
+    const text = this.#pending + this.#dec.decode(chunk, { stream: true });
+    const end = text.lastIndexOf("\n");
+    if (end < 0) {
+      this.#pending = text;
+      return "";
+    }
+    this.#pending = text.slice(end + 1);
+    return text.slice(0, end).split("\n").map(escapeControl).join("\n") +
+      "\n";
+  }
+
+  /** The unfinished last line, escaped (empty if none). */
+  flush(): string {
+    const rest = this.#pending + this.#dec.decode();
+    this.#pending = "";
+    return rest ? `${escapeControl(rest)}\n` : "";
+  }
+}

@@ -32,6 +32,12 @@ function samplerKind(
   return v as typeof SAMPLERS[number];
 }
 
+function auditMode(v: string | undefined): boolean {
+  if (v === undefined || v === "on") return true;
+  if (v === "off") return false;
+  throw new TypeError(`--audit ${v}: expected on or off`);
+}
+
 /** `--payload-network`: `none` or `host`. */
 function payloadNetworkFlag(v: string | undefined): PayloadNetwork | undefined {
   if (v === undefined) return undefined;
@@ -62,8 +68,10 @@ export const AGENT_USAGE =
   [--runtime-binary PATH | --runtime-binary NAME=PATH]...
   [--software-dir DIR] [--image NAME] [--max-start-failures N]
   [--wrapper DIR] [--wrapper-audit PATH] [--allow-no-container]
-  [--payload-user UID[:GID]] [--payload-network none|host]
+  [--payload-user UID[:GID]] [--audit on|off] [--payload-network none|host]
   [--wrapper-net relay|direct]
+--audit on|off: check every wrapper's permission audit against the table
+  at job end (default on); off is recorded in each job's trace
 --payload-network none|host: the payload network of jobs without a JDL
   Network; with none, jobs asking for host are not matched here (default host)
 --wrapper-net relay|direct: relay (default): wrappers have no network, the
@@ -75,8 +83,9 @@ export const AGENT_USAGE =
   is root (bwrap, none) and inside podman containers; default 65534:65534
 --wrapper DIR: a built wrapper unpacked in DIR (run, deno, wrapper.js), bound
   read-only into the container; default: deno run of this checkout's wrapper.ts
---wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH
-  (e.g. /dev/stderr, which this agent inherits)
+--wrapper-audit PATH: DENO_AUDIT_PERMISSIONS of every wrapper, as it sees PATH;
+  /dev/stderr (the default stream, checked by the agent) also passes the
+  records on to this agent's stderr
 --attr KEY=VALUE[,VALUE]: a site attribute for other.KEY in Requirements, e.g.
   GridPartitions=quickreco,ultrapower (a list), Price=1, Type=machine (default)
 environment: USE_CONTAINERS (same as --containers)`;
@@ -198,6 +207,7 @@ export async function agentMain(args: string[]): Promise<number> {
         "wrapper-audit",
         "attr",
         "payload-user",
+        "audit",
         "payload-network",
         "wrapper-net",
       ],
@@ -263,6 +273,7 @@ export async function agentMain(args: string[]): Promise<number> {
       attributes: parseAttributes(f.attr),
       wait: f.wait,
       allowNoContainer: f["allow-no-container"],
+      audit: auditMode(f.audit),
       payloadUser: f["payload-user"] !== undefined
         ? parsePayloadUser(f["payload-user"])
         : undefined,

@@ -30,11 +30,14 @@ export class RateLimit {
 
   /** Takes one event's token; false when the bucket is empty. */
   take(now: number = Date.now()): boolean {
+    // A clock read before the bucket was made (or a step back) adds
+    // nothing, and must not take tokens away either.
+    const elapsed = Math.max(0, now - this.#refilled);
     this.#tokens = Math.min(
       this.#burst,
-      this.#tokens + (now - this.#refilled) / 1000 * this.#rate,
+      this.#tokens + elapsed / 1000 * this.#rate,
     );
-    this.#refilled = now;
+    this.#refilled = Math.max(this.#refilled, now);
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;

@@ -19,3 +19,14 @@ Deno.test("RateLimit: a burst, then the sustained rate (time passed in, never sl
     false,
   ]);
 });
+
+Deno.test("RateLimit: a time from before the bucket was made takes nothing away", () => {
+  const limit = new RateLimit(10, 3);
+  const before = Date.now() - 5_000;
+  assertEquals([1, 2, 3, 4].map(() => limit.take(before)), [
+    true,
+    true,
+    true,
+    false,
+  ]);
+});

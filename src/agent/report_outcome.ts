@@ -60,6 +60,8 @@ export async function reportOutcome(
       killReason: o.killReason,
       // A job handed back for resubmission starts its accounting afresh.
       usage: s === "WAITING" ? undefined : o.usage,
+      // The wrapper's permission audit (src/protocol/audit_verdict.ts).
+      audit: o.audit,
     });
   const r = await resend(async () => {
     const now = await broker.json<{ state: string; resubmissions: number }>(

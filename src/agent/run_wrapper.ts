@@ -22,6 +22,7 @@ import type { Sampler } from "../watchdog/sampler.ts";
 import { Watchdog } from "../watchdog/watchdog.ts";
 import type { Launch } from "./wrapper_launch.ts";
 import { escapeControl } from "./log_escape.ts";
+import { OOM_CHECK_ENV, oomOutcome } from "../container/oom_check.ts";
 import { LogForwarder } from "./log_forwarder.ts";
 import type { ReportOutbox } from "./report_outbox.ts";
 import {
@@ -41,6 +42,7 @@ import {
   type WrapperOutcome,
 } from "./wrapper_outcome.ts";
 import { spawnWrapper, type WrapperProcess } from "./wrapper_process.ts";
+import { auditSummaryLine } from "../protocol/audit_verdict.ts";
 import { RelayServer } from "./relay_server.ts";
 
 export { deathState };
@@ -282,8 +284,10 @@ export async function runWrapper(
   clearTimeout(timer);
   if (!exited) await kills.stopTree("KILL");
   const status = await child.status;
-  // Leftover processes may hold stderr open: wait a moment, not forever.
-  await capped(proc.stderrDone, 1000);
+  // Leftover processes may hold stderr open: wait a moment, not forever
+  // (longer when the audit's last records may still be on their way).
+  await capped(proc.stderrDone, proc.audited ? 5000 : 1000);
+  const audit = await proc.auditVerdict();
   // Whatever the wrapper left behind (a daemonized payload, or the whole
   // payload when the wrapper itself was killed without a pid namespace).
   if (tree) await capped(tree.signal("KILL").catch(() => 0));
@@ -309,6 +313,21 @@ export async function runWrapper(
     endedAt,
   });
   let outcome = decided.outcome;
+  if (opts.launch.spec.env[OOM_CHECK_ENV] === "1" && !kills.cancelled) {
+    // The container's OOM killer: the memory kill the watchdog would make.
+    const oom = oomOutcome(
+      outcome,
+      status.code,
+      decided.died,
+      opts.launch.spec.resources?.memoryBytes,
+    );
+    if (oom !== outcome) log(`job ${job.jobId}: ${oom.message}`);
+    outcome = oom;
+  }
+  if (audit) {
+    outcome.audit = audit;
+    log(`job ${job.jobId}: ${auditSummaryLine(audit)}`);
+  }
   const reported = await report(opts, outcome, decided.died);
   heartbeats.stop();
   await capped(heartbeats.pending);

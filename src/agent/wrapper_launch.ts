@@ -33,13 +33,23 @@ import {
   SOFTWARE_PATH,
 } from "../container/driver.ts";
 import { holdLease, LEASE_PATH, leaseArgv } from "../container/lease.ts";
+import {
+  OOM_CHECK_ENV,
+  oomLeaseArgv,
+  ownMemoryCgroup,
+} from "../container/oom_check.ts";
 import { encodeAllowRun } from "../build/allow_run_list.ts";
+import { auditRelayArgv, RELAYED_RUNTIMES } from "./audit_relay.ts";
 import {
   SETUP_ENV,
   SETUP_SHELL,
   SOFTWARE_ENV,
 } from "../container/setup_script.ts";
-import { toDenoFlags, wrapperPermissions } from "../permissions/table.ts";
+import {
+  type PermissionSet,
+  toDenoFlags,
+  wrapperPermissions,
+} from "../permissions/table.ts";
 import { ALLOW_RUN_FILE } from "../protocol/programs.ts";
 import {
   formatPayloadUser,
@@ -132,6 +142,12 @@ export interface LaunchSoftware {
   setup: boolean;
 }
 
+/**
+ * Where every wrapper's runtime writes its permission audit: its stderr,
+ * a pipe only the agent reads (see `audit_sink.ts`).
+ */
+export const AUDIT_STREAM = "/dev/stderr";
+
 /** Where the warm wrapper cache appears inside a container. */
 export const WRAPPER_CACHE_PATH = `${PROGRAM_PATH}/deno-dir`;
 
@@ -195,6 +211,11 @@ export interface LaunchInput {
    * run under the wrapper's uid). @default false
    */
   payloadJail?: boolean;
+  /**
+   * Audit the wrapper: `DENO_AUDIT_PERMISSIONS=/dev/stderr`, checked by
+   * the agent at the end (`src/agent/audit_sink.ts`). @default true
+   */
+  audit?: boolean;
 }
 
 /** The argv to spawn, plus what it was built from (for logs and tests). */
@@ -205,6 +226,15 @@ export interface Launch {
   spec: LaunchSpec;
   /** The wrapper's Deno permission flags. */
   denoFlags: string[];
+  /** The wrapper's row of the table, as the audit checks it. */
+  table?: PermissionSet;
+  /**
+   * Whether the wrapper's audit stream is on its stderr (then the agent
+   * checks it against `table`). @default false
+   */
+  audit?: boolean;
+  /** Pass the audit records on to the agent's stderr (`--wrapper-audit`). */
+  auditEcho?: boolean;
   /**
    * Host path of the agent lease file, for runtimes that detach the
    * container from its launcher; {@link prepareLaunch} holds it.
@@ -290,11 +320,12 @@ export function buildLaunch(input: LaunchInput): Launch {
     ...(input.payloadUser ? [SETPRIV] : []),
     ...(jail ? [UNSHARE] : []),
   ];
-  const denoFlags = toDenoFlags(wrapperPermissions({
+  const table = wrapperPermissions({
     broker: input.relay === false ? input.broker : undefined,
     sandbox: workdir,
     payload: runList,
-  }));
+  });
+  const denoFlags = toDenoFlags(table);
   const deno = relocate ? `${PROGRAM_PATH}/deno` : input.program.deno;
   if (input.program.launcher) {
     // The built launcher's only per-job input besides the sandbox.
@@ -328,9 +359,13 @@ export function buildLaunch(input: LaunchInput): Launch {
       : input.denoDir,
     DENO_NO_UPDATE_CHECK: "1",
   };
-  if (input.program.auditLog) {
-    env.DENO_AUDIT_PERMISSIONS = input.program.auditLog;
-  }
+  const auditLog = input.program.auditLog ??
+    (input.audit === false ? undefined : AUDIT_STREAM);
+  // Under another uid the stream needs a relay (audit_relay.ts).
+  const relayed = auditLog === AUDIT_STREAM && !input.program.auditLog &&
+    RELAYED_RUNTIMES.has(input.driver.name);
+  if (auditLog && !relayed) env.DENO_AUDIT_PERMISSIONS = auditLog;
+  const audited = relayed ? auditRelayArgv(workdir, wrapper) : wrapper;
   if (software) env[SOFTWARE_ENV] = software;
   if (input.payloadUser) {
     env[PAYLOAD_USER_ENV] = formatPayloadUser(input.payloadUser);
@@ -340,17 +375,24 @@ export function buildLaunch(input: LaunchInput): Launch {
   const tmp = relocate ? `${input.sandbox}/${SANDBOX_TMP}` : undefined;
   if (tmp) Deno.mkdirSync(tmp, { recursive: true, mode: 0o1777 });
   if (setup) env[SETUP_ENV] = setup;
+  // The shim tells the agent about OOM kills (oom_check.ts).
+  const oomCheck = !!lease && ownMemoryCgroup(input);
+  if (oomCheck) env[OOM_CHECK_ENV] = "1";
   const started = useCache
     ? [
       "/bin/sh",
       "-c",
       `cp -R ${WRAPPER_CACHE_PATH} /tmp/.deno 2>/dev/null; exec "$@"`,
       "splitpilot-cache",
-      ...wrapper,
+      ...audited,
     ]
-    : wrapper;
+    : audited;
   const spec: LaunchSpec = {
-    argv: lease ? leaseArgv(started) : started,
+    argv: oomCheck
+      ? oomLeaseArgv(started)
+      : lease
+      ? leaseArgv(started)
+      : started,
     sandbox: input.sandbox,
     image: input.image,
     imageRef: input.imageRef,
@@ -365,7 +407,16 @@ export function buildLaunch(input: LaunchInput): Launch {
   const cwd = relocate
     ? input.sandbox.slice(0, input.sandbox.lastIndexOf("/")) || "/"
     : input.sandbox;
-  return { argv: input.driver.command(spec), spec, denoFlags, lease, cwd };
+  return {
+    argv: input.driver.command(spec),
+    spec,
+    denoFlags,
+    table,
+    audit: auditLog === AUDIT_STREAM,
+    auditEcho: input.program.auditLog === AUDIT_STREAM,
+    lease,
+    cwd,
+  };
 }
 
 /**

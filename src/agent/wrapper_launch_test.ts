@@ -3,6 +3,7 @@ import { BwrapDriver } from "../container/bwrap.ts";
 import { NoneDriver } from "../container/none.ts";
 import { PodmanDriver } from "../container/podman.ts";
 import { LEASE_SHIM } from "../container/lease.ts";
+import { auditRelayArgv } from "./audit_relay.ts";
 import {
   buildLaunch,
   keepWrapperCache,
@@ -75,8 +76,10 @@ Deno.test("launch: podman job with image, software dir, lease and warm cache", (
     "-c",
     'cp -R /opt/splitpilot/deno-dir /tmp/.deno 2>/dev/null; exec "$@"',
     "splitpilot-cache",
-    ...WRAPPER,
+    // The audit relay: podman's wrapper cannot reopen the agent's pipe.
+    ...auditRelayArgv("/workdir", WRAPPER),
   ]);
+  assertEquals(launch.audit, true);
   assertEquals(launch.spec.env, {
     HOME: "/workdir",
     PATH: "/usr/local/bin:/usr/bin:/bin",
@@ -104,6 +107,8 @@ Deno.test("launch: bwrap needs no lease; the probe fills its cache in the sandbo
   }));
   assertEquals(launch.lease, undefined);
   assertEquals(launch.spec.env.DENO_DIR, "/workdir/.deno-cache");
+  // bwrap keeps the agent's uid: the wrapper reopens its stderr itself.
+  assertEquals(launch.spec.env.DENO_AUDIT_PERMISSIONS, "/dev/stderr");
   assertEquals(launch.spec.argv[0], "/opt/splitpilot/deno");
   assertEquals(launch.spec.argv.at(-1), "--self-test");
   assertEquals(

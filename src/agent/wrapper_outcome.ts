@@ -10,6 +10,7 @@
 import type { CancelMessage, EndMessage } from "../protocol/mod.ts";
 import { KillReason } from "../protocol/kill_reason.ts";
 import type { Usage } from "../protocol/usage.ts";
+import type { AuditVerdict } from "../protocol/audit_verdict.ts";
 
 /** Maps the stage a wrapper died in to the error state (JAliEn's). */
 export function deathState(stage: string): string {
@@ -32,6 +33,8 @@ export interface WrapperOutcome {
   stage: string;
   /** Usage summary (what the watchdog saw). */
   usage?: Usage;
+  /** The permission audit of the wrapper process (absent: not known). */
+  audit?: AuditVerdict;
   /** Wrapper start and end, ms since epoch. */
   startedAt: number;
   /** See `startedAt`. */

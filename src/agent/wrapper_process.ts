@@ -1,12 +1,15 @@
 /**
  * The wrapper as a child process of the agent: spawned from its launch
  * (clean environment, piped stdio, its own process group when the runtime
- * has no pid namespace), with its stderr passed on to the agent's and the
- * last 4 KiB kept to say why a wrapper never started.
+ * has no pid namespace), with its stderr passed on to the agent's (control
+ * bytes escaped) and the last 4 KiB kept to say why a wrapper never started.
  *
  * @module
  */
 import type { Launch } from "./wrapper_launch.ts";
+import { finalVerdict, pumpStderr, sinkFor } from "./audit_sink.ts";
+import type { AuditVerdict } from "../protocol/audit_verdict.ts";
+import { escapeControl } from "./log_escape.ts";
 
 /** A spawned wrapper. */
 export interface WrapperProcess {
@@ -16,6 +19,13 @@ export interface WrapperProcess {
   stderrDone: Promise<void>;
   /** The end of its stderr so far (e.g. "bwrap: Can't mkdir /proc"). */
   stderrTail(): string;
+  /** Whether its permission audit stream is checked (on its stderr). */
+  audited: boolean;
+  /**
+   * The permission audit of the process's life so far (`undefined` for a
+   * launch without a table); call it once the process is over.
+   */
+  auditVerdict(): Promise<AuditVerdict | undefined>;
 }
 
 /**
@@ -45,15 +55,27 @@ export function spawnWrapper(
     stderr: "piped",
     detached: groupKill,
   }).spawn();
-  // The launcher's and wrapper's stderr go on to ours; the tail says why
-  // a wrapper never started.
+  // The launcher's and wrapper's stderr go on to ours, control bytes
+  // escaped (a runtime's colours, or bytes the payload got there); the
+  // tail says why a wrapper never started. The permission audit's records
+  // come on the same pipe (audit_sink.ts): one sink per process, for its
+  // whole life.
   let errTail = "";
-  const stderrDone = (async () => {
-    const dec = new TextDecoder();
-    for await (const chunk of child.stderr) {
-      await Deno.stderr.write(chunk).catch(() => 0);
-      errTail = (errTail + dec.decode(chunk, { stream: true })).slice(-4096);
-    }
-  })().catch(() => {});
-  return { child, stderrDone, stderrTail: () => errTail };
+  let ended = false;
+  const sink = sinkFor(launch);
+  const enc = new TextEncoder();
+  const stderrDone = pumpStderr(child.stderr, sink, async (text) => {
+    const safe = text.split("\n").map(escapeControl).join("\n");
+    await Deno.stderr.write(enc.encode(safe)).catch(() => 0);
+    errTail = (errTail + text).slice(-4096);
+  }).then(() => {
+    ended = true;
+  }, () => {});
+  return {
+    child,
+    stderrDone,
+    stderrTail: () => errTail,
+    audited: sink !== undefined,
+    auditVerdict: () => finalVerdict(launch, sink, ended),
+  };
 }

@@ -51,27 +51,55 @@ export function parseAuditLog(text: string): ParsedAuditLog {
   const records: AuditRecord[] = [];
   let skipped = 0;
   for (const line of text.split("\n")) {
-    const t = line.trim();
-    if (t === "") continue;
-    if (!t.startsWith('{"v":')) {
-      skipped++;
+    const pieces = recordPieces(line);
+    if (pieces === undefined) {
+      if (line.trim() !== "") skipped++;
       continue;
     }
-    let v: unknown;
-    try {
-      v = JSON.parse(t);
-    } catch {
-      skipped++;
-      continue;
+    for (const t of pieces) {
+      const r = parseRecord(t);
+      if (r) records.push(r);
+      else skipped++;
     }
-    if (isRecord(v)) {
-      records.push({
-        v: v.v,
-        datetime: typeof v.datetime === "string" ? v.datetime : "",
-        permission: v.permission,
-        value: v.value,
-      });
-    } else skipped++;
   }
   return { records, skipped };
+}
+
+/**
+ * The candidate records of one line: it is cut before every `{"v":`. A
+ * real record holds that text only at its start (Deno escapes the quotes
+ * in values), so a partial line someone else wrote in front of a record
+ * spoils only itself, never the record after it. `undefined`: no record
+ * starts on this line.
+ */
+function recordPieces(line: string): string[] | undefined {
+  const first = line.indexOf(RECORD_START);
+  if (first < 0) return undefined;
+  const out: string[] = [];
+  if (line.slice(0, first).trim() !== "") out.push(line.slice(0, first));
+  let at = first;
+  while (at >= 0) {
+    const next = line.indexOf(RECORD_START, at + 1);
+    out.push(line.slice(at, next < 0 ? undefined : next).trim());
+    at = next;
+  }
+  return out;
+}
+
+const RECORD_START = '{"v":';
+
+function parseRecord(t: string): AuditRecord | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(v)) return undefined;
+  return {
+    v: v.v,
+    datetime: typeof v.datetime === "string" ? v.datetime : "",
+    permission: v.permission,
+    value: v.value,
+  };
 }

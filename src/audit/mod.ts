@@ -10,3 +10,4 @@ export * from "./check_access.ts";
 export * from "./flags_beyond.ts";
 export * from "./role_table.ts";
 export * from "./table_policy.ts";
+export * from "./job_verdict.ts";

@@ -9,6 +9,7 @@ import { type JobDescription, parseJdl } from "../jdl/mod.ts";
 import type { TokenIssuer, TokenVerifier } from "../token/mod.ts";
 import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
 import { ArtefactStore } from "../site/artefact_store.ts";
+import { AuditBook } from "./audit_book.ts";
 import { recordAccounting } from "./attempts.ts";
 import type { BlobStore } from "./blob_store.ts";
 import type { BrokerMetrics } from "./broker_metrics.ts";
@@ -70,6 +71,11 @@ export interface BrokerOptions {
   metrics?: BrokerMetrics;
   /** Called with unexpected errors (500s). @default console.error */
   onError?: (e: unknown, req: Request) => void;
+  /**
+   * Jobs with a permission-audit violation after which an agent
+   * certificate stops matching (`src/broker/audit_book.ts`). @default 2
+   */
+  auditStrikes?: number;
 }
 
 /** What the handler works on. */
@@ -116,6 +122,8 @@ export class BrokerContext {
   readonly live = new LiveLog();
   /** What agents offered lately (for "why is my job waiting"). */
   readonly offers = new RecentOffers();
+  /** Wrappers' permission-audit verdicts, and agents' strikes. */
+  readonly audit: AuditBook;
   #parsed = new Map<string, JobDescription>();
   #masters?: Promise<MasterJobs | undefined>;
 
@@ -124,6 +132,7 @@ export class BrokerContext {
     this.metrics = metrics;
     this.deps = { ...deps, store: metrics.timeStore(deps.store) };
     this.rawStore = deps.store;
+    this.audit = new AuditBook(this.deps, metrics, opts.auditStrikes);
     this.tokenMargin = opts.jobTokenMarginSeconds ?? 600;
     this.maxResubmissions = opts.maxResubmissions ?? 10;
     this.maxWaitingSeconds = opts.maxWaitingSeconds ?? 7 * 24 * 3600;

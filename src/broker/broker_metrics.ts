@@ -101,6 +101,19 @@ export class BrokerMetrics {
     ["op"],
   );
 
+  /** Permission-audit verdicts (src/broker/audit_book.ts). */
+  readonly auditVerdicts: Counter = this.registry.counter(
+    "splitpilot_audit_verdicts_total",
+    "Wrapper permission audits filed with a job's outcome, by result (clean, violation, off).",
+    ["result"],
+  );
+  /** Accesses outside the table, by agent. */
+  readonly auditOutside: Counter = this.registry.counter(
+    "splitpilot_audit_outside_total",
+    "Distinct accesses outside the permission table in audited wrappers, by agent (token subject).",
+    ["agent"],
+  );
+
   /** Counts a sweep's actions (a Sweeper `onSweep` callback). */
   sweep(r: SweepReport): void {
     this.sweeps.inc({ action: "zombie" }, r.zombies.length);

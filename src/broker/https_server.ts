@@ -10,10 +10,11 @@
  * @module
  */
 import { createServer, type Server } from "node:https";
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { TLSSocket } from "node:tls";
 import type { Handler } from "./handler.ts";
 import { requestBody } from "./request_body.ts";
+import { writeResponse } from "./write_response.ts";
 import {
   type ConnectionGuard,
   type ConnectionLimits,
@@ -65,55 +66,6 @@ function toRequest(req: IncomingMessage, base: string): Request {
     body: hasBody ? requestBody(req) : undefined,
     // @ts-ignore: needed for streaming request bodies
     duplex: "half",
-  });
-}
-
-async function writeResponse(
-  req: IncomingMessage,
-  res: ServerResponse,
-  response: Response,
-) {
-  const headers: Record<string, string> = {};
-  response.headers.forEach((v, k) => (headers[k] = v));
-  // Answered before the body was read (413, 401 …): close the connection
-  // rather than drain a body that may be gigabytes long.
-  const unread = !req.complete && req.method !== "GET" &&
-    req.method !== "HEAD";
-  if (unread) {
-    headers["connection"] = "close";
-    res.once("finish", () => {
-      req.pause();
-      // Give the client a moment to read the answer before the reset.
-      setTimeout(() => req.socket.destroy(), 1000);
-    });
-  }
-  res.writeHead(response.status, headers);
-  if (!response.body) {
-    res.end();
-    return;
-  }
-  for await (const chunk of response.body) {
-    if (!res.write(chunk)) await drained(res);
-  }
-  res.end();
-}
-
-/**
- * Waits for `drain`, or rejects when the client goes away. Both listeners
- * are removed whichever fires: a long download waits thousands of times.
- */
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const onDrain = () => {
-      res.off("close", onClose);
-      resolve();
-    };
-    const onClose = () => {
-      res.off("drain", onDrain);
-      reject(new Error("client went away"));
-    };
-    res.once("drain", onDrain);
-    res.once("close", onClose);
   });
 }
 

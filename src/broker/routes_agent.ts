@@ -32,6 +32,8 @@ export async function match(
   ctx: BrokerContext,
   call: RouteCall<"match">,
 ): Promise<Response> {
+  const refused = ctx.audit.refusal(call.who);
+  if (refused) throw refused;
   const t0 = performance.now();
   const res = await matchOnce(ctx, call);
   ctx.metrics.matches.inc({ result: res.status === 200 ? "job" : "empty" });
@@ -116,6 +118,22 @@ export async function status(
   { req, job, who }: RouteCall<"status">,
 ): Promise<Response> {
   const body = await readJson(req);
+  // The agent's verdict on the wrapper's permission audit (audit_book.ts).
+  const audit = ctx.audit.parse(body.audit, who);
+  const res = await applyStatus(ctx, body, job, who);
+  if (audit) {
+    const attempt = num(body, "attempt") ?? job.resubmissions;
+    await ctx.audit.record(job.id, attempt, audit, who);
+  }
+  return res;
+}
+
+async function applyStatus(
+  ctx: BrokerContext,
+  body: Record<string, unknown>,
+  job: RouteCall<"status">["job"],
+  who: RouteCall<"status">["who"],
+): Promise<Response> {
   const to = body.state;
   if (!isJobState(to)) {
     throw badRequest(

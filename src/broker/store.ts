@@ -216,6 +216,12 @@ export interface JobStore {
     entry: { actor: string; reason: string },
     extra?: TransitionExtra,
   ): Promise<JobState | undefined>;
+  /**
+   * Adds a trace entry in the job's current state without moving it or
+   * changing its message (e.g. the wrapper's permission audit). Optional:
+   * without it, callers fall back to a same-state {@link transition}.
+   */
+  note?(id: string, entry: { actor: string; reason: string }): Promise<void>;
   /** Stores a heartbeat (time + usage) of an active job. */
   heartbeat(id: string, usage: Usage | undefined): Promise<void>;
   /** Active jobs whose last heartbeat is older than `before` (ms). */

@@ -51,7 +51,7 @@ import { REQUEST_KEYS_SCHEMA } from "./idempotency.ts";
 import { type Durability, SqliteConnection } from "./sqlite_connection.ts";
 import { type Row, toJob } from "./sqlite_rows.ts";
 import { ACTIVE_SQL, migrate, SchemaError } from "./sqlite_schema.ts";
-import { jobRow, transitionJob } from "./sqlite_transitions.ts";
+import { addTrace, jobRow, transitionJob } from "./sqlite_transitions.ts";
 import { JobInserter } from "./sqlite_submit.ts";
 import { SqliteMatcher } from "./sqlite_claim.ts";
 import * as files from "./sqlite_files.ts";
@@ -220,6 +220,23 @@ export class SqliteJobStore implements JobStore {
         `UPDATE jobs SET heartbeat_at = ?, usage = coalesce(?, usage)
          WHERE id = ? AND state IN ${ACTIVE_SQL}`,
       ).run(Date.now(), usage ? JSON.stringify(usage) : null, Number(id));
+    });
+  }
+
+  /** @see JobStore.note */
+  note(id: string, entry: { actor: string; reason: string }): Promise<void> {
+    return this.#conn.write(() => {
+      const row = jobRow(this.#conn, Number(id));
+      if (row) {
+        addTrace(
+          this.#conn,
+          id,
+          Date.now(),
+          row.state as JobState,
+          entry.actor,
+          entry.reason,
+        );
+      }
     });
   }
 

@@ -15,7 +15,9 @@
  *
  * @module
  */
-import { agentCommand } from "../launch/role_process.ts";
+import { agentCommand, agentContext } from "../launch/role_process.ts";
+import { agentPermissions, type PermissionSet } from "../permissions/table.ts";
+import { agentAuditFile, agentAuditSummary } from "./agent_audit.ts";
 import { parseArgs } from "@std/cli";
 import { AGENT_USAGE } from "../agent/main.ts";
 import { parseRuntimeName } from "../container/select.ts";
@@ -55,6 +57,15 @@ const OWN = new Set([
   "json",
 ]);
 
+/** A variable's value, or undefined when it is unset or not ours to read. */
+function envIfGranted(name: string): string | undefined {
+  try {
+    return Deno.env.get(name) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Quotes an argument for a POSIX shell when it needs it. */
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)
@@ -69,6 +80,7 @@ export async function main(
 ): Promise<number> {
   const json = wantsJson(args);
   let cmd;
+  let audit: { file?: string; why?: string; table?: PermissionSet } = {};
   try {
     const passOn: string[] = [];
     const f = parseArgs(args, {
@@ -102,7 +114,7 @@ export async function main(
       );
     }
     const cwd = Deno.cwd();
-    cmd = agentCommand({
+    const cmdOpts = {
       broker,
       tokenDir: absolute(f.token, cwd, env),
       workRoot: absolute(f.work, cwd, env),
@@ -118,7 +130,16 @@ export async function main(
           : []),
         ...passOn,
       ],
-    });
+    };
+    cmd = agentCommand(cmdOpts);
+    // The agent under audit too, where cheap (agent_audit.ts).
+    audit = {
+      ...agentAuditFile(cmdOpts.workRoot, {
+        off: passOn.includes("--audit=off"),
+        inherited: envIfGranted("DENO_AUDIT_PERMISSIONS"),
+      }),
+      table: agentPermissions(agentContext(cmdOpts)),
+    };
     if (f["print-command"]) {
       io.out(
         json
@@ -135,6 +156,7 @@ export async function main(
     stdin: "null",
     stdout: "inherit",
     stderr: "inherit",
+    env: audit.file ? { DENO_AUDIT_PERMISSIONS: audit.file } : undefined,
   }).spawn();
   const forward = (sig: Deno.Signal) => () => {
     try {
@@ -146,7 +168,14 @@ export async function main(
   Deno.addSignalListener("SIGTERM", onTerm);
   Deno.addSignalListener("SIGINT", onInt);
   try {
-    return (await child.status).code;
+    const code = (await child.status).code;
+    if (audit.file && audit.table) {
+      const r = await agentAuditSummary(audit.file, audit.table).catch((e) => ({
+        line: `agent audit: cannot read ${audit.file}: ${(e as Error).message}`,
+      }));
+      io.err(r.line);
+    } else if (audit.why) io.err(`agent audit: ${audit.why}`);
+    return code;
   } finally {
     Deno.removeSignalListener("SIGTERM", onTerm);
     Deno.removeSignalListener("SIGINT", onInt);

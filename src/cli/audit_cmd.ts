@@ -23,6 +23,11 @@ import {
   roleTable,
 } from "../audit/mod.ts";
 import {
+  gunzipText,
+  shippedHeader,
+  type ShippedLogHeader,
+} from "../audit/job_verdict.ts";
+import {
   type CliIo,
   CONSOLE_IO,
   fail,
@@ -38,15 +43,29 @@ export const AUDIT_USAGE =
     --context JSON|@FILE                      the role's table context (src/permissions/table.ts)
     --work-dir W --broker H:P                 agent: a built agent's site work dir
     [--sandbox DIR] [--payload P]...          wrapper (sandbox default /workdir; no network)
+    (none)                                    wrapper: a job's shipped audit.jsonl.gz names its table
     --state DIR --broker LISTEN               broker
   LOG may hold other lines too (e.g. an agent's stderr with the wrappers' records).
   exit: 0 all within the table, 1 something outside it, 2 bad usage
 examples:
   DENO_AUDIT_PERMISSIONS=agent.jsonl splitpilot agent --token agent --work work --max-empty 1
   splitpilot audit agent.jsonl --role agent --context @agent-context.json
-  splitpilot audit broker.jsonl --role broker --state ~/.splitpilot/state --broker 127.0.0.1:8443`;
+  splitpilot audit broker.jsonl --role broker --state ~/.splitpilot/state --broker 127.0.0.1:8443
+  splitpilot get 42 && splitpilot audit audit.jsonl.gz --role wrapper`;
 
 const ROLES: readonly ProcessRole[] = ["agent", "wrapper", "broker"];
+
+/** The logs' text; gzipped ones (a job's `audit.jsonl.gz`) unpacked. */
+async function readLogs(files: readonly string[]): Promise<string> {
+  let text = "";
+  for (const file of files) {
+    const bytes = await Deno.readFile(file);
+    text += (bytes[0] === 0x1f && bytes[1] === 0x8b
+      ? await gunzipText(bytes)
+      : new TextDecoder().decode(bytes)) + "\n";
+  }
+  return text;
+}
 
 async function readContext(
   value: string,
@@ -86,6 +105,7 @@ export async function main(
   io: CliIo = CONSOLE_IO,
 ): Promise<number> {
   let table;
+  let shipped: ShippedLogHeader | undefined;
   let role: ProcessRole;
   let f;
   try {
@@ -107,7 +127,11 @@ export async function main(
     if (f._.length === 0) {
       throw new UsageError(`at least one LOG file is required`);
     }
-    table = roleTable({
+    // A log a job shipped names its table: no context needed.
+    shipped = role === "wrapper" && !f.context && !f.broker
+      ? await readLogs(f._).then(shippedHeader, () => undefined)
+      : undefined;
+    table = shipped?.table ?? roleTable({
       role,
       context: f.context ? await readContext(f.context) : undefined,
       workDir: f["work-dir"],
@@ -122,12 +146,14 @@ export async function main(
   }
   let text = "";
   try {
-    for (const file of f._) text += (await Deno.readTextFile(file)) + "\n";
+    text = await readLogs(f._);
   } catch (e) {
     io.err(`error: cannot read the log: ${(e as Error).message}`);
     return 1;
   }
   const log = parseAuditLog(text);
+  // The header line of a shipped log is not a stray line.
+  if (shipped) log.skipped = Math.max(0, log.skipped - 1);
   const report = auditRecords(log.records, table, {
     role,
     skipped: log.skipped,

@@ -13,6 +13,7 @@ import type { TokenPem } from "../protocol/token_pem.ts";
 export type { TokenPem };
 
 import { retrySafe } from "./retry_policy.ts";
+import { whenSent } from "./body_sent.ts";
 import { brokerUrls } from "./broker_addresses.ts";
 
 export { brokerUrls };
@@ -145,19 +146,29 @@ export class BrokerClient {
       // Only the wait for headers is bounded: a download body may stream
       // for as long as it needs.
       const abort = new AbortController();
-      // A streamed upload sends its whole body before any answer comes.
-      const streaming = init.body instanceof ReadableStream;
-      const timer = streaming ? undefined : setTimeout(
-        () =>
-          abort.abort(
-            new Error(`no answer within ${this.#headersTimeout} ms`),
-          ),
-        this.#headersTimeout,
-      );
+      let answered = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const bound = () => {
+        if (answered) return;
+        timer = setTimeout(
+          () =>
+            abort.abort(
+              new Error(`no answer within ${this.#headersTimeout} ms`),
+            ),
+          this.#headersTimeout,
+        );
+      };
+      // A streamed upload sends its whole body before any answer comes:
+      // its wait starts once the body is sent (a broker that never answers
+      // held a wrapper's output upload until the job's TTL).
+      const body = init.body instanceof ReadableStream
+        ? whenSent(init.body, bound)
+        : init.body;
+      if (body === init.body) bound();
       try {
         const req = {
           method,
-          body: init.body,
+          body,
           headers: init.headers,
           signal: abort.signal,
         };
@@ -181,6 +192,7 @@ export class BrokerClient {
         }
         continue;
       } finally {
+        answered = true;
         clearTimeout(timer);
       }
       if (res.ok) return res;

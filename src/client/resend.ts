@@ -46,10 +46,25 @@ export interface ResendOptions {
   onRetry?: (error: Error, tries: number) => void;
   /** Stops the retries early (the result is `expired`). */
   signal?: AbortSignal;
+  /**
+   * Errors of the caller's own that no resend can cure (a refused output
+   * file, a missing one): the result is `refused` at once.
+   */
+  permanent?: (error: unknown) => boolean;
 }
 
 /** Default time budget of {@link resend}, ms. */
 export const RESEND_MAX_MS = 20 * 60_000;
+
+/** Errors about our own files, never about the broker. */
+const LOCAL_ERRORS = [
+  Deno.errors.NotFound,
+  Deno.errors.AlreadyExists,
+  Deno.errors.IsADirectory,
+  Deno.errors.NotADirectory,
+  Deno.errors.FilesystemLoop,
+  Deno.errors.InvalidData,
+];
 
 /**
  * Classifies a failed call: `retry` (broker unreachable, overloaded or a
@@ -62,6 +77,9 @@ export function classify(e: unknown): "retry" | "taken" | "refused" {
     e instanceof Deno.errors.NotCapable ||
     e instanceof Deno.errors.PermissionDenied
   ) return "refused";
+  // A local file that is gone or is not a file stays so; only network
+  // errors (a broker unreachable, a body cut off mid-read) pass.
+  if (LOCAL_ERRORS.some((c) => e instanceof c)) return "refused";
   if (!(e instanceof BrokerError)) return "retry";
   const s = e.status;
   if (s === 0 || s === 408 || s === 429 || s >= 500) return "retry";
@@ -92,7 +110,7 @@ export async function resend<T>(
     try {
       return { kind: "acked", value: await fn() };
     } catch (e) {
-      const kind = classify(e);
+      const kind = opts.permanent?.(e) ? "refused" : classify(e);
       if (kind !== "retry") {
         return { kind, error: e as BrokerError } as ResendResult<T>;
       }

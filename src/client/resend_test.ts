@@ -21,6 +21,20 @@ Deno.test("classify: outages retry, revoked or moved-on jobs are taken", () => {
   assertEquals(classify(new Deno.errors.NotCapable("net")), "refused");
 });
 
+Deno.test("classify: errors about our own files are refused; network-ish ones retry", () => {
+  for (
+    const e of [
+      new Deno.errors.NotFound("stdout"),
+      new Deno.errors.IsADirectory("out"),
+      new Deno.errors.NotADirectory("d/x"),
+      new Deno.errors.FilesystemLoop("l/x"),
+    ]
+  ) assertEquals(classify(e), "refused", e.name);
+  // A body cut off mid-read reaches us as a TypeError from fetch.
+  assertEquals(classify(new TypeError("error reading a body")), "retry");
+  assertEquals(classify(new Deno.errors.ConnectionReset("reset")), "retry");
+});
+
 Deno.test("resend keeps trying through an outage until acknowledged", async () => {
   let calls = 0;
   const r = await resend(() => {
@@ -45,4 +59,14 @@ Deno.test("resend gives up only when its time budget is spent", async () => {
     throw down();
   }, { firstDelayMs: 1, maxDelayMs: 1, maxMs: 30 });
   assertEquals(r.kind, "expired");
+});
+
+Deno.test("resend: an error the caller calls permanent is refused at once, never retried", async () => {
+  let tries = 0;
+  class Local extends Error {}
+  const r = await resend(() => {
+    tries++;
+    return Promise.reject(new Local("file changed"));
+  }, { permanent: (e) => e instanceof Local, firstDelayMs: 1, maxMs: 60_000 });
+  assertEquals([r.kind, tries], ["refused", 1]);
 });

@@ -16,12 +16,17 @@
  *   go in as `SINGULARITYENV_K=V` (`APPTAINERENV_` for apptainer), which
  *   every version reads, in an otherwise empty environment (`env -i`).
  * - **No root payload.** Run as root, singularity keeps every capability
- *   inside (2.6 has no `--drop-caps`/`--no-privs`). INNER therefore drops
- *   to an unprivileged uid with an empty bounding set and no_new_privs
- *   (`setpriv`, util-linux, in every Debian/EL image) before it starts the
- *   wrapper; the driver hands the sandbox to that uid. Run as any other
- *   user, singularity already drops every capability, and INNER keeps
- *   that user.
+ *   inside (2.6 has no `--drop-caps`/`--no-privs`). With a payload user
+ *   (`spec.payloadUser`, the agent runs as root) INNER keeps the wrapper
+ *   at uid 0 with only `CAP_SETUID`, `CAP_SETGID` and `CAP_KILL` (as
+ *   ambient capabilities, with an empty bounding set) and no_new_privs (`setpriv`, util-linux, in every Debian/EL image); the
+ *   wrapper starts the payload as the payload user with no capabilities
+ *   (`payload_user.ts`), so the payload cannot reach the wrapper's fds or
+ *   ptrace it. Without one, INNER drops the wrapper itself to an
+ *   unprivileged uid with an empty bounding set. Run as any other user,
+ *   singularity already drops every capability, and INNER keeps that user.
+ * - **`/tmp` on the sandbox's disk.** `spec.tmp` (`<sandbox>/.tmp`) is
+ *   bound at `/tmp`, so it counts against `WorkDirectorySize`.
  *
  * @module
  */
@@ -38,6 +43,7 @@ import {
   type VersionFlags,
   versionFlags,
 } from "./runtime_version.ts";
+import { shareSandbox, WRAPPER_CAPS } from "./payload_user.ts";
 
 /** Capabilities of both. */
 export const APPTAINER_CAPABILITIES: Capabilities = {
@@ -65,13 +71,32 @@ export const RUNTIME_LAUNCHER: string = decodeURIComponent(
   new URL("./helpers/splitpilot-runtime-launch", import.meta.url).pathname,
 );
 
-/** Container side: frames back on stdout; as root, drop to `$1` first. */
+/** The wrapper's capabilities in setpriv's spelling: `+setuid,…`. */
+const WRAPPER_CAP_LIST = WRAPPER_CAPS.map((c) => `+${c.slice(4).toLowerCase()}`)
+  .join(",");
+
+/** `$1` of {@link INNER_SCRIPT} when the wrapper switches to a payload user. */
+export const KEEP_WRAPPER = "wrapper";
+
+/**
+ * Container side: frames back on stdout; as root, either keep uid 0 with
+ * the wrapper's few capabilities (`$1` is {@link KEEP_WRAPPER}) or drop to
+ * uid `$1` first.
+ */
 export const INNER_SCRIPT = [
   `exec 1>&${FRAME_FD} ${FRAME_FD}>&-`,
   "u=$1; shift",
   'if [ "$(id -u)" = 0 ]; then',
   // --containall's private /tmp belongs to the runtime's user (root).
   "  chmod 1777 /tmp /var/tmp 2>/dev/null",
+  `  if [ "$u" = ${KEEP_WRAPPER} ]; then`,
+  // The wrapper's caps ride in the inheritable and ambient sets, so the
+  // bounding set can be emptied: the payload (another uid, its
+  // inheritable set cleared by dropArgv) ends with no capability at all.
+  `    exec setpriv --inh-caps=-all,${WRAPPER_CAP_LIST} \\`,
+  `      --ambient-caps=-all,${WRAPPER_CAP_LIST} -- \\`,
+  '      setpriv --no-new-privs --bounding-set=-all -- "$@"',
+  "  fi",
   '  exec setpriv --reuid="$u" --regid="$u" --clear-groups --no-new-privs \\',
   '    --bounding-set=-all --inh-caps=-all -- "$@"',
   "fi",
@@ -116,6 +141,7 @@ export function apptainerCommand(
     const p of [
       spec.sandbox,
       spec.image,
+      ...(spec.tmp ? [spec.tmp] : []),
       ...spec.binds.flatMap((b) => [b.source, b.target]),
     ]
   ) {
@@ -149,6 +175,7 @@ export function apptainerCommand(
   ];
   if (spec.network === "none") argv.push(...opts.flags.networkNone);
   argv.push("--bind", `${spec.sandbox}:${SANDBOX_PATH}`);
+  if (spec.tmp) argv.push("--bind", `${spec.tmp}:/tmp`);
   for (const b of spec.binds) argv.push("--bind", `${b.source}:${b.target}:ro`);
   argv.push(
     "--pwd",
@@ -158,7 +185,7 @@ export function apptainerCommand(
     "-c",
     INNER_SCRIPT,
     "splitpilot-payload",
-    String(opts.payloadUid),
+    spec.payloadUser ? KEEP_WRAPPER : String(opts.payloadUid),
     ...spec.argv,
   );
   return argv;
@@ -253,8 +280,14 @@ export class ApptainerLike {
     }, spec);
   }
 
-  /** Hands the sandbox to the payload uid (root only). */
+  /**
+   * Hands the sandbox to the wrapper (root) and the payload's group, or
+   * without a payload user to the uid INNER drops to (root only).
+   */
   prepare(spec: LaunchSpec): Promise<void> {
+    if (spec.payloadUser) {
+      return shareSandbox(spec.sandbox, 0, spec.payloadUser.gid);
+    }
     return giveSandbox(
       spec.sandbox,
       this.#opts.payloadUid ?? SINGULARITY_PAYLOAD_UID,

@@ -5,6 +5,7 @@ import { SingularityDriver } from "./singularity.ts";
 import { goldenSpec } from "./_testing.ts";
 import {
   INNER_SCRIPT,
+  KEEP_WRAPPER,
   RUNTIME_LAUNCHER,
   SINGULARITY_PAYLOAD_UID,
 } from "./_apptainer_like.ts";
@@ -214,4 +215,33 @@ exec "$@"
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("singularity as root with a payload user: /tmp from the sandbox, wrapper keeps uid 0 with SETUID/SETGID/KILL", () => {
+  const d = new SingularityDriver({
+    binary: "/opt/singularity-2.6.1/bin/singularity",
+    version: "2.6.1-dist",
+  });
+  const argv = d.command(goldenSpec({
+    payloadUser: { uid: 65534, gid: 65534 },
+    tmp: "/host/work/job-1/.tmp",
+  }));
+  const bind = argv.indexOf("/host/work/job-1/.tmp:/tmp");
+  assertEquals(argv[bind - 1], "--bind");
+  assertEquals(argv[argv.indexOf("splitpilot-payload") + 1], KEEP_WRAPPER);
+  // The wrapper's bounding set: exactly what it needs to start the payload.
+  for (
+    const flag of [
+      "--inh-caps=-all,+setuid,+setgid,+kill",
+      "--ambient-caps=-all,+setuid,+setgid,+kill",
+      "--bounding-set=-all",
+    ]
+  ) {
+    assertEquals(INNER_SCRIPT.includes(flag), true, flag);
+  }
+  assertThrows(
+    () => d.command(goldenSpec({ tmp: "/host/a:b/.tmp" })),
+    ContainerError,
+    "contains ':'",
+  );
 });

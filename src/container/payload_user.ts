@@ -190,10 +190,11 @@ export async function shareSandbox(
 /**
  * The payload user for a runtime, or undefined to run the payload as the
  * wrapper: podman always switches (its ids are the container's, mapped
- * to unprivileged host ids); bwrap, `none` and docker switch when the
- * agent runs as root (as a normal user, the payload already has no
- * privileges and bwrap's user namespace has only one uid; docker then
- * keeps its own `--user`). Other runtimes keep their own user handling.
+ * to unprivileged host ids); bwrap, `none`, docker, singularity and
+ * apptainer switch when the agent runs as root (as a normal user, the
+ * payload already has no privileges and bwrap's user namespace has only
+ * one uid; docker then keeps its own `--user`). Other runtimes keep their
+ * own user handling.
  */
 export function payloadUserFor(
   runtime: string,
@@ -201,7 +202,10 @@ export function payloadUserFor(
 ): PayloadUser | undefined {
   const user = opts.user ?? DEFAULT_PAYLOAD_USER;
   if (runtime === "podman") return user.uid < 65536 ? user : undefined;
-  if (runtime === "bwrap" || runtime === "none" || runtime === "docker") {
+  if (
+    runtime === "bwrap" || runtime === "none" || runtime === "docker" ||
+    runtime === "singularity" || runtime === "apptainer"
+  ) {
     return opts.asRoot ? user : undefined;
   }
   return undefined;

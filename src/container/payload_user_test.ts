@@ -9,7 +9,7 @@ Deno.test("payload user: parsing refuses names, root and junk with one line", ()
   }
 });
 
-Deno.test("payload user: switched for bwrap/none/docker as root and always for podman", () => {
+Deno.test("payload user: switched for bwrap/none/docker/singularity/apptainer as root and always for podman", () => {
   const u = { uid: 4242, gid: 4343 };
   assertEquals(payloadUserFor("bwrap", { asRoot: true, user: u }), u);
   assertEquals(payloadUserFor("none", { asRoot: true }), {
@@ -20,6 +20,10 @@ Deno.test("payload user: switched for bwrap/none/docker as root and always for p
   assertEquals(payloadUserFor("podman", { asRoot: false, user: u }), u);
   assertEquals(payloadUserFor("docker", { asRoot: true, user: u }), u);
   assertEquals(payloadUserFor("docker", { asRoot: false, user: u }), undefined);
+  for (const rt of ["singularity", "apptainer"]) {
+    assertEquals(payloadUserFor(rt, { asRoot: true, user: u }), u);
+    assertEquals(payloadUserFor(rt, { asRoot: false, user: u }), undefined);
+  }
   assertEquals(
     dropArgv(u, ["/bin/true"]),
     [

@@ -8,6 +8,7 @@
 import { brokerAddresses } from "../client/broker_addresses.ts";
 import { databaseAddress } from "../broker/database_url.ts";
 import {
+  type AgentContext,
   agentPermissions,
   brokerPermissions,
   toDenoFlags,
@@ -116,6 +117,20 @@ export interface AgentCommandOptions {
   softwareDir?: string;
 }
 
+/** The table context of the agent {@link agentCommand} starts from source. */
+export function agentContext(opts: AgentCommandOptions): AgentContext {
+  return {
+    // Every replica of a list: the agent fails over between them.
+    broker: brokerAddresses(opts.broker),
+    tokenDir: opts.tokenDir,
+    workRoot: opts.workRoot,
+    wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
+    deno: Deno.execPath(),
+    launchers: agentLaunchers(opts.containers ?? "auto"),
+    softwareDir: opts.softwareDir,
+  };
+}
+
 /** The agent's command line, permissions from the table. */
 export function agentCommand(opts: AgentCommandOptions): CommandLine {
   const containers = opts.containers ?? "auto";
@@ -131,15 +146,7 @@ export function agentCommand(opts: AgentCommandOptions): CommandLine {
       args: [site, "--containers", containers, ...(opts.extraArgs ?? [])],
     };
   }
-  const flags = toDenoFlags(agentPermissions({
-    broker: brokerAddresses(opts.broker),
-    tokenDir: opts.tokenDir,
-    workRoot: opts.workRoot,
-    wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
-    deno: Deno.execPath(),
-    launchers: agentLaunchers(containers),
-    softwareDir: opts.softwareDir,
-  }));
+  const flags = toDenoFlags(agentPermissions(agentContext(opts)));
   return {
     cmd: Deno.execPath(),
     args: [

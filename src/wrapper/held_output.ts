@@ -39,7 +39,9 @@ export async function* readUntil(
   try {
     while (!signal.aborted) {
       const r = await reader.read();
-      if (r.done) return;
+      // A read that completes after the stop brings nothing more: the
+      // output files must not change once they are being checked and sent.
+      if (r.done || signal.aborted) return;
       yield r.value;
     }
   } finally {

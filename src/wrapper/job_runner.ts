@@ -20,6 +20,7 @@ import {
   type StartMessage,
 } from "../protocol/mod.ts";
 import { checkSetup, SETUP_ENV } from "../container/setup_script.ts";
+import { OOM_CHECK_ENV } from "../container/oom_check.ts";
 import { stageInputs } from "./stage_inputs.ts";
 import { runPayload } from "./run_payload.ts";
 import {
@@ -179,7 +180,11 @@ export async function runJob(ctx: JobContext): Promise<EndMessage> {
     if (result.exitCode !== 0) {
       const msg = `payload exited with code ${result.exitCode}`;
       await uploadLogsBestEffort(ctx, broker, await logsOf());
-      await report("ERROR_E", msg, { exitCode: result.exitCode });
+      // A SIGKILL may be the container's OOM killer, which only the agent
+      // can tell (oom_check.ts): it reports that death, as it does kills.
+      if (!(result.exitCode === 137 && Deno.env.get(OOM_CHECK_ENV) === "1")) {
+        await report("ERROR_E", msg, { exitCode: result.exitCode });
+      }
       return { state: "ERROR_E", exitCode: result.exitCode, message: msg };
     }
     if (result.validation && result.validation !== "ok") {

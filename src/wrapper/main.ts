@@ -52,7 +52,9 @@ export async function wrapperMain(args: string[]): Promise<number> {
   }
   const out = new FrameWriter(Deno.stdout.writable);
   const log = (line: string) => {
-    console.error(`[wrapper ${new Date().toISOString()}] ${line}`);
+    // One line each, whatever a file name holds: the agent reads the
+    // permission audit's records from this same stream (audit_sink.ts).
+    console.error(`[wrapper ${new Date().toISOString()}] ${oneLine(line)}`);
     out.send(FrameType.Log, { stream: "wrapper", lines: [line] }).catch(
       () => {},
     );
@@ -150,4 +152,15 @@ export async function wrapperMain(args: string[]): Promise<number> {
   await out.send(FrameType.End, end).catch(() => {});
   await out.close().catch(() => {});
   return 0;
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARS = /[\x00-\x08\x0a-\x1f\x7f]/g;
+
+/** `line` with control characters (tab aside) as `\xNN`. */
+function oneLine(line: string): string {
+  return line.replace(
+    CONTROL_CHARS,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }

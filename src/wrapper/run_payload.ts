@@ -122,7 +122,9 @@ async function pump(
       }
       const text = partial + decoder.decode(chunk, { stream: true });
       const lines = text.split("\n");
-      partial = lines.pop() ?? "";
+      // Lines are forwarded cut to 1000 characters: a payload that never
+      // writes a newline must not grow the wrapper's memory with it.
+      partial = (lines.pop() ?? "").slice(0, 1000);
       pending.push(...lines.map((l) => l.slice(0, 1000)));
       if (pending.length > 200) pending = pending.slice(-50);
       if (Date.now() - lastSent > 500) flush();

@@ -204,6 +204,9 @@ export async function uploadOutputs(
         throw e;
       }
     }, {
+      // A file the guard refuses, or one gone, stays so: no resending.
+      permanent: (e) =>
+        e instanceof OutputRefused || e instanceof Deno.errors.NotFound,
       onRetry: (e, n) =>
         n === 1 &&
         log(`upload of ${item.name} failed, resending: ${e.message}`),
