@@ -13,6 +13,7 @@ import { agentCommand } from "../src/launch/role_process.ts";
 import { startReplicaSet } from "../src/launch/replica_set.ts";
 import { PostgresJobStore } from "../src/broker/store_postgres.ts";
 import { FINAL_STATES } from "../src/protocol/job_state.ts";
+import { AUDIT_PREFIX } from "../src/protocol/audit_verdict.ts";
 import { needsPostgres, startPostgres } from "./_postgres.ts";
 import { eventually } from "./_eventually.ts";
 
@@ -138,7 +139,10 @@ Deno.test({
       assertEquals(notFinal.map((j) => `${j.id}:${j.state}`), [], "all final");
       for (const j of jobs) {
         const trace = await store.trace(j.id);
-        const doneEntries = trace.filter((e) => e.state === "DONE");
+        // Audit verdicts are trace lines in the same state, not moves.
+        const doneEntries = trace.filter((e) =>
+          e.state === "DONE" && !e.reason.startsWith(AUDIT_PREFIX)
+        );
         const assigned = trace.filter((e) => e.state === "ASSIGNED");
         assertEquals(j.state, "DONE", `job ${j.id}: ${JSON.stringify(trace)}`);
         assertEquals(doneEntries.length, 1, `job ${j.id} DONE once`);
