@@ -119,6 +119,12 @@ const ENTRIES: readonly Entry[] = [
     limit: [240, 60],
   },
   {
+    name: "replicas",
+    module: "bench/replicas.ts",
+    run: (m, quick) => call(m, "benchReplicas", { quick }),
+    limit: [900, 180],
+  },
+  {
     name: "watchdog",
     module: "bench/watchdog.ts",
     run: (m, quick) => call(m, "benchWatchdog", { quick }),

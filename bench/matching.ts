@@ -120,7 +120,11 @@ function production(rng: Random): string {
 }
 
 /** Builds `n` JDL texts from `users` users with a few productions each. */
-function workload(rng: Random, n: number, users: number): [string, string][] {
+export function workload(
+  rng: Random,
+  n: number,
+  users: number,
+): [string, string][] {
   const prods = Array.from(
     { length: users },
     () => Array.from({ length: 2 + rng.int(5) }, () => production(rng)),
@@ -140,7 +144,7 @@ function workload(rng: Random, n: number, users: number): [string, string][] {
 }
 
 /** A pilot's offer: a site with its CEs and packages, a random slot. */
-function siteMap(rng: Random): SiteMap {
+export function siteMap(rng: Random): SiteMap {
   const s = rng.int(SITES.length);
   const packages = PACKAGES.filter((_, i) => (i + s) % 3 !== 0);
   return {
@@ -156,7 +160,7 @@ function siteMap(rng: Random): SiteMap {
 }
 
 /** A queue entry as the handler's submit builds it (a week to wait). */
-function toNewJob(owner: string, text: string): NewJob {
+export function toNewJob(owner: string, text: string): NewJob {
   return newJob(owner, parseJdl(text), 7 * 24 * 3600);
 }
 

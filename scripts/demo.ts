@@ -5,6 +5,9 @@
  * container when the host has one) until the queue is empty, and prints
  * what happened. Exits 0 only if every job ended as expected.
  *
+ * `--scale` runs the same on three broker replicas sharing one PostgreSQL
+ * ({@link ./demo_scale.ts}) and prints which replica served what.
+ *
  * Environment: `USE_CONTAINERS` (default auto), `SPLITPILOT_KEEP=1` keeps
  * the temp dir. With `USE_CONTAINERS=docker` the agent uses the daemon
  * `DOCKER_HOST` names, else the demo starts a private one (as the tests
@@ -28,6 +31,7 @@ import {
   startPrivateDockerd,
 } from "./private_dockerd.ts";
 import { createCa, TokenIssuer } from "../src/token/mod.ts";
+import { type Brokers, showReplicas, startScaled } from "./demo_scale.ts";
 
 /** A sample job and the state it must end in. */
 interface Sample {
@@ -43,7 +47,9 @@ const SAMPLES: Sample[] = [
 ];
 
 /** Runs the demo; returns the exit code. */
-export async function demo(): Promise<number> {
+export async function demo(
+  opts: { scale?: boolean } = {},
+): Promise<number> {
   const t0 = performance.now();
   const root = repoRoot();
   const tmp = await Deno.makeTempDir({ prefix: "splitpilot-demo-" });
@@ -83,10 +89,14 @@ export async function demo(): Promise<number> {
     }),
     ca.certPem,
   );
-  const broker = await startBrokerProcess({ stateDir: state });
-  console.log(`broker: ${broker.url} (pid ${broker.child.pid})`);
+  const broker: Brokers = opts.scale
+    ? await startScaled(tmp, ca)
+    : await startBrokerProcess({ stateDir: state }).then((b) => {
+      console.log(`broker: ${b.url} (pid ${b.child.pid})`);
+      return { urls: [b.url], stop: () => b.stop() };
+    });
   const user = new BrokerClient(
-    broker.url,
+    broker.urls,
     await readTokenDir(`${tmp}/user-token`),
   );
   let ok = false;
@@ -143,7 +153,7 @@ export async function demo(): Promise<number> {
       console.log(`imported ${ref} into the daemon at ${named}`);
     }
     const { cmd, args } = agentCommand({
-      broker: broker.url,
+      broker: broker.urls.join(","),
       tokenDir: `${tmp}/agent-token`,
       workRoot: `${tmp}/work`,
       containers,
@@ -234,7 +244,10 @@ export async function demo(): Promise<number> {
     const first = submitted[0].id;
     const out = await user.download(`/jdoe/jobs/${first}/result.txt`);
     console.log(`job ${first} result.txt: ${(await out.text()).trim()}`);
-    ok = await showMetrics(broker.url, `${tmp}/admin-token`) && ok;
+    ok = await showMetrics(broker.urls[0], `${tmp}/admin-token`) && ok;
+    if (opts.scale) {
+      ok = await showReplicas(broker.urls, `${tmp}/admin-token`) && ok;
+    }
     console.log(`demo took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     if (!ok) {
       console.error("error: some jobs did not end in their expected state");
@@ -261,7 +274,14 @@ function printTable(head: string[], rows: string[][]) {
 }
 
 if (import.meta.main) {
-  Deno.exit(await demo());
+  const unknown = Deno.args.filter((a) => a !== "--scale");
+  if (unknown.length > 0) {
+    console.error(
+      `error: unknown argument ${unknown[0]} (usage: deno task demo [--scale])`,
+    );
+    Deno.exit(2);
+  }
+  Deno.exit(await demo({ scale: Deno.args.includes("--scale") }));
 }
 
 /**

@@ -79,9 +79,9 @@ export function userEnv(user: User): Record<string, string> {
     HOME: user.home,
     PATH: "/usr/local/bin:/usr/bin:/bin",
     NO_COLOR: "1",
-    ...(Deno.env.get("DENO_DIR")
-      ? { DENO_DIR: Deno.env.get("DENO_DIR")! }
-      : {}),
+    // The machine's caches: a fresh HOME downloads nothing (the broker
+    // and the CLI load npm packages, e.g. the PostgreSQL driver).
+    ...cacheEnv(),
     ...user.env,
   };
 }

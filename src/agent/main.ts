@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
 import { parsePayloadNetwork, type PayloadNetwork } from "../jdl/mod.ts";
 import { parseFlags as parseArgs } from "../flags/parse_flags.ts";
 import { hasControl } from "../jdl/_position.ts";
@@ -130,13 +131,7 @@ function int(
 }
 
 function brokerHostPort(url: string): string {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new TypeError(`--broker ${url}: expected https://HOST:PORT`);
-  }
-  return `${u.hostname}:${u.port || "443"}`;
+  return brokerAddresses(url);
 }
 
 /**

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { brokerUrls } from "../client/broker_addresses.ts";
 import type { BrokerClient } from "../client/broker_client.ts";
 import type { Usage } from "../protocol/usage.ts";
 import { isActive } from "../protocol/job_state.ts";
@@ -168,7 +169,9 @@ export async function runWrapper(
   const frames = opts.warm?.frames ?? readFrames(child.stdout);
   const relay = opts.relay === false ? undefined : new RelayServer({
     jobId: job.jobId,
-    broker: opts.brokerUrl,
+    // Relayed calls go below the first replica; the agent's client maps
+    // them to the replica it uses (and fails over).
+    broker: brokerUrls(opts.brokerUrl)[0],
     jobCertPem: job.token.certPem,
     client: opts.broker,
     out,

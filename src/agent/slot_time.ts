@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
 
 /**
  * Seconds the agent may still promise a job: the slot's end and the agent
@@ -27,13 +28,11 @@ export function timeLeftSeconds(
 }
 
 /**
- * `host:port` of an `https://` broker URL, as the wrapper's network
- * rules name it; throws a TypeError naming the flag otherwise.
+ * `host:port` of each `https://` broker URL of a list (replicas), space
+ * separated, as the wrapper's network rules name them; throws a TypeError
+ * naming the flag otherwise.
  */
 export function brokerHostPort(url: string): string {
-  const u = new URL(url);
-  if (u.protocol !== "https:") {
-    throw new TypeError(`--broker ${url}: expected an https:// URL`);
-  }
-  return `${u.hostname}:${u.port || "443"}`;
+  // Every replica in the list: the wrapper may fail over to any of them.
+  return brokerAddresses(url);
 }

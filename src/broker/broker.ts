@@ -22,7 +22,7 @@ import {
   DEFAULT_MAX_CONNECTIONS,
 } from "./connection_guard.ts";
 import type { JobStore } from "./store.ts";
-import { SqliteJobStore } from "./store_sqlite.ts";
+import { openStore } from "./open_store.ts";
 import { Sweeper } from "./sweeper.ts";
 import { BrokerMetrics } from "./broker_metrics.ts";
 
@@ -38,6 +38,16 @@ export interface StartBrokerOptions extends BrokerOptions, ConnectionLimits {
   hosts?: string[];
   /** Running-job quotas of single users, beside `userQuota`. @default {} */
   userQuotas?: Record<string, number>;
+  /**
+   * The task queue: a `postgres://` URL (shared by broker replicas) or an
+   * SQLite file. @default `STATE/jobs.db`
+   */
+  db?: string;
+  /**
+   * The file store's directory; replicas share one (README "Scaling
+   * out"). @default `STATE/files`
+   */
+  filesDir?: string;
 }
 
 /** A running broker. */
@@ -96,13 +106,14 @@ export async function startBroker(
     hosts: names.length ? names : ["localhost"],
     ttlSeconds: 30 * 24 * 3600,
   });
-  const store = new SqliteJobStore(`${opts.stateDir}/jobs.db`);
+  const store = await openStore(opts.stateDir, opts.db);
   for (const [user, quota] of Object.entries(opts.userQuotas ?? {})) {
     await store.setUserQuota(user, quota);
   }
-  const blobs = new BlobStore(`${opts.stateDir}/files`);
-  // Uploads cut off by a crash or a kill left their temp files behind.
-  await blobs.removeTemp();
+  const blobs = new BlobStore(opts.filesDir ?? `${opts.stateDir}/files`);
+  // Uploads cut off by a crash or a kill left their temp files behind. In
+  // a directory shared with other replicas they may be theirs, in flight.
+  if (opts.filesDir === undefined) await blobs.removeTemp();
   const metrics = opts.metrics ?? new BrokerMetrics();
   const handler = createBrokerHandler(
     { store, blobs, issuer, verifier },

@@ -264,6 +264,12 @@ export interface JobStore {
    * each write durable on its own (see group_commit.ts).
    */
   withOneSync?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Whether this process may run the timed sweeps now. A store shared by
+   * several broker replicas lets exactly one lead at a time (PostgreSQL:
+   * an advisory lock); absent means this process is the only one.
+   */
+  sweeperLeader?(): Promise<boolean>;
   /** Waits for pending writes, then releases the database. */
   close(): Promise<void>;
 }

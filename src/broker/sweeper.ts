@@ -113,13 +113,26 @@ export class Sweeper {
 
   #schedule() {
     this.#timer = setTimeout(() => {
-      this.#running = this.sweep().then((r) => this.#onSweep?.(r)).catch(
-        this.#onError,
-      ).finally(() => {
-        if (!this.#stopped) this.#schedule();
-      });
+      this.#running = this.#leaderSweep().then((r) => r && this.#onSweep?.(r))
+        .catch(
+          this.#onError,
+        ).finally(() => {
+          if (!this.#stopped) this.#schedule();
+        });
     }, this.#interval);
     Deno.unrefTimer(this.#timer as unknown as number);
+  }
+
+  /**
+   * A timed sweep, on the one replica that leads (a store shared by
+   * replicas elects one, see {@link JobStore.sweeperLeader}); undefined
+   * on the others.
+   */
+  async #leaderSweep(): Promise<SweepReport | undefined> {
+    const leads = this.#store.sweeperLeader
+      ? await this.#store.sweeperLeader()
+      : true;
+    return leads ? await this.sweep() : undefined;
   }
 
   /** Stops the timer and waits for a sweep in progress. */

@@ -45,7 +45,8 @@ export async function connect(
     broker: flags.broker as string | undefined,
     token: flags.token as string | undefined,
   }, env);
-  const url = settings.broker.value?.[0];
+  // Every configured broker: the client fails over between replicas.
+  const url = settings.broker.value?.join(",");
   const dir = settings.token.value;
   if (!url) {
     throw new UsageError(

@@ -107,7 +107,7 @@ export async function main(
     }
     const env = (n: string) => Deno.env.get(n) || undefined;
     const settings = await loadSettings({ broker: f.broker }, env);
-    const broker = settings.broker.value?.[0];
+    const broker = settings.broker.value?.join(",");
     if (!broker) {
       throw new UsageError(
         "no broker: pass --broker https://HOST:PORT, set SPLITPILOT_BROKER or put it in the config file",

@@ -40,6 +40,10 @@ export const BROKER_USAGE =
        [--user-quota N] [--quota USER=N]... [--sweep-interval SECONDS]
        [--zombie-after SECONDS] [--max-upload SIZE] [--max-connections N]
        [--max-connections-per-peer N] [--accept-check SECONDS]
+       [--db postgres://USER@HOST:PORT/DB] [--files DIR]
+  --db URL            the task queue in PostgreSQL, shared by broker replicas
+                      (default: SQLite in STATE/jobs.db; also SPLITPILOT_DB)
+  --files DIR         the file store, shared by replicas (default STATE/files)
   --listen HOST:PORT  any address: 127.0.0.1:8443, 0.0.0.0:8443, [::]:8443,
                       [::1]:8443, localhost:8443 (default 127.0.0.1:8443)
   --san NAME          a name or address clients connect by, for the server
@@ -114,6 +118,35 @@ function amount(
   return v;
 }
 
+/**
+ * `--db` (or `SPLITPILOT_DB`) and `--files`: where the queue and the file
+ * store live when they are not in the state dir.
+ */
+function storeFlags(
+  db: string | undefined,
+  files: string | undefined,
+): { db?: string; filesDir?: string } {
+  let env: string | undefined;
+  try {
+    env = Deno.env.get("SPLITPILOT_DB") || undefined;
+  } catch { /* not permitted: flags only */ }
+  const url = db ?? env;
+  if (url !== undefined && /^postgres(ql)?:/i.test(url)) {
+    try {
+      new URL(url);
+    } catch {
+      throw new UsageError(
+        `--db: not a URL; expected postgres://USER@HOST:PORT/DATABASE`,
+      );
+    }
+  }
+  if (files === "") throw new UsageError("--files DIR: empty directory name");
+  return {
+    ...(url === undefined ? {} : { db: url }),
+    ...(files === undefined ? {} : { filesDir: files }),
+  };
+}
+
 /** Parses `--quota USER=N` values. */
 export function parseQuotas(values: string[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -172,6 +205,8 @@ export async function main(
         "max-connections",
         "max-connections-per-peer",
         "accept-check",
+        "db",
+        "files",
       ],
       collect: ["quota", "san"],
       boolean: ["help", "json"],
@@ -214,6 +249,7 @@ export async function main(
         positive: true,
       }),
       acceptCheckSeconds: amount(flags, "accept-check") ?? 5,
+      ...storeFlags(flags.db, flags.files),
       exitWhenDead: true,
     };
   } catch (e) {

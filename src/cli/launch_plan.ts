@@ -35,6 +35,7 @@ import {
   toDenoFlags,
 } from "../permissions/table.ts";
 import { COMMANDS } from "./commands.ts";
+import { databaseAddress } from "../broker/database_url.ts";
 import { parseListen } from "./listen.ts";
 import { brokerHost, type EnvGet, loadSettings } from "./config.ts";
 
@@ -195,11 +196,18 @@ export async function launchPlan(
         valid = false; // the command itself says what is wrong with it
       }
       if (state && valid) {
+        const files = flagValues(args, "files").at(-1);
         const row = brokerPermissions({
           listen,
           stateDir: resolve(state, ctx.cwd),
+          database: databaseAddress(
+            flagValues(args, "db").at(-1) ?? env("SPLITPILOT_DB"),
+          ),
+          filesDir: files ? resolve(files, ctx.cwd) : undefined,
         });
         perms.net.push(...row.net);
+        perms.read.push(...row.read);
+        perms.write.push(...row.write);
         perms.env.push(...row.env);
         // Listening on a name binds its addresses, and Deno checks those.
         const m = /^([^[\]:]+):(\d+)$/.exec(listen);

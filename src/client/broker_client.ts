@@ -14,6 +14,9 @@ export type { TokenPem };
 
 import { retrySafe } from "./retry_policy.ts";
 import { whenSent } from "./body_sent.ts";
+import { brokerUrls } from "./broker_addresses.ts";
+
+export { brokerUrls };
 
 /** A non-2xx answer of the broker, or a failure to reach it. */
 export class BrokerError extends Error {
@@ -79,10 +82,16 @@ export async function readTokenDir(dir: string): Promise<TokenPem> {
   return { certPem, keyPem, caPem };
 }
 
-/** The broker API client. */
+/**
+ * The broker API client. Given several broker URLs (replicas sharing one
+ * database: a list, or one string with commas), it talks to one at a time
+ * (starting at a random one, so many clients spread over the replicas)
+ * and moves on to the next when that one cannot be reached (README
+ * "Scaling out").
+ */
 export class BrokerClient {
-  /** Base URL, e.g. `https://127.0.0.1:8443`. */
-  readonly url: string;
+  #urls: string[];
+  #current = 0;
   #client: Deno.HttpClient | undefined;
   #transport: BrokerClientOptions["transport"];
   #retries: number;
@@ -90,15 +99,19 @@ export class BrokerClient {
   #headersTimeout: number;
 
   /**
-   * Creates a client for `url` presenting `token`; without a token,
-   * `opts.transport` must carry the requests.
+   * Creates a client for `url` (one URL, a comma-separated list, or an
+   * array: replicas to fail over between) presenting `token`; without a
+   * token, `opts.transport` must carry the requests.
    */
   constructor(
-    url: string,
+    url: string | readonly string[],
     token: TokenPem | undefined,
     opts: BrokerClientOptions = {},
   ) {
-    this.url = url.replace(/\/+$/, "");
+    this.#urls = brokerUrls(url);
+    if (this.#urls.length === 0) throw new TypeError("no broker URL given");
+    // Clients start at a random replica: a grid's agents spread over them.
+    this.#current = Math.floor(Math.random() * this.#urls.length);
     this.#transport = opts.transport;
     if (!token && !opts.transport) {
       throw new TypeError("a broker client needs a token or a transport");
@@ -121,10 +134,15 @@ export class BrokerClient {
   ): Promise<Response> {
     const safe = init.retry ??
       retrySafe(method, path, new Headers(init.headers));
-    const attempts = safe ? this.#retries : 1;
+    // Each broker gets the retries; a failure moves on to the next one.
+    const n = this.#urls.length;
+    const attempts = safe ? this.#retries * n : 1;
     let lastError: unknown;
-    for (let i = 0; i < attempts; i++) {
+    let tried = 0;
+    for (let i = 0; i < attempts || (refused(lastError) && tried < n); i++) {
       let res: Response;
+      tried++;
+      const url = this.url;
       // Only the wait for headers is bounded: a download body may stream
       // for as long as it needs.
       const abort = new AbortController();
@@ -155,8 +173,8 @@ export class BrokerClient {
           signal: abort.signal,
         };
         res = this.#transport
-          ? await this.#transport(this.url + path, req)
-          : await fetch(this.url + path, { ...req, client: this.#client });
+          ? await this.#transport(url + path, req)
+          : await fetch(url + path, { ...req, client: this.#client });
       } catch (e) {
         // Deno's permissions said no: retrying cannot help, and the caller
         // names the refused host.
@@ -165,8 +183,12 @@ export class BrokerClient {
           e instanceof Deno.errors.PermissionDenied
         ) throw e;
         lastError = abort.signal.aborted ? abort.signal.reason : e;
-        if (i + 1 < attempts) {
-          await new Promise((r) => setTimeout(r, this.#delay * 2 ** i));
+        // Next replica at once; after a round of them all, back off.
+        this.#current = (this.#current + 1) % n;
+        if (i + 1 < attempts && (i + 1) % n === 0) {
+          await new Promise((r) =>
+            setTimeout(r, this.#delay * 2 ** Math.floor(i / n))
+          );
         }
         continue;
       } finally {
@@ -188,8 +210,18 @@ export class BrokerClient {
     throw new BrokerError(
       0,
       "unreachable",
-      `broker ${this.url} unreachable: ${networkCause(lastError)}`,
+      `broker ${this.#urls.join(", ")} unreachable: ${networkCause(lastError)}`,
     );
+  }
+
+  /** Base URL of the broker in use, e.g. `https://127.0.0.1:8443`. */
+  get url(): string {
+    return this.#urls[this.#current];
+  }
+
+  /** Every broker URL this client may use, in order. */
+  get urls(): readonly string[] {
+    return this.#urls;
   }
 
   /**
@@ -198,9 +230,23 @@ export class BrokerClient {
    * calls with it and hands back whatever the broker answered.
    */
   raw(url: string | URL, init: RequestInit): Promise<Response> {
-    return this.#transport
-      ? this.#transport(String(url), init)
-      : fetch(url, { ...init, client: this.#client });
+    // A URL below any replica goes to the one in use; an unreachable one
+    // makes the next call go to the next replica (the caller retries).
+    const u = new URL(url);
+    const current = new URL(this.url);
+    if (this.#urls.some((b) => new URL(b).origin === u.origin)) {
+      u.protocol = current.protocol;
+      u.host = current.host;
+    }
+    const sent = this.#transport
+      ? this.#transport(String(u), init)
+      : fetch(u, { ...init, client: this.#client });
+    return sent.catch((e) => {
+      if (!init.signal?.aborted) {
+        this.#current = (this.#current + 1) % this.#urls.length;
+      }
+      throw e;
+    });
   }
 
   /** Sends JSON (if `body` is given) and parses a JSON answer. */
@@ -280,6 +326,14 @@ export class BrokerClient {
   close(): void {
     this.#client?.close();
   }
+}
+
+/**
+ * Whether a failed fetch never reached a broker (connection refused): the
+ * request was not sent, so another replica may take it whatever it is.
+ */
+function refused(e: unknown): boolean {
+  return e !== undefined && /connection refused/i.test(networkCause(e));
 }
 
 /** Percent-encodes each LFN segment, keeping the slashes. */

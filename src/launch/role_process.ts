@@ -5,6 +5,8 @@
  *
  * @module
  */
+import { brokerAddresses } from "../client/broker_addresses.ts";
+import { databaseAddress } from "../broker/database_url.ts";
 import {
   type AgentContext,
   agentPermissions,
@@ -39,9 +41,20 @@ export interface CommandLine {
 
 /** The broker's command line. */
 export function brokerCommand(
-  opts: { stateDir: string; listen: string; extraArgs?: string[] },
+  opts: {
+    stateDir: string;
+    listen: string;
+    extraArgs?: string[];
+    /** A shared task queue (`postgres://…`), for replicas. */
+    db?: string;
+    /** A shared file store directory, for replicas. */
+    filesDir?: string;
+  },
 ): CommandLine {
-  const flags = toDenoFlags(brokerPermissions(opts));
+  const flags = toDenoFlags(brokerPermissions({
+    ...opts,
+    database: databaseAddress(opts.db),
+  }));
   return {
     cmd: Deno.execPath(),
     args: [
@@ -55,6 +68,8 @@ export function brokerCommand(
       opts.stateDir,
       "--listen",
       opts.listen,
+      ...(opts.db ? ["--db", opts.db] : []),
+      ...(opts.filesDir ? ["--files", opts.filesDir] : []),
       ...(opts.extraArgs ?? []),
     ],
   };
@@ -104,9 +119,9 @@ export interface AgentCommandOptions {
 
 /** The table context of the agent {@link agentCommand} starts from source. */
 export function agentContext(opts: AgentCommandOptions): AgentContext {
-  const u = new URL(opts.broker);
   return {
-    broker: `${u.hostname}:${u.port}`,
+    // Every replica of a list: the agent fails over between them.
+    broker: brokerAddresses(opts.broker),
     tokenDir: opts.tokenDir,
     workRoot: opts.workRoot,
     wrapperProgram: [`${ROOT}/wrapper.ts`, `${ROOT}/src`],
@@ -175,13 +190,21 @@ export interface BrokerProcess {
 
 /** Starts the broker process and waits until it listens. */
 export async function startBrokerProcess(
-  opts: { stateDir: string; port?: number; extraArgs?: string[] },
+  opts: {
+    stateDir: string;
+    port?: number;
+    extraArgs?: string[];
+    db?: string;
+    filesDir?: string;
+  },
 ): Promise<BrokerProcess> {
   const port = opts.port ?? freePort();
   const { cmd, args } = brokerCommand({
     stateDir: opts.stateDir,
     listen: `127.0.0.1:${port}`,
     extraArgs: opts.extraArgs,
+    db: opts.db,
+    filesDir: opts.filesDir,
   });
   const child = new Deno.Command(cmd, {
     args,

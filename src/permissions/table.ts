@@ -24,6 +24,7 @@
  *
  * @module
  */
+import { splitAddresses } from "../client/broker_addresses.ts";
 import { agentHelpers } from "../watchdog/helpers.ts";
 
 /** A process role; each maps to exactly one token role (see the table). */
@@ -74,12 +75,19 @@ export const WRAPPER_ENV: readonly string[] = [
   "NO_COLOR",
 ];
 
-/** Environment variables the broker may read. */
-export const BROKER_ENV: readonly string[] = ["SPLITPILOT_*", "NO_COLOR"];
+/**
+ * Environment variables the broker may read: its own, and libpq's `PG*`
+ * (PGPASSWORD keeps a database password out of the command line).
+ */
+export const BROKER_ENV: readonly string[] = [
+  "SPLITPILOT_*",
+  "PG*",
+  "NO_COLOR",
+];
 
 /** What the agent's permissions depend on. */
 export interface AgentContext {
-  /** Broker `host:port`. */
+  /** Broker `host:port` (replicas: several, space-separated). */
   broker: string;
   /** Agent token directory (cert.pem, key.pem, ca.pem). */
   tokenDir: string;
@@ -105,7 +113,7 @@ export interface AgentContext {
 /** What the wrapper's permissions depend on. */
 export interface WrapperContext {
   /**
-   * Broker `host:port`, only for a wrapper that connects to it itself
+   * Broker `host:port` (replicas: several, space-separated), only for a wrapper that connects to it itself
    * (agent `--wrapper-net direct`, kept for comparison benchmarks). A
    * relayed wrapper, the default, has no network permission at all
    * (docs/ARCHITECTURE.md, "The relay"). @default none
@@ -130,7 +138,7 @@ export const FACTORY_ENV: readonly string[] = [
 
 /** What a pilot factory's permissions depend on. */
 export interface FactoryContext {
-  /** Broker `host:port`. */
+  /** Broker `host:port` (replicas: several, space-separated). */
   broker: string;
   /** Its HOST token directory. */
   tokenDir: string;
@@ -146,12 +154,16 @@ export interface BrokerContext {
   listen: string;
   /** State directory (CA, database, file store). */
   stateDir: string;
+  /** PostgreSQL `host:port` of a shared task queue, if any. */
+  database?: string;
+  /** A file store outside the state dir (shared by replicas), if any. */
+  filesDir?: string;
 }
 
 /** The agent row of the table. */
 export function agentPermissions(ctx: AgentContext): PermissionSet {
   return {
-    net: [ctx.broker],
+    net: splitAddresses(ctx.broker),
     read: unique([
       ctx.tokenDir,
       ctx.workRoot,
@@ -172,7 +184,7 @@ export function agentPermissions(ctx: AgentContext): PermissionSet {
 /** The wrapper row of the table. */
 export function wrapperPermissions(ctx: WrapperContext): PermissionSet {
   return {
-    net: ctx.broker ? [ctx.broker] : [],
+    net: ctx.broker ? splitAddresses(ctx.broker) : [],
     read: unique([ctx.sandbox, ...(ctx.program ?? [])]),
     write: [ctx.sandbox],
     run: unique(ctx.payload),
@@ -183,9 +195,9 @@ export function wrapperPermissions(ctx: WrapperContext): PermissionSet {
 /** The broker row of the table. */
 export function brokerPermissions(ctx: BrokerContext): PermissionSet {
   return {
-    net: [ctx.listen],
-    read: [ctx.stateDir],
-    write: [ctx.stateDir],
+    net: unique([ctx.listen, ctx.database ?? ""]),
+    read: unique([ctx.stateDir, ctx.filesDir ?? ""]),
+    write: unique([ctx.stateDir, ctx.filesDir ?? ""]),
     // A built broker's runtime is unpacked into STATE/rt: never writable.
     denyWrite: [`${ctx.stateDir}/rt`],
     run: [],
@@ -200,7 +212,7 @@ export function brokerPermissions(ctx: BrokerContext): PermissionSet {
  */
 export function factoryPermissions(ctx: FactoryContext): PermissionSet {
   return {
-    net: [ctx.broker],
+    net: splitAddresses(ctx.broker),
     read: unique([ctx.tokenDir, ctx.workDir]),
     write: [ctx.workDir],
     run: unique(ctx.batchCommands),
