@@ -19,10 +19,11 @@ export class RateLimit {
   #rate: number;
   #burst: number;
   #tokens: number;
-  #refilled = Date.now();
+  #refilled: number;
 
-  /** A full bucket. */
-  constructor(rate: number, burst: number) {
+  /** A full bucket at `now` (ms; tests pass their own clock). */
+  constructor(rate: number, burst: number, now: number = Date.now()) {
+    this.#refilled = now;
     this.#rate = rate;
     this.#burst = burst;
     this.#tokens = burst;

@@ -3,7 +3,7 @@ import { RateLimit } from "./rate_limit.ts";
 
 Deno.test("RateLimit: a burst, then the sustained rate (time passed in, never slept)", () => {
   const t0 = Date.now();
-  const limit = new RateLimit(10, 3);
+  const limit = new RateLimit(10, 3, t0);
   assertEquals([1, 2, 3, 4].map(() => limit.take(t0)), [
     true,
     true,
