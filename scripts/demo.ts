@@ -232,7 +232,9 @@ export async function demo(
         e.actor.startsWith("JOB_AGENT:") && e.reason.startsWith("audit:")
       )?.reason;
       console.log(`  job ${s.id}: ${line ?? "NO AUDIT LINE"}`);
-      ok &&= line !== undefined && line.endsWith("0 outside the table");
+      // Lines that are no audit record (a runtime's own warning on the
+      // wrapper's stderr) are counted after the verdict, not held against it.
+      ok &&= line !== undefined && /; 0 outside the table(;|$)/.test(line);
     }
     console.log(
       `\ncontainer runtime used by the agent: ${runtime}${
