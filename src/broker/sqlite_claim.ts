@@ -15,7 +15,7 @@
 import { ClassIndex, type ClassInfo, type IndexSlot } from "./_class_index.ts";
 import type { ClaimOptions, JobRecord, SlotOffer } from "./store.ts";
 import type { SqliteConnection } from "./sqlite_connection.ts";
-import { type Row, type SqlValue, toJob } from "./sqlite_rows.ts";
+import { type Row, type SqlValue, toJob } from "./store_rows.ts";
 import { rebuildDerived } from "./sqlite_schema.ts";
 import { jobRow, moveJob } from "./sqlite_transitions.ts";
 import { findKey, matchScope, recordKey } from "./idempotency.ts";

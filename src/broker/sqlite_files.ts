@@ -7,7 +7,7 @@
  */
 import type { FileRecord } from "./store.ts";
 import type { SqliteConnection } from "./sqlite_connection.ts";
-import { type Row, toFile } from "./sqlite_rows.ts";
+import { type Row, toFile } from "./store_rows.ts";
 
 /** Adds or replaces one catalogue entry. */
 export function putFile(conn: SqliteConnection, file: FileRecord): void {

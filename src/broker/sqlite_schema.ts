@@ -7,7 +7,7 @@
  */
 import { ACTIVE_STATES, sqlStateList } from "../protocol/job_state.ts";
 import type { SqliteConnection } from "./sqlite_connection.ts";
-import type { Row } from "./sqlite_rows.ts";
+import type { Row } from "./store_rows.ts";
 
 /** Schema version in `PRAGMA user_version`. */
 export const SCHEMA_VERSION = 2;

@@ -7,7 +7,7 @@
  */
 import type { NewJob } from "./store.ts";
 import type { SqliteConnection } from "./sqlite_connection.ts";
-import type { Row } from "./sqlite_rows.ts";
+import type { Row } from "./store_rows.ts";
 import { addTrace, enqueue } from "./sqlite_transitions.ts";
 import { findKey, recordKey, submitScope } from "./idempotency.ts";
 

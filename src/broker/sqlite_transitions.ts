@@ -9,7 +9,7 @@
 import { ACTIVE_STATES, type JobState } from "../protocol/job_state.ts";
 import type { TransitionExtra } from "./store.ts";
 import type { SqliteConnection } from "./sqlite_connection.ts";
-import type { Row } from "./sqlite_rows.ts";
+import type { Row } from "./store_rows.ts";
 
 /** The `jobs` row of `id`, if any. */
 export function jobRow(conn: SqliteConnection, id: number): Row | undefined {

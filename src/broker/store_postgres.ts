@@ -57,9 +57,9 @@ import {
   addTrace,
   countWaiting,
   moveJob,
-  toJob,
   toTrace,
 } from "./store_postgres_rows.ts";
+import { toJob } from "./store_rows.ts";
 import { claimIn } from "./store_postgres_claim.ts";
 import { insertBatch } from "./store_postgres_bulk.ts";
 import { indexSlot, PostgresClasses } from "./store_postgres_classes.ts";

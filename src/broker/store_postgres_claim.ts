@@ -24,7 +24,8 @@
  */
 import type { ClassIndex } from "./_class_index.ts";
 import type { JobRecord } from "./store.ts";
-import { moveJob, type Row, toJob } from "./store_postgres_rows.ts";
+import { moveJob } from "./store_postgres_rows.ts";
+import { type Row, toJob } from "./store_rows.ts";
 import type { Tx } from "./store_postgres_sql.ts";
 
 /** What one claim needs besides the transaction. */

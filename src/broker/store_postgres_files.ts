@@ -4,7 +4,7 @@
  * @module
  */
 import type { FileRecord } from "./store.ts";
-import { toFile } from "./store_postgres_rows.ts";
+import { toFile } from "./store_rows.ts";
 import type { Sql } from "./store_postgres_sql.ts";
 
 /** Adds or replaces one catalogue entry. */

@@ -49,7 +49,7 @@ import type {
 } from "./store.ts";
 import { REQUEST_KEYS_SCHEMA } from "./idempotency.ts";
 import { type Durability, SqliteConnection } from "./sqlite_connection.ts";
-import { type Row, toJob } from "./sqlite_rows.ts";
+import { type Row, toJob } from "./store_rows.ts";
 import { ACTIVE_SQL, migrate, SchemaError } from "./sqlite_schema.ts";
 import { addTrace, jobRow, transitionJob } from "./sqlite_transitions.ts";
 import { JobInserter } from "./sqlite_submit.ts";

@@ -1,6 +1,7 @@
 /**
- * Rows of the SQLite task queue as the store's records: the one place
- * column names become {@link JobRecord} and {@link FileRecord} fields.
+ * Rows of the SQL task queues (SQLite and PostgreSQL share the column
+ * names) as the store's records: the one place column names become
+ * {@link JobRecord} and {@link FileRecord} fields.
  *
  * @module
  */
@@ -8,7 +9,7 @@ import type { JobState } from "../protocol/job_state.ts";
 import type { Usage } from "../protocol/usage.ts";
 import type { FileRecord, JobRecord } from "./store.ts";
 
-/** A row as `node:sqlite` returns it. */
+/** A row as `node:sqlite` or the PostgreSQL driver returns it. */
 export type Row = Record<string, unknown>;
 
 /** A value bound to a named SQL parameter. */
