@@ -18,26 +18,12 @@
  */
 import { agentCommand } from "../src/launch/role_process.ts";
 import { TextLineStream } from "@std/streams";
-import { runWrapper } from "../src/agent/run_wrapper.ts";
 import { AuditSink } from "../src/agent/audit_sink.ts";
-import {
-  buildLaunch,
-  prepareLaunch,
-  sourceWrapperProgram,
-} from "../src/agent/wrapper_launch.ts";
 import { createDriver } from "../src/container/select.ts";
-import { parseJdl } from "../src/jdl/mod.ts";
-import { payloadPrograms } from "../src/protocol/programs.ts";
 import type { BenchRow } from "./bench_row.ts";
 import { type BenchGrid, startBenchGrid } from "./_bench_grid.ts";
 import { describe, round, summarize } from "./_stats.ts";
-import {
-  matchOne,
-  nowMs,
-  probeVariant,
-  SITE_MAP,
-  type Variant,
-} from "./launch_runtimes.ts";
+import { launchOurs, probeVariant, type Variant } from "./launch_runtimes.ts";
 
 /** Options of {@link benchAuditCost}. */
 export interface BenchAuditOptions {
@@ -59,7 +45,10 @@ function exists(path: string): boolean {
   }
 }
 
-/** One launch to the payload's first instruction, ms. */
+/**
+ * One launch to the payload's first instruction, ms: the launch bench's
+ * own, with the audit set.
+ */
 async function launchOnce(
   grid: BenchGrid,
   v: Variant,
@@ -67,55 +56,7 @@ async function launchOnce(
   seq: number,
   audit: boolean,
 ): Promise<number> {
-  const job = await matchOne(grid, v.driver.name);
-  const t0 = nowMs();
-  const sandbox = `${workRoot}/job-${job.jobId}-${seq}`;
-  await Deno.mkdir(sandbox, { mode: 0o700 });
-  const jd = parseJdl(job.jdl);
-  const launch = buildLaunch({
-    driver: v.driver,
-    program: sourceWrapperProgram(),
-    sandbox,
-    broker: grid.hostPort,
-    payload: (workdir) => payloadPrograms(jd, workdir),
-    denoDir: `${workRoot}/.deno`,
-    wrapperCache: v.cache,
-    audit,
-  });
-  const hold = await prepareLaunch(v.driver, launch);
-  let stamp: string | undefined;
-  const lines: string[] = [];
-  try {
-    const outcome = await runWrapper({
-      job,
-      launch,
-      sandbox,
-      broker: grid.agent,
-      brokerUrl: grid.url,
-      siteMap: { ...SITE_MAP, containers: [v.driver.name] },
-      groupKill: !v.driver.capabilities.pidNamespace,
-      log: (line) => {
-        lines.push(line);
-        const m = / stdout: (\d{16,})$/.exec(line);
-        if (m && stamp === undefined) stamp = m[1];
-      },
-    });
-    if (outcome.state !== "DONE" || stamp === undefined) {
-      throw new Error(
-        `${v.label}: job ${job.jobId} ended ${outcome.state}: ${
-          lines.slice(-5).join(" | ")
-        }`,
-      );
-    }
-    if (audit !== (outcome.audit?.mode === "on")) {
-      throw new Error(
-        `${v.label}: audit ${audit} but verdict ${outcome.audit?.mode}`,
-      );
-    }
-  } finally {
-    await hold.release();
-  }
-  return Number(BigInt(stamp!) / 1000n) / 1000 - t0;
+  return (await launchOurs(grid, v, workRoot, seq, audit)).payload;
 }
 
 /** Jobs/s of one agent process over `n` queued jobs. */

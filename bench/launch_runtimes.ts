@@ -138,6 +138,7 @@ export async function launchOurs(
   v: Variant,
   workRoot: string,
   seq: number,
+  audit?: boolean,
 ): Promise<Milestones> {
   const job = await matchOne(grid, v.driver.name);
   // The agent holds the job from here on.
@@ -154,6 +155,7 @@ export async function launchOurs(
     image: v.image,
     denoDir: `${workRoot}/.deno`,
     wrapperCache: v.cache,
+    audit,
   });
   const hold = await prepareLaunch(v.driver, launch);
   let stamp: string | undefined;
@@ -183,6 +185,11 @@ export async function launchOurs(
         `${v.label}: job ${job.jobId} ended ${outcome.state}: ${
           outcome.message ?? lines.slice(-5).join(" | ")
         }`,
+      );
+    }
+    if (audit !== undefined && audit !== (outcome.audit?.mode === "on")) {
+      throw new Error(
+        `${v.label}: audit ${audit} but verdict ${outcome.audit?.mode}`,
       );
     }
   } finally {
