@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { curlMetrics } from "./_curl_metrics.ts";
 import { BrokerClient, readTokenDir } from "../src/client/broker_client.ts";
 import { parseRuntimeName } from "../src/container/select.ts";
 import {
@@ -292,26 +293,8 @@ if (import.meta.main) {
  * count is missing.
  */
 async function showMetrics(url: string, tokenDir: string): Promise<boolean> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "--silent",
-      "--show-error",
-      "--fail",
-      "--cacert",
-      `${tokenDir}/ca.pem`,
-      "--cert",
-      `${tokenDir}/cert.pem`,
-      "--key",
-      `${tokenDir}/key.pem`,
-      `${url}/metrics`,
-    ],
-    stdin: "null",
-  }).output().catch((e) => ({
-    success: false,
-    stdout: new Uint8Array(),
-    stderr: new TextEncoder().encode((e as Error).message),
-  }));
-  const text = new TextDecoder().decode(out.stdout);
+  const out = await curlMetrics(url, tokenDir);
+  const text = out.text;
   const jobs = text.split("\n").filter((l) =>
     l.startsWith("splitpilot_jobs{") ||
     l.startsWith("splitpilot_audit_verdicts_total{")
@@ -323,9 +306,7 @@ async function showMetrics(url: string, tokenDir: string): Promise<boolean> {
     !jobs.some((l) => l.startsWith('splitpilot_jobs{state="DONE"}'))
   ) {
     console.error(
-      `error: no splitpilot_jobs{state="DONE"} in the metrics: ${
-        new TextDecoder().decode(out.stderr).trim()
-      }`,
+      `error: no splitpilot_jobs{state="DONE"} in the metrics: ${out.error}`,
     );
     return false;
   }

@@ -10,6 +10,7 @@
  */
 import { startReplicaSet } from "../src/launch/replica_set.ts";
 import { startPostgres } from "./postgres_cluster.ts";
+import { curlMetrics } from "./_curl_metrics.ts";
 
 /** The brokers the demo talks to. */
 export interface Brokers {
@@ -58,24 +59,11 @@ async function served(
   url: string,
   tokenDir: string,
 ): Promise<Map<string, number> | undefined> {
-  const out = await new Deno.Command("curl", {
-    args: [
-      "--silent",
-      "--fail",
-      "--cacert",
-      `${tokenDir}/ca.pem`,
-      "--cert",
-      `${tokenDir}/cert.pem`,
-      "--key",
-      `${tokenDir}/key.pem`,
-      `${url}/metrics`,
-    ],
-    stdin: "null",
-  }).output().catch(() => undefined);
-  if (!out?.success) return undefined;
+  const out = await curlMetrics(url, tokenDir);
+  if (!out.success) return undefined;
   const counts = new Map<string, number>();
   const re = /^splitpilot_request_seconds_count\{([^}]*)\} (\d+)/;
-  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+  for (const line of out.text.split("\n")) {
     const m = re.exec(line);
     if (!m) continue;
     const route = /route="([^"]*)"/.exec(m[1])?.[1] ?? "?";
