@@ -12,10 +12,16 @@
  *
  * @module
  */
-import { type MatchedJob, runWrapper } from "../src/agent/run_wrapper.ts";
+import {
+  type MatchedJob,
+  runWrapper,
+  type RunWrapperOptions,
+  type WrapperOutcome,
+} from "../src/agent/run_wrapper.ts";
 import { probeRuntime } from "../src/agent/probe.ts";
 import {
   buildLaunch,
+  type Launch,
   prepareLaunch,
   sourceWrapperProgram,
   type WrapperCache,
@@ -158,46 +164,78 @@ export async function launchOurs(
     audit,
   });
   const hold = await prepareLaunch(v.driver, launch);
-  let stamp: string | undefined;
-  const lines: string[] = [];
-  const at: Record<string, number> = {};
   try {
-    const outcome = await runWrapper({
+    const { outcome, milestones } = await superviseTimed(grid, v, {
       job,
+      t0,
       launch,
       sandbox,
-      broker: grid.agent,
-      brokerUrl: grid.url,
-      siteMap: { ...SITE_MAP, containers: [v.driver.name] },
-      groupKill: !v.driver.capabilities.pidNamespace,
-      log: (line) => {
-        lines.push(line);
-        const m = / stdout: (\d{16,})$/.exec(line);
-        if (m && stamp === undefined) stamp = m[1];
-      },
-      onFrame: (frame) => {
-        if (frame.type !== FrameType.Status) return;
-        at[decodeJson<StatusMessage>(frame).state] ??= nowMs() - t0;
-      },
     });
-    if (outcome.state !== "DONE" || stamp === undefined) {
-      throw new Error(
-        `${v.label}: job ${job.jobId} ended ${outcome.state}: ${
-          outcome.message ?? lines.slice(-5).join(" | ")
-        }`,
-      );
-    }
     if (audit !== undefined && audit !== (outcome.audit?.mode === "on")) {
       throw new Error(
         `${v.label}: audit ${audit} but verdict ${outcome.audit?.mode}`,
       );
     }
+    return milestones;
   } finally {
     await hold.release();
   }
+}
+
+/**
+ * Supervises one matched bench job's wrapper as the agent does, timing
+ * its status frames and the payload's stamped first instruction from
+ * `t0`; throws unless the job ends DONE with its stamp.
+ */
+export async function superviseTimed(
+  grid: BenchGrid,
+  v: Variant,
+  run: {
+    job: MatchedJob;
+    t0: number;
+    launch: Launch;
+    sandbox: string;
+    warm?: RunWrapperOptions["warm"];
+  },
+): Promise<{ outcome: WrapperOutcome; milestones: Milestones }> {
+  const { job, t0 } = run;
+  let stamp: string | undefined;
+  const lines: string[] = [];
+  const at: Record<string, number> = {};
+  const outcome = await runWrapper({
+    job,
+    launch: run.launch,
+    sandbox: run.sandbox,
+    broker: grid.agent,
+    brokerUrl: grid.url,
+    siteMap: { ...SITE_MAP, containers: [v.driver.name] },
+    groupKill: !v.driver.capabilities.pidNamespace,
+    warm: run.warm,
+    log: (line) => {
+      lines.push(line);
+      const m = / stdout: (\d{16,})$/.exec(line);
+      if (m && stamp === undefined) stamp = m[1];
+    },
+    onFrame: (frame) => {
+      if (frame.type !== FrameType.Status) return;
+      at[decodeJson<StatusMessage>(frame).state] ??= nowMs() - t0;
+    },
+  });
+  if (outcome.state !== "DONE" || stamp === undefined) {
+    throw new Error(
+      `${v.label}${
+        run.warm ? " (warm)" : ""
+      }: job ${job.jobId} ended ${outcome.state}: ${
+        outcome.message ?? lines.slice(-5).join(" | ")
+      }`,
+    );
+  }
   // ns since the epoch does not fit a double exactly; µs does.
-  const payload = Number(BigInt(stamp!) / 1000n) / 1000 - t0;
-  return { started: at.STARTED, running: at.RUNNING, payload };
+  const payload = Number(BigInt(stamp) / 1000n) / 1000 - t0;
+  return {
+    outcome,
+    milestones: { started: at.STARTED, running: at.RUNNING, payload },
+  };
 }
 
 /** The runtime alone: the job's mounts, `/bin/true` instead of the wrapper. */

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { runWrapper } from "../src/agent/run_wrapper.ts";
 import { WarmPool, type WarmShape } from "../src/agent/warm_pool.ts";
 import {
   buildLaunch,
@@ -15,8 +14,6 @@ import {
 } from "../src/agent/wrapper_launch.ts";
 import { SANDBOX_PATH } from "../src/container/driver.ts";
 import { parseJdl } from "../src/jdl/mod.ts";
-import { decodeJson, FrameType } from "../src/pipe/mod.ts";
-import type { StatusMessage } from "../src/protocol/mod.ts";
 import { payloadPrograms } from "../src/protocol/programs.ts";
 import type { BenchGrid } from "./_bench_grid.ts";
 import {
@@ -24,7 +21,7 @@ import {
   matchOne,
   type Milestones,
   nowMs,
-  SITE_MAP,
+  superviseTimed,
   type Variant,
 } from "./launch_runtimes.ts";
 
@@ -78,39 +75,15 @@ export async function launchOursWarm(
   const t0 = nowMs();
   const w = await pool.take(shape);
   if (!w) throw new Error(`${v.label}: no pre-started wrapper to take`);
-  let stamp: string | undefined;
-  const lines: string[] = [];
-  const at: Record<string, number> = {};
   try {
-    const outcome = await runWrapper({
+    return (await superviseTimed(grid, v, {
       job,
+      t0,
       launch: w.launch,
       sandbox: w.sandbox,
-      broker: grid.agent,
-      brokerUrl: grid.url,
-      siteMap: { ...SITE_MAP, containers: [v.driver.name] },
-      groupKill: !v.driver.capabilities.pidNamespace,
       warm: w,
-      log: (line) => {
-        lines.push(line);
-        const m = / stdout: (\d{16,})$/.exec(line);
-        if (m && stamp === undefined) stamp = m[1];
-      },
-      onFrame: (frame) => {
-        if (frame.type !== FrameType.Status) return;
-        at[decodeJson<StatusMessage>(frame).state] ??= nowMs() - t0;
-      },
-    });
-    if (outcome.state !== "DONE" || stamp === undefined) {
-      throw new Error(
-        `${v.label} (warm): job ${job.jobId} ended ${outcome.state}: ${
-          outcome.message ?? lines.slice(-5).join(" | ")
-        }`,
-      );
-    }
+    })).milestones;
   } finally {
     await w.hold.release();
   }
-  const payload = Number(BigInt(stamp!) / 1000n) / 1000 - t0;
-  return { started: at.STARTED, running: at.RUNNING, payload };
 }
